@@ -1,0 +1,107 @@
+/* cli.h - what the diffode subcommands share: a table-driven flag parser (cli_args.c),
+ * and the spec strings that name a model or a schedule on the command line and in
+ * configs (model_spec.c).
+ *
+ * The parser reads flags into a caller's options struct through offsets held in a const
+ * table, so each subcommand declares its flags once and gets parsing, checking and --help
+ * from the same rows. Nothing here prints except cli_usage: failures come back as a
+ * status and one sentence in err (naming the flag and the value), and the subcommand
+ * prints "diffode NAME: <sentence>". */
+#ifndef DIFFODE_EXPERIMENTS_CLI_H
+#define DIFFODE_EXPERIMENTS_CLI_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "diffode/model.h"
+#include "diffode/schedule.h"
+
+/* How a flag's value is read and where it is stored (the field's C type in brackets). */
+typedef enum {
+    CLI_STRING,     /* [const char *] the argument itself (borrowed from argv) */
+    CLI_DOUBLE,     /* [double] a finite number */
+    CLI_POSITIVE,   /* [double] a finite number > 0 */
+    CLI_NONNEG,     /* [double] a finite number >= 0 */
+    CLI_COUNT,      /* [size_t] a decimal integer >= 1 */
+    CLI_UINT,       /* [size_t] a decimal integer >= 0 */
+    CLI_SWITCH,     /* [int] no value; sets 1 */
+    CLI_CHOICE      /* [int] the index of the value in choices[] */
+} cli_kind;
+
+typedef struct {
+    const char *name;               /* "--nfe" */
+    cli_kind kind;
+    size_t offset;                  /* offsetof(options struct, field) */
+    const char *const *choices;     /* CLI_CHOICE: NULL-terminated list of values */
+    const char *metavar;            /* "K" in "--nfe K" for --help; NULL for switches */
+    const char *help;               /* one line for --help */
+    unsigned mask;                  /* which commands accept it (caller's bit flags) */
+} cli_flag;
+
+/* What cli_parse found besides flags. */
+enum { CLI_PARSED = 0, CLI_HELP = -1 };
+
+/* Parses argv[1 .. argc-1] (argv[0] is the subcommand) against the rows of flags (ended
+ * by a row with name == NULL) whose mask intersects `mask`; values go into opts. Accepts
+ * "--flag value" and "--flag=value". Returns CLI_PARSED, CLI_HELP when --help or -h is
+ * seen, or DODE_EINVAL / DODE_ENOTFOUND with a sentence naming the flag and value
+ * (unknown flag, missing value, malformed or out-of-range number, unknown choice,
+ * positional argument). A flag given twice keeps the last value. A flag not given leaves
+ * its field alone, so callers mark "unset" with a value the kind cannot produce (NULL,
+ * NaN, 0 for CLI_COUNT, -1 for CLI_CHOICE). */
+int cli_parse(const cli_flag *flags, unsigned mask, int argc, char **argv, void *opts,
+              char *err, size_t errlen);
+
+/* Prints "usage: diffode CMD SYNOPSIS" and one aligned line per accepted flag. */
+void cli_usage(FILE *out, const char *cmd, const char *synopsis, const cli_flag *flags,
+               unsigned mask);
+
+/* Strict number readers: the whole string must be the number. cli_whole: a decimal
+ * integer >= 0 (digits only, no overflow); cli_number: a finite double (strtod syntax).
+ * Return 0, or -1 leaving *out alone. */
+int cli_whole(const char *s, size_t *out);
+int cli_number(const char *s, double *out);
+
+/* Exit status for a failure code: 2 when the arguments themselves are wrong
+ * (DODE_EINVAL, DODE_ENOTFOUND, DODE_EUNSUPPORTED), 1 for everything else (files,
+ * numerical failures). */
+int cli_exit_status(int rc);
+
+/* Model specs (model_spec.c). A spec is "KIND" or "KIND:ARG"; each kind is one row of
+ * a const table (dode_model_kinds), the extension point for later kinds (mlp:, ideal:). */
+typedef struct {
+    const char *kind;       /* "gaussian" */
+    const char *syntax;     /* for `diffode list` and --help */
+    const char *summary;
+    /* arg: the text after "KIND:" ("" if none). Returns a status; *out on success. */
+    int (*make)(const char *arg, const char *spec, dode_model **out, char *err,
+                size_t errlen);
+} dode_model_kind;
+
+/* The kinds, ended by a row with kind == NULL. */
+const dode_model_kind *dode_model_kinds(void);
+
+/* gaussian:dim=D,mean=M,std=S[,predict=eps|x0|v|score] (defaults 2, 0, 1, eps; the mean
+ * is a scalar broadcast to every dimension; a non-eps prediction is wrapped back to eps)
+ * or gmm:FILE.json. Returns DODE_OK and *out (free with dode_model_free); DODE_ENOTFOUND
+ * for an unknown kind or key, DODE_EINVAL for a bad value (both name it), DODE_EFORMAT
+ * when a model file cannot be loaded (the loader's message). *out is untouched on
+ * failure. */
+int dode_model_from_spec(const char *spec, dode_model **out, char *err, size_t errlen);
+
+/* Schedule specs: a name for dode_schedule_new ("ddpm-linear" ...), or betas:FILE.npy /
+ * alphas_cumprod:FILE.npy (a 1-D .npy of n >= 2 training levels, all kept). Returns
+ * DODE_OK and *out, DODE_ENOTFOUND for an unknown name, or the reader's status (file
+ * problems). *out is untouched on failure. */
+int dode_schedule_from_spec(const char *spec, dode_schedule **out, char *err,
+                            size_t errlen);
+
+/* The named schedules `diffode list` shows, ended by NULL. */
+const char *const *dode_schedule_names(void);
+
+/* Prediction type names, indexed by dode_prediction ("eps" "x0" "v" "score"), and the
+ * parser; DODE_ENOTFOUND names the value. */
+const char *dode_prediction_name(dode_prediction p);
+int dode_prediction_parse(const char *name, dode_prediction *out, char *err, size_t errlen);
+
+#endif

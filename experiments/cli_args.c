@@ -1,0 +1,170 @@
+/* cli_args.c - the table-driven flag parser the subcommands share (cli.h).
+ *
+ * Numbers are read strictly: the whole argument must be the number (strtod / digits
+ * only), so "--nfe 20x", "--nfe -3" and "--rtol nan" are refused with the flag and value
+ * named, never half-read. */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "diffode/status.h"
+
+int cli_exit_status(int rc)
+{
+    if (rc == DODE_OK)
+        return 0;
+    return rc == DODE_EINVAL || rc == DODE_ENOTFOUND || rc == DODE_EUNSUPPORTED ? 2 : 1;
+}
+
+int cli_whole(const char *s, size_t *out)
+{
+    size_t v = 0;
+    if (*s == '\0')
+        return -1;
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9' || v > (SIZE_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (size_t)(*s - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_number(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    const double v = strtod(s, &end);
+    if (*s == '\0' || *end != '\0' || errno == ERANGE || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* The choices as "a|b|c" for messages. */
+static void choices_text(const char *const *choices, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t k = 0; choices[k] != NULL && used < len; k++) {
+        const int w = snprintf(buf + used, len - used, "%s%s", k > 0 ? "|" : "", choices[k]);
+        if (w < 0)
+            return;
+        used += (size_t)w;
+    }
+}
+
+static int store_choice(const cli_flag *f, const char *value, int *field, char *err,
+                        size_t errlen)
+{
+    for (int k = 0; f->choices[k] != NULL; k++) {
+        if (strcmp(f->choices[k], value) == 0) {
+            *field = k;
+            return DODE_OK;
+        }
+    }
+    char list[256];
+    choices_text(f->choices, list, sizeof list);
+    return dode_fail(err, errlen, DODE_EINVAL, "%s '%s': expected one of %s", f->name, value,
+                     list);
+}
+
+/* Reads value into the field of opts that row f names. */
+static int store_value(const cli_flag *f, const char *value, void *opts, char *err,
+                       size_t errlen)
+{
+    void *field = (char *)opts + f->offset;
+    double d = 0;
+    size_t u = 0;
+    const char *need = NULL;
+    switch (f->kind) {
+    case CLI_STRING:
+        *(const char **)field = value;
+        return DODE_OK;
+    case CLI_CHOICE:
+        return store_choice(f, value, field, err, errlen);
+    case CLI_SWITCH:
+        *(int *)field = 1;
+        return DODE_OK;
+    case CLI_COUNT:
+    case CLI_UINT:
+        if (cli_whole(value, &u) != 0 || (f->kind == CLI_COUNT && u == 0))
+            need = f->kind == CLI_COUNT ? "a whole number >= 1" : "a whole number >= 0";
+        else
+            *(size_t *)field = u;
+        break;
+    default:
+        if (cli_number(value, &d) != 0 || (f->kind == CLI_POSITIVE && !(d > 0))
+            || (f->kind == CLI_NONNEG && !(d >= 0)))
+            need = f->kind == CLI_POSITIVE ? "a finite number > 0"
+                 : f->kind == CLI_NONNEG   ? "a finite number >= 0" : "a finite number";
+        else
+            *(double *)field = d;
+        break;
+    }
+    if (need != NULL)
+        return dode_fail(err, errlen, DODE_EINVAL, "%s '%s': expected %s", f->name, value, need);
+    return DODE_OK;
+}
+
+/* The row for argument arg ("--name" or "--name=value"); *inline_value set for the latter. */
+static const cli_flag *find_flag(const cli_flag *flags, unsigned mask, const char *arg,
+                                 const char **inline_value)
+{
+    const char *eq = strchr(arg, '=');
+    const size_t len = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
+    *inline_value = eq != NULL ? eq + 1 : NULL;
+    for (const cli_flag *f = flags; f->name != NULL; f++)
+        if ((f->mask & mask) != 0 && strlen(f->name) == len && strncmp(f->name, arg, len) == 0)
+            return f;
+    return NULL;
+}
+
+int cli_parse(const cli_flag *flags, unsigned mask, int argc, char **argv, void *opts,
+              char *err, size_t errlen)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i], *value;
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
+            return CLI_HELP;
+        if (strncmp(arg, "--", 2) != 0)
+            return dode_fail(err, errlen, DODE_EINVAL, "unexpected argument '%s' (options "
+                             "start with --; see --help)", arg);
+        const cli_flag *f = find_flag(flags, mask, arg, &value);
+        if (f == NULL)
+            return dode_fail(err, errlen, DODE_ENOTFOUND, "unknown option '%s' (see --help)",
+                             arg);
+        if (f->kind == CLI_SWITCH && value != NULL)
+            return dode_fail(err, errlen, DODE_EINVAL, "%s takes no value (got '%s')",
+                             f->name, value);
+        if (f->kind != CLI_SWITCH && value == NULL) {
+            if (i + 1 >= argc)
+                return dode_fail(err, errlen, DODE_EINVAL, "%s needs a value%s%s", f->name,
+                                 f->metavar != NULL ? " " : "",
+                                 f->metavar != NULL ? f->metavar : "");
+            value = argv[++i];
+        }
+        int rc = store_value(f, value, opts, err, errlen);
+        if (rc != DODE_OK)
+            return rc;
+    }
+    return CLI_PARSED;
+}
+
+void cli_usage(FILE *out, const char *cmd, const char *synopsis, const cli_flag *flags,
+               unsigned mask)
+{
+    fprintf(out, "usage: diffode %s %s\n\noptions:\n", cmd, synopsis);
+    for (const cli_flag *f = flags; f->name != NULL; f++) {
+        if ((f->mask & mask) == 0)
+            continue;
+        char head[64];
+        snprintf(head, sizeof head, "%s%s%s", f->name, f->metavar != NULL ? " " : "",
+                 f->metavar != NULL ? f->metavar : "");
+        fprintf(out, "  %-24s %s\n", head, f->help);
+    }
+    fprintf(out, "  %-24s %s\n", "--help", "this text");
+}

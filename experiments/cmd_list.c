@@ -1,0 +1,83 @@
+/* cmd_list.c - `diffode list`: every solver, schedule, spacing, integration variable,
+ * model kind and prediction type, as plain aligned text. Everything is read from the
+ * tables other code uses (solver registry, model kinds, enum names), so the list cannot
+ * drift from what `sample` accepts. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "diffode/diffode.h"
+
+static void list_solvers(void)
+{
+    printf("solvers:\n  %-16s %-10s %5s %9s %8s  %s\n", "name", "family", "order",
+           "nfe/step", "adaptive", "summary");
+    for (const dode_solver_type *const *s = dode_solvers(); *s != NULL; s++) {
+        const dode_solver_type *t = *s;
+        char evals[16] = "-";
+        if (!t->adaptive)
+            snprintf(evals, sizeof evals, "%d", t->evals_per_step);
+        printf("  %-16s %-10s %5d %9s %8s  %s\n", t->name, t->family != NULL ? t->family : "",
+               t->order, evals, t->adaptive ? "yes" : "no", t->summary != NULL ? t->summary : "");
+    }
+}
+
+static int list_schedules(void)
+{
+    char err[512];
+    printf("\nschedules (also betas:FILE.npy, alphas_cumprod:FILE.npy):\n"
+           "  %-12s %-22s %-26s %s\n", "name", "t range", "sigma range", "levels");
+    for (const char *const *name = dode_schedule_names(); *name != NULL; name++) {
+        dode_schedule *s = dode_schedule_new(*name, err, sizeof err);
+        if (s == NULL) {
+            fprintf(stderr, "diffode list: %s\n", err);
+            return 1;
+        }
+        const double t0 = dode_schedule_t_min(s), t1 = dode_schedule_t_max(s);
+        char trange[64], srange[64], levels[32] = "continuous";
+        snprintf(trange, sizeof trange, "[%g, %g]", t0, t1);
+        snprintf(srange, sizeof srange, "%.6g -> %.6g", dode_schedule_sigma(s, t1),
+                 dode_schedule_sigma(s, t0));
+        if (dode_schedule_levels(s) > 0)
+            snprintf(levels, sizeof levels, "%zu", dode_schedule_levels(s));
+        printf("  %-12s %-22s %-26s %s\n", *name, trange, srange, levels);
+        dode_schedule_free(s);
+    }
+    return 0;
+}
+
+static void list_names(void)
+{
+    printf("\nspacings (--spacing):");
+    for (int k = 0; k < DODE_SPACING_COUNT; k++)
+        printf(" %s", dode_spacing_name((dode_spacing)k));
+    printf("\nintegration variables (--variable):");
+    for (int k = DODE_VAR_SIGMA; k <= DODE_VAR_LOGSIGMA; k++)
+        printf(" %s", dode_variable_name((dode_variable)k));
+    printf("\n\nmodels (--model):\n");
+    for (const dode_model_kind *k = dode_model_kinds(); k->kind != NULL; k++)
+        printf("  %-54s %s\n", k->syntax, k->summary);
+    printf("\nprediction types (predict=):");
+    for (int k = DODE_PRED_EPS; k <= DODE_PRED_SCORE; k++)
+        printf(" %s", dode_prediction_name((dode_prediction)k));
+    printf("\n");
+}
+
+int cmd_list(int argc, char **argv)
+{
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage: diffode list\n\nPrints the solvers, schedules, spacings, integration "
+               "variables, model kinds and prediction types diffode knows.\n");
+        return 0;
+    }
+    if (argc > 1) {
+        fprintf(stderr, "diffode list: unexpected argument '%s'\n", argv[1]);
+        return 2;
+    }
+    list_solvers();
+    if (list_schedules() != 0)
+        return 1;
+    list_names();
+    return fflush(stdout) == 0 ? 0 : 1;
+}

@@ -1,0 +1,41 @@
+/* diffode.c - the diffode command: dispatch to a subcommand (commands.h). The only place,
+ * with the subcommands it calls, that prints and exits. */
+#include <gsl/gsl_errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+static const dode_command commands[] = {
+    { "list", cmd_list, "solvers, schedules, spacings and models, with orders and costs" },
+    { "sample", cmd_sample, "one sampling run; prints one JSON line" },
+    { "reference", cmd_reference, "a high-accuracy solve of the same ODE (gsl:rk8pd)" },
+    /* further subcommands: one line each, here */
+    { NULL, NULL, NULL },
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: diffode COMMAND [options]   (diffode COMMAND --help for its options)\n\n");
+    for (const dode_command *c = commands; c->name != NULL; c++)
+        fprintf(out, "  %-10s %s\n", c->name, c->summary);
+}
+
+int main(int argc, char **argv)
+{
+    gsl_set_error_handler_off();       /* GSL's default handler aborts; we report statuses */
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    for (const dode_command *c = commands; c->name != NULL; c++)
+        if (strcmp(argv[1], c->name) == 0)
+            return c->run(argc - 1, argv + 1);
+    fprintf(stderr, "diffode: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,207 @@
+/* model_spec.c - the spec strings that name a model or a schedule on the command line and
+ * in configs (cli.h): "gaussian:dim=2,std=0.5", "gmm:FILE.json", "ddpm-linear",
+ * "betas:FILE.npy".
+ *
+ * Model kinds are rows of one const table; a new kind (mlp:, ideal:) is a make function
+ * and a row, and `diffode list` shows it with no other change. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "diffode/io.h"
+#include "diffode/status.h"
+
+#define GAUSSIAN_MAX_DIM ((size_t)1 << 20)
+
+static const char *const prediction_names[] = { "eps", "x0", "v", "score" };
+
+const char *dode_prediction_name(dode_prediction p)
+{
+    return (unsigned)p < 4 ? prediction_names[p] : "unknown";
+}
+
+int dode_prediction_parse(const char *name, dode_prediction *out, char *err, size_t errlen)
+{
+    for (int k = 0; k < 4; k++) {
+        if (name != NULL && strcmp(name, prediction_names[k]) == 0) {
+            *out = (dode_prediction)k;
+            return DODE_OK;
+        }
+    }
+    return dode_fail(err, errlen, DODE_ENOTFOUND, "unknown prediction type '%s' (expected "
+                     "eps, x0, v or score)", name != NULL ? name : "(null)");
+}
+
+/* The gaussian kind's parameters, as parsed so far. */
+typedef struct {
+    size_t dim;
+    double mean, std;
+    dode_prediction predict;
+} gaussian_params;
+
+/* One key=value of a gaussian spec. */
+static int gaussian_key(gaussian_params *g, const char *key, const char *value,
+                        const char *spec, char *err, size_t errlen)
+{
+    const char *need = NULL;
+    if (strcmp(key, "dim") == 0) {
+        if (cli_whole(value, &g->dim) != 0 || g->dim == 0 || g->dim > GAUSSIAN_MAX_DIM)
+            need = "a whole number from 1 to 1048576";
+    } else if (strcmp(key, "mean") == 0) {
+        if (cli_number(value, &g->mean) != 0)
+            need = "a finite number (broadcast to every dimension)";
+    } else if (strcmp(key, "std") == 0) {
+        if (cli_number(value, &g->std) != 0 || !(g->std > 0))
+            need = "a finite number > 0";
+    } else if (strcmp(key, "predict") == 0) {
+        if (dode_prediction_parse(value, &g->predict, NULL, 0) != DODE_OK)
+            need = "eps, x0, v or score";
+    } else {
+        return dode_fail(err, errlen, DODE_ENOTFOUND, "model '%s': unknown key '%s' (gaussian "
+                         "takes dim, mean, std, predict)", spec, key);
+    }
+    if (need != NULL)
+        return dode_fail(err, errlen, DODE_EINVAL, "model '%s': %s = '%s' is not %s", spec, key,
+                         value, need);
+    return DODE_OK;
+}
+
+/* "k=v,k=v" into g; a copy is cut in place. */
+static int gaussian_parse(const char *arg, const char *spec, gaussian_params *g, char *err,
+                          size_t errlen)
+{
+    char *copy = strdup(arg);
+    if (copy == NULL)
+        return dode_fail(err, errlen, DODE_ENOMEM, "model '%s': out of memory", spec);
+    int rc = DODE_OK;
+    for (char *item = copy; rc == DODE_OK && item != NULL && *arg != '\0';) {
+        char *comma = strchr(item, ',');
+        if (comma != NULL)
+            *comma = '\0';
+        char *eq = strchr(item, '=');
+        if (eq == NULL || eq == item)
+            rc = dode_fail(err, errlen, DODE_EINVAL, "model '%s': '%s' is not key=value", spec,
+                           item);
+        else {
+            *eq = '\0';
+            rc = gaussian_key(g, item, eq + 1, spec, err, errlen);
+        }
+        item = comma != NULL ? comma + 1 : NULL;
+    }
+    free(copy);
+    return rc;
+}
+
+static int gaussian_make(const char *arg, const char *spec, dode_model **out, char *err,
+                         size_t errlen)
+{
+    gaussian_params g = { .dim = 2, .mean = 0.0, .std = 1.0, .predict = DODE_PRED_EPS };
+    int rc = gaussian_parse(arg, spec, &g, err, errlen);
+    if (rc != DODE_OK)
+        return rc;
+    double *mean = malloc(g.dim * sizeof *mean);
+    if (mean == NULL)
+        return dode_fail(err, errlen, DODE_ENOMEM, "model '%s': out of memory", spec);
+    for (size_t j = 0; j < g.dim; j++)
+        mean[j] = g.mean;
+    dode_model *m = dode_gaussian_new(g.dim, mean, g.std, g.predict, err, errlen);
+    free(mean);
+    if (m != NULL && g.predict != DODE_PRED_EPS)
+        m = dode_model_as_eps(m, err, errlen);     /* frees the inner model on failure */
+    if (m == NULL)
+        return DODE_EINVAL;
+    *out = m;
+    return DODE_OK;
+}
+
+static int gmm_make(const char *arg, const char *spec, dode_model **out, char *err,
+                    size_t errlen)
+{
+    if (*arg == '\0')
+        return dode_fail(err, errlen, DODE_EINVAL, "model '%s': gmm needs a file, as in "
+                         "gmm:FILE.json", spec);
+    dode_model *m = dode_gmm_from_json(arg, err, errlen);
+    if (m == NULL)
+        return DODE_EFORMAT;                          /* the loader's message names the file */
+    *out = m;
+    return DODE_OK;
+}
+
+/* The extension point: one row per kind (mlp:, ideal: go here). */
+static const dode_model_kind model_kinds[] = {
+    { "gaussian", "gaussian:dim=D,mean=M,std=S[,predict=eps|x0|v|score]",
+      "Gaussian data N(M, S^2 I); exact flow known (defaults dim=2, mean=0, std=1)",
+      gaussian_make },
+    { "gmm", "gmm:FILE.json",
+      "Gaussian mixture from JSON {weights, means, stds|diag_stds|covs}; exact eps",
+      gmm_make },
+    { NULL, NULL, NULL, NULL },
+};
+
+const dode_model_kind *dode_model_kinds(void)
+{
+    return model_kinds;
+}
+
+int dode_model_from_spec(const char *spec, dode_model **out, char *err, size_t errlen)
+{
+    if (spec == NULL || out == NULL)
+        return dode_fail(err, errlen, DODE_EINVAL, "model spec: NULL argument");
+    const char *colon = strchr(spec, ':');
+    const size_t len = colon != NULL ? (size_t)(colon - spec) : strlen(spec);
+    for (const dode_model_kind *k = model_kinds; k->kind != NULL; k++)
+        if (strlen(k->kind) == len && strncmp(k->kind, spec, len) == 0)
+            return k->make(colon != NULL ? colon + 1 : "", spec, out, err, errlen);
+    return dode_fail(err, errlen, DODE_ENOTFOUND, "model '%s': unknown kind '%.*s' (known: "
+                     "gaussian, gmm)", spec, (int)len, spec);
+}
+
+static const char *const schedule_names[] = {
+    "ddpm-linear", "ddpm-cosine", "vp-linear", "vp-cosine", "edm", NULL,
+};
+
+const char *const *dode_schedule_names(void)
+{
+    return schedule_names;
+}
+
+/* betas:FILE.npy or alphas_cumprod:FILE.npy: kind is "betas" / "alphas_cumprod". */
+static int schedule_from_npy(const char *spec, const char *kind, const char *path,
+                             dode_schedule **out, char *err, size_t errlen)
+{
+    double *values = NULL;
+    size_t rows = 0, cols = 0;
+    int rc = dode_npy_read(path, &values, &rows, &cols, err, errlen);
+    if (rc != DODE_OK)
+        return rc;
+    if (cols != 1 || rows < 2) {
+        free(values);
+        return dode_fail(err, errlen, DODE_EFORMAT, "schedule '%s': %s holds %zu x %zu values;"
+                         " expected a 1-D array of at least 2 %s", spec, path, rows, cols, kind);
+    }
+    dode_schedule *s = dode_schedule_discrete_new(spec, kind, values, rows, -INFINITY, err,
+                                                  errlen);
+    free(values);
+    if (s == NULL)
+        return DODE_EFORMAT;                  /* the values are wrong: the file's problem */
+    *out = s;
+    return DODE_OK;
+}
+
+int dode_schedule_from_spec(const char *spec, dode_schedule **out, char *err, size_t errlen)
+{
+    static const char *const kinds[] = { "betas", "alphas_cumprod" };
+    if (spec == NULL || out == NULL)
+        return dode_fail(err, errlen, DODE_EINVAL, "schedule spec: NULL argument");
+    for (int k = 0; k < 2; k++) {
+        const size_t len = strlen(kinds[k]);
+        if (strncmp(spec, kinds[k], len) == 0 && spec[len] == ':')
+            return schedule_from_npy(spec, kinds[k], spec + len + 1, out, err, errlen);
+    }
+    dode_schedule *s = dode_schedule_new(spec, err, errlen);
+    if (s == NULL)
+        return DODE_ENOTFOUND;
+    *out = s;
+    return DODE_OK;
+}

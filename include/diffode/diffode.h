@@ -1,0 +1,13 @@
+/* diffode.h - everything: include this one header to use the library. */
+#ifndef DIFFODE_DIFFODE_H
+#define DIFFODE_DIFFODE_H
+
+#include "diffode/status.h"
+#include "diffode/schedule.h"
+#include "diffode/model.h"
+#include "diffode/ode.h"
+#include "diffode/grid.h"
+#include "diffode/solver.h"
+#include "diffode/io.h"
+
+#endif

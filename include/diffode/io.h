@@ -1,0 +1,29 @@
+/* io.h - files diffode reads and writes: NumPy .npy (samples in and out).
+ *
+ * Writes are atomic: the data go to PATH.tmp.XXXXXX, which is renamed to PATH only when
+ * complete, so a failure never leaves a half-written file under PATH. */
+#ifndef DIFFODE_IO_H
+#define DIFFODE_IO_H
+
+#include <stddef.h>
+
+/* Reads a 1-D (as rows x 1) or 2-D .npy array of little-endian float64 ('<f8') or
+ * float32 ('<f4'), C order (format 1.0, 2.0 or 3.0). On success *data is malloc'ed
+ * ([rows][cols] doubles, caller frees). Errors name the file and what is wrong:
+ * bad magic, unsupported dtype, Fortran order, bad shape, truncated data. */
+int dode_npy_read(const char *path, double **data, size_t *rows, size_t *cols,
+                  char *err, size_t errlen);
+
+/* Parses an in-memory .npy image (same rules; `source` names it in messages). */
+int dode_npy_parse(const unsigned char *buf, size_t len, const char *source,
+                   double **data, size_t *rows, size_t *cols, char *err, size_t errlen);
+
+/* Writes a rows x cols float64 C-order array (format 1.0), atomically. */
+int dode_npy_write(const char *path, const double *data, size_t rows, size_t cols,
+                   char *err, size_t errlen);
+
+/* Writes len bytes to path atomically (temp file in the same directory, then rename). */
+int dode_write_atomic(const char *path, const void *bytes, size_t len,
+                      char *err, size_t errlen);
+
+#endif

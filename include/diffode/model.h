@@ -1,0 +1,74 @@
+/* model.h - eps-prediction models behind one interface, and the exact test models.
+ *
+ * A model predicts the noise eps(x, t) for a batch of n rows of dim doubles (row-major
+ * [n][dim]) at one time. The ODE layer (ode.h) calls it at x = xbar / sqrt(1+sigma^2),
+ * t = t(sigma); both t and sigma are passed so a model may use either.
+ *
+ * Optional callbacks (NULL when the model has none) are written in the ODE's own
+ * variables (xbar, sigma), where exact models are naturally expressed (MATH.md section 5):
+ *   jacobian     d epsh / d xbar, and (optionally) the partial d epsh / d sigma at fixed xbar
+ *   log_density  log p_sigma(xbar), the density of xbar at noise level sigma
+ *   exact_flow   the exact ODE solution from (xbar, sigma_from) to sigma_to
+ * A callback returns DODE_OK or a status; it never prints. */
+#ifndef DIFFODE_MODEL_H
+#define DIFFODE_MODEL_H
+
+#include <stddef.h>
+
+/* What a network's raw output means; wrappers turn every kind into eps (MATH.md 2). */
+typedef enum {
+    DODE_PRED_EPS = 0,   /* eps itself */
+    DODE_PRED_X0,        /* the data prediction x0h:  eps = (x - a x0h) / s */
+    DODE_PRED_V,         /* v = a eps - s x:          eps = s x + a v */
+    DODE_PRED_SCORE      /* grad log p_t(x):          eps = -s score */
+} dode_prediction;
+
+typedef struct dode_model dode_model;
+struct dode_model {
+    const char *name;            /* e.g. "gaussian", "gmm"; owned by the model */
+    size_t dim;
+    dode_prediction prediction;  /* what eps() returns; DODE_PRED_EPS after wrapping */
+    int (*eps)(const dode_model *m, size_t n, const double *x /* [n][dim] */, double t,
+               double sigma, double *out /* [n][dim] */);
+    int (*jacobian)(const dode_model *m, size_t n, const double *xbar /* [n][dim] */,
+                    double sigma, double *jac /* [n][dim][dim] */,
+                    double *deps_dsigma /* [n][dim], may be NULL */);
+    int (*log_density)(const dode_model *m, size_t n, const double *xbar, double sigma,
+                       double *logp /* [n] */);
+    int (*exact_flow)(const dode_model *m, size_t n, const double *xbar_from,
+                      double sigma_from, double sigma_to, double *xbar_to /* [n][dim] */);
+    void (*free)(dode_model *m);
+    void *state;
+};
+
+/* Frees through m->free; accepts NULL. */
+void dode_model_free(dode_model *m);
+
+/* Gaussian data N(mean, std^2 I) in dim dimensions (std > 0): eps, jacobian,
+ * log_density and the closed-form exact_flow xbar(s) = mu + (xbar_T - mu)
+ * sqrt((v + s^2)/(v + s_T^2)). mean has dim entries. `prediction` makes eps() return
+ * that parameterisation instead (for testing the wrappers). */
+dode_model *dode_gaussian_new(size_t dim, const double *mean, double std,
+                              dode_prediction prediction, char *err, size_t errlen);
+
+/* Gaussian mixture sum_k w_k N(mu_k, S_k). cov_kind: "isotropic" (covs has [K] stds),
+ * "diagonal" ([K][dim] stds) or "full" ([K][dim][dim] covariance matrices, symmetric
+ * positive definite). weights > 0 are normalised. All arrays are copied. Provides eps,
+ * jacobian (with d epsh/d sigma), log_density; eps is batched through BLAS. */
+dode_model *dode_gmm_new(size_t K, size_t dim, const double *weights,
+                         const double *means /* [K][dim] */, const char *cov_kind,
+                         const double *covs, char *err, size_t errlen);
+
+/* A GMM from JSON: {"weights":[..], "means":[[..],..], and one of "stds":[..]
+ * (isotropic), "diag_stds":[[..],..], "covs":[[[..]..]..]}. Messages name the file and
+ * the key (and the entry) that is wrong. */
+dode_model *dode_gmm_from_json(const char *path, char *err, size_t errlen);
+dode_model *dode_gmm_from_json_string(const char *json, const char *source_name,
+                                      char *err, size_t errlen);
+
+/* Wraps a model whose eps() returns inner->prediction into an eps-prediction model
+ * (MATH.md section 2). Takes ownership of inner (freed with the wrapper, and on failure).
+ * Optional callbacks are passed through. */
+dode_model *dode_model_as_eps(dode_model *inner, char *err, size_t errlen);
+
+#endif

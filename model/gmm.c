@@ -1,0 +1,656 @@
+/* gmm.c - the exact Gaussian-mixture model sum_k w_k N(mu_k, S_k) (MATH.md section 5).
+ *
+ * xbar | sigma ~ sum_k w_k N(mu_k, C_k), C_k = S_k + sigma^2 I. With g_k = C_k^{-1}(xbar - mu_k)
+ * and responsibilities gamma = softmax_k(log w_k + log N(xbar; mu_k, C_k)) (log-sum-exp),
+ *   epsh = sigma sum_k gamma_k g_k,  log p_sigma(xbar) = logsumexp_k(...).
+ * S_k is isotropic (std_k^2 I), diagonal, or full (SPD, Cholesky factor per call).
+ *
+ * Invariants: the state is read-only after dode_gmm_new, so every callback may run from
+ * several threads at once; each call allocates its own workspace (O(B K + B d + K d) for
+ * eps in blocks of B rows, B K <= 2^20, K d^2 for full covariances). Means are stored minus their
+ * weighted mean mbar (every formula is invariant under shifting xbar and mu together):
+ * this keeps the expanded quadratic forms of the BLAS path below well conditioned. */
+#include <gsl/gsl_cblas.h>   /* not <cblas.h>: both define the enums; the symbols are
+                                OpenBLAS's either way, as GSL links -lopenblas (Makefile) */
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_linalg.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diffode/model.h"
+#include "diffode/status.h"
+
+enum { COV_ISO, COV_DIAG, COV_FULL };
+
+static const double LOG_TWO_PI = 1.8378770664093454835606594728112;
+
+/* Rows per block of the BLAS path: B K <= BLOCK_ENTRIES logits (8 MiB), B >= MIN_ROWS. */
+enum { BLOCK_ENTRIES = 1 << 20, MIN_ROWS = 8 };
+
+/* Expanding ||x - mu||^2 / c as (||x||^2 - 2 x.mu + ||mu||^2) / c loses about
+ * eps * T absolutely, T = (||x||^2 + ||mu||^2) / c, in a logit; that is a relative error
+ * in gamma. Where T > REFINE_T (error above ~1e-13) and the component matters (logit
+ * within LOGIT_SPAN of the row's best, i.e. weight > e^-40 relative), q_k and the
+ * component's share of eps are recomputed directly in O(d). Far from the means, or at
+ * small sigma near a mean far from mbar, only the few competing components pay this. */
+static const double REFINE_T = 512.0;
+static const double LOGIT_SPAN = 40.0;
+
+typedef struct {
+    size_t K, dim;
+    int kind;
+    double *logw;   /* [K] log normalised weights */
+    double *mbar;   /* [dim] sum_k w_k mu_k */
+    double *mu;     /* [K][dim] mu_k - mbar */
+    double *cov;    /* iso [K] std^2; diag [K][dim] std^2; full [K][dim][dim] S_k */
+    double *mm;     /* [K] ||mu_k - mbar||^2 */
+} gmm_state;
+
+/* What depends on sigma only, computed once per call. */
+typedef struct {
+    double sigma;
+    double *cinv;   /* iso [K]; diag [K][dim] 1/c; full [K][dim][dim] C_k^{-1} (if asked) */
+    double *chol;   /* full: [K][dim][dim] Cholesky factors L_k (lower) */
+    double *mc;     /* diag: [K][dim] mu_k / c_k */
+    double *mmc;    /* [K] mu_k^T C_k^{-1} mu_k (iso, diag) */
+    double *cmax;   /* [K] largest entry of C_k^{-1} (iso, diag) */
+    double *lwc;    /* [K] log w_k - (log det C_k + d log 2 pi) / 2 */
+    double *block;  /* the one allocation the above are cut from */
+} gmm_sig;
+
+static void sig_free(gmm_sig *sg)
+{
+    free(sg->block);
+}
+
+static int sig_full(const gmm_state *st, gmm_sig *sg, int want_inv)
+{
+    const size_t K = st->K, d = st->dim;
+    for (size_t k = 0; k < K; k++) {
+        double *L = sg->chol + k * d * d;
+        memcpy(L, st->cov + k * d * d, d * d * sizeof *L);
+        for (size_t j = 0; j < d; j++)
+            L[j * d + j] += sg->sigma * sg->sigma;
+        gsl_matrix_view v = gsl_matrix_view_array(L, d, d);
+        if (gsl_linalg_cholesky_decomp1(&v.matrix) != GSL_SUCCESS)
+            return DODE_ENONFINITE;   /* S_k was SPD when built: only overflow gets here */
+        double logdet = 0;
+        for (size_t j = 0; j < d; j++)
+            logdet += 2.0 * log(L[j * d + j]);
+        sg->lwc[k] = st->logw[k] - 0.5 * (logdet + (double)d * LOG_TWO_PI);
+        if (want_inv) {
+            double *Ci = sg->cinv + k * d * d;
+            memcpy(Ci, L, d * d * sizeof *Ci);
+            gsl_matrix_view vi = gsl_matrix_view_array(Ci, d, d);
+            if (gsl_linalg_cholesky_invert(&vi.matrix) != GSL_SUCCESS)
+                return DODE_ENONFINITE;
+        }
+    }
+    return DODE_OK;
+}
+
+static void sig_diag(const gmm_state *st, gmm_sig *sg)
+{
+    const size_t K = st->K, d = st->dim;
+    const double s2 = sg->sigma * sg->sigma;
+    for (size_t k = 0; k < K; k++) {
+        double logdet = 0, mmc = 0, cmax = 0;
+        for (size_t j = 0; j < d; j++) {
+            const size_t kj = k * d + j;
+            const double c = (st->kind == COV_ISO ? st->cov[k] : st->cov[kj]) + s2;
+            logdet += log(c);
+            mmc += st->mu[kj] * st->mu[kj] / c;
+            cmax = fmax(cmax, 1.0 / c);
+            if (st->kind == COV_DIAG) {
+                sg->cinv[kj] = 1.0 / c;
+                sg->mc[kj] = st->mu[kj] / c;
+            } else {
+                sg->cinv[k] = 1.0 / c;
+            }
+        }
+        sg->mmc[k] = mmc;
+        sg->cmax[k] = cmax;
+        sg->lwc[k] = st->logw[k] - 0.5 * (logdet + (double)d * LOG_TWO_PI);
+    }
+}
+
+/* Fills sg for this sigma; want_inv asks for dense C_k^{-1} of full covariances. */
+static int sig_new(const gmm_state *st, double sigma, int want_inv, gmm_sig *sg)
+{
+    const size_t K = st->K, d = st->dim, kd = K * d, kdd = K * d * d;
+    size_t len = 3 * K;
+    len += st->kind == COV_ISO ? K : st->kind == COV_DIAG ? 2 * kd : (want_inv ? 2 : 1) * kdd;
+    memset(sg, 0, sizeof *sg);
+    sg->sigma = sigma;
+    if (!(sigma >= 0 && isfinite(sigma)))
+        return DODE_EINVAL;
+    if ((sg->block = malloc(len * sizeof(double))) == NULL)
+        return DODE_ENOMEM;
+    sg->lwc = sg->block;
+    sg->mmc = sg->lwc + K;
+    sg->cmax = sg->mmc + K;
+    if (st->kind == COV_FULL) {
+        sg->chol = sg->cmax + K;
+        sg->cinv = want_inv ? sg->chol + kdd : NULL;
+        int rc = sig_full(st, sg, want_inv);
+        if (rc != DODE_OK)
+            sig_free(sg);
+        return rc;
+    }
+    sg->cinv = sg->cmax + K;
+    sg->mc = st->kind == COV_DIAG ? sg->cinv + kd : NULL;
+    sig_diag(st, sg);
+    return DODE_OK;
+}
+
+/* g = C_k^{-1} diff in place; returns q = diff^T C_k^{-1} diff (the direct formula). */
+static double comp_solve(const gmm_state *st, const gmm_sig *sg, size_t k, double *g)
+{
+    const size_t d = st->dim;
+    double q = 0;
+    if (st->kind == COV_FULL) {
+        const double *L = sg->chol + k * d * d;
+        cblas_dtrsv(CblasRowMajor, CblasLower, CblasNoTrans, CblasNonUnit, (int)d, L, (int)d, g, 1);
+        for (size_t j = 0; j < d; j++)
+            q += g[j] * g[j];
+        cblas_dtrsv(CblasRowMajor, CblasLower, CblasTrans, CblasNonUnit, (int)d, L, (int)d, g, 1);
+        return q;
+    }
+    for (size_t j = 0; j < d; j++) {
+        const double ci = st->kind == COV_ISO ? sg->cinv[k] : sg->cinv[k * d + j];
+        q += g[j] * g[j] * ci;
+        g[j] *= ci;
+    }
+    return q;
+}
+
+/* Softmax in place with log-sum-exp; returns the log-sum-exp. */
+static double softmax(double *l, size_t K)
+{
+    double mx = -INFINITY, sum = 0;
+    for (size_t k = 0; k < K; k++)
+        mx = fmax(mx, l[k]);
+    for (size_t k = 0; k < K; k++)
+        sum += (l[k] = exp(l[k] - mx));
+    for (size_t k = 0; k < K; k++)
+        l[k] /= sum;
+    return mx + log(sum);
+}
+
+/* One row by the direct formula: xc = xbar - mbar; gamma [K] and g [K][d]; returns lse. */
+static double row_direct(const gmm_state *st, const gmm_sig *sg, const double *xc,
+                         double *gamma, double *g)
+{
+    const size_t K = st->K, d = st->dim;
+    for (size_t k = 0; k < K; k++) {
+        double *gk = g + k * d;
+        for (size_t j = 0; j < d; j++)
+            gk[j] = xc[j] - st->mu[k * d + j];
+        gamma[k] = sg->lwc[k] - 0.5 * comp_solve(st, sg, k, gk);
+    }
+    return softmax(gamma, K);
+}
+
+/* Workspace of the BLAS path for one block of at most B rows. */
+typedef struct {
+    double *xc;    /* [B][d] xbar - mbar */
+    double *x2;    /* [B][d] xc^2 (diag) */
+    double *tmp;   /* [B][d] scratch */
+    double *dir;   /* [B][d] eps share of the refined components, computed directly */
+    double *q;     /* [B][K] logits, then gamma (iso: gamma / c) of the expanded components */
+    double *xx;    /* [B] ||xc||^2, then sum_k gamma_k / c_k (iso) */
+    double *mx;    /* [B] largest logit of the row */
+    size_t *ref;   /* [K] the refined components of the current row */
+} eps_work;
+
+static double max2(double a, double b)
+{
+    return a > b ? a : b;   /* NaN-blind, but cheaper than a call to fmax in the hot loops */
+}
+
+/* Logits log w_k + log N(xbar; mu_k, C_k) by the expansion, two dgemms at most:
+ * iso  q = (||x||^2 - 2 X M^T + ||mu||^2) / c;  diag  q = X^2 (1/C)^T - 2 X (M/C)^T + mmc. */
+static void block_logits(const gmm_state *st, const gmm_sig *sg, size_t nb, eps_work *w)
+{
+    const int K = (int)st->K, d = (int)st->dim;
+    if (st->kind == COV_ISO) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, K, d, -2.0, w->xc, d,
+                    st->mu, d, 0.0, w->q, K);
+    } else {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, K, d, 1.0, w->x2, d,
+                    sg->cinv, d, 0.0, w->q, K);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, K, d, -2.0, w->xc, d,
+                    sg->mc, d, 1.0, w->q, K);
+    }
+    for (size_t i = 0; i < nb; i++) {
+        double *q = w->q + i * st->K, mx = -INFINITY;
+        const double xx = st->kind == COV_ISO ? w->xx[i] : 0.0;
+        for (size_t k = 0; k < st->K; k++) {
+            const double quad = st->kind == COV_ISO ? (xx + q[k]) * sg->cinv[k] : q[k];
+            q[k] = sg->lwc[k] - 0.5 * (quad + sg->mmc[k]);
+            mx = max2(mx, q[k]);
+        }
+        w->mx[i] = mx;
+    }
+}
+
+/* dir += gamma_k C_k^{-1}(xc - mu_k): a refined component's share of eps / sigma. */
+static void refined_share(const gmm_state *st, const gmm_sig *sg, size_t k, double gamma,
+                          const double *xc, double *dir)
+{
+    const size_t d = st->dim;
+    for (size_t j = 0; j < d; j++)
+        dir[j] += gamma * (xc[j] - st->mu[k * d + j])
+                  * (st->kind == COV_ISO ? sg->cinv[k] : sg->cinv[k * d + j]);
+}
+
+/* One row: recomputes the ill-conditioned competing logits directly (see REFINE_T), takes
+ * the softmax, moves the refined components' share to dir, scales gamma by 1/c (iso). The
+ * shift is the expanded row maximum: any shift is exact for a softmax, and the refined
+ * logits differ from the expanded ones by far less than the 709 that would overflow. */
+static void row_softmax(const gmm_state *st, const gmm_sig *sg, eps_work *w, size_t i)
+{
+    const size_t K = st->K, d = st->dim;
+    double *l = w->q + i * K, *diff = w->tmp + i * d, sum = 0, sw = 0;
+    const double mx = w->mx[i], xx = w->xx[i];
+    size_t nref = 0;
+    for (size_t k = 0; k < K; k++) {
+        if (xx * sg->cmax[k] + sg->mmc[k] > REFINE_T && l[k] > mx - LOGIT_SPAN) {
+            for (size_t j = 0; j < d; j++)
+                diff[j] = w->xc[i * d + j] - st->mu[k * d + j];
+            l[k] = sg->lwc[k] - 0.5 * comp_solve(st, sg, k, diff);
+            w->ref[nref++] = k;
+        }
+        l[k] = l[k] - mx < -745.0 ? 0.0 : exp(l[k] - mx);   /* below: exp underflows anyway */
+        sum += l[k];
+    }
+    const double inv = 1.0 / sum;
+    memset(w->dir + i * d, 0, d * sizeof *w->dir);
+    for (size_t r = 0; r < nref; r++) {
+        refined_share(st, sg, w->ref[r], l[w->ref[r]] * inv, w->xc + i * d, w->dir + i * d);
+        l[w->ref[r]] = 0;
+    }
+    for (size_t k = 0; k < K; k++) {
+        l[k] *= st->kind == COV_ISO ? inv * sg->cinv[k] : inv;
+        sw += l[k];
+    }
+    w->xx[i] = sw;
+}
+
+/* eps = sigma [x sum_k gamma_k/c_k - (Gamma ./ c) M] (iso; diag with matrices) by dgemm,
+ * plus the refined components' share, computed directly. */
+static void block_output(const gmm_state *st, const gmm_sig *sg, size_t nb, eps_work *w,
+                         double *out)
+{
+    const size_t K = st->K, d = st->dim;
+    const double sigma = sg->sigma;
+    if (st->kind == COV_ISO) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)d, (int)K, 1.0,
+                    w->q, (int)K, st->mu, (int)d, 0.0, out, (int)d);
+    } else {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)d, (int)K, 1.0,
+                    w->q, (int)K, sg->cinv, (int)d, 0.0, w->tmp, (int)d);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)d, (int)K, 1.0,
+                    w->q, (int)K, sg->mc, (int)d, 0.0, out, (int)d);
+    }
+    for (size_t i = 0; i < nb; i++)
+        for (size_t j = 0; j < d; j++) {
+            const size_t ij = i * d + j;
+            const double sc = st->kind == COV_ISO ? w->xx[i] : w->tmp[ij];   /* Gamma (1/C) */
+            out[ij] = sigma * (w->xc[ij] * sc - out[ij] + w->dir[ij]);
+        }
+}
+
+/* xc = x sqrt(1+sigma^2) - mbar for nb rows, with xc^2 and its row sums. */
+static void block_input(const gmm_state *st, const double *x, double sigma, size_t nb,
+                        eps_work *w)
+{
+    const size_t d = st->dim;
+    const double xs = sqrt(1.0 + sigma * sigma);
+    for (size_t i = 0; i < nb; i++) {
+        double ss = 0;
+        for (size_t j = 0; j < d; j++) {
+            const double v = x[i * d + j] * xs - st->mbar[j];
+            w->xc[i * d + j] = v;
+            w->x2[i * d + j] = v * v;
+            ss += v * v;
+        }
+        w->xx[i] = ss;
+    }
+}
+
+/* Isotropic and diagonal eps through BLAS, in blocks of B rows with B K <= BLOCK_ENTRIES
+ * (at least MIN_ROWS): large enough for dgemm to run at speed, bounded for any n. */
+static int eps_blas(const gmm_state *st, const gmm_sig *sg, size_t n, const double *x,
+                    double *out)
+{
+    const size_t K = st->K, d = st->dim;
+    size_t B = BLOCK_ENTRIES / K > MIN_ROWS ? BLOCK_ENTRIES / K : MIN_ROWS;
+    B = n < B ? n : B;
+    double *block = malloc((4 * B * d + B * K + 2 * B) * sizeof *block + K * sizeof(size_t));
+    if (block == NULL)
+        return DODE_ENOMEM;
+    eps_work w = { .xc = block, .x2 = block + B * d, .tmp = block + 2 * B * d,
+                   .dir = block + 3 * B * d, .q = block + 4 * B * d,
+                   .xx = block + 4 * B * d + B * K, .mx = block + 4 * B * d + B * K + B,
+                   .ref = (size_t *)(block + 4 * B * d + B * K + 2 * B) };
+    for (size_t i0 = 0; i0 < n; i0 += B) {
+        const size_t nb = n - i0 < B ? n - i0 : B;
+        block_input(st, x + i0 * d, sg->sigma, nb, &w);
+        block_logits(st, sg, nb, &w);
+        for (size_t i = 0; i < nb; i++)
+            row_softmax(st, sg, &w, i);
+        block_output(st, sg, nb, &w, out + i0 * d);
+    }
+    free(block);
+    return DODE_OK;
+}
+
+/* Full covariances: per row, K triangular solve pairs with the per-call Cholesky factors. */
+static int eps_full(const gmm_state *st, const gmm_sig *sg, size_t n, const double *x,
+                    double *out)
+{
+    const size_t K = st->K, d = st->dim;
+    const double xs = sqrt(1.0 + sg->sigma * sg->sigma);
+    double *block = malloc((K + K * d + d) * sizeof *block);
+    if (block == NULL)
+        return DODE_ENOMEM;
+    double *gamma = block, *g = block + K, *xc = g + K * d;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < d; j++)
+            xc[j] = x[i * d + j] * xs - st->mbar[j];
+        row_direct(st, sg, xc, gamma, g);
+        for (size_t j = 0; j < d; j++) {
+            double e = 0;
+            for (size_t k = 0; k < K; k++)
+                e += gamma[k] * g[k * d + j];
+            out[i * d + j] = sg->sigma * e;
+        }
+    }
+    free(block);
+    return DODE_OK;
+}
+
+static int gmm_eps(const dode_model *m, size_t n, const double *x, double t, double sigma,
+                   double *out)
+{
+    (void)t;
+    const gmm_state *st = m->state;
+    gmm_sig sg;
+    if (n == 0)
+        return DODE_OK;
+    int rc = sig_new(st, sigma, 0, &sg);
+    if (rc != DODE_OK)
+        return rc;
+    rc = st->kind == COV_FULL ? eps_full(st, &sg, n, x, out) : eps_blas(st, &sg, n, x, out);
+    sig_free(&sg);
+    return rc;
+}
+
+/* out = C_k^{-1} v (v, out of length d, distinct). */
+static void cinv_apply(const gmm_state *st, const gmm_sig *sg, size_t k, const double *v,
+                       double *out)
+{
+    const size_t d = st->dim;
+    if (st->kind == COV_FULL) {
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)d, (int)d, 1.0, sg->cinv + k * d * d,
+                    (int)d, v, 1, 0.0, out, 1);
+        return;
+    }
+    for (size_t j = 0; j < d; j++)
+        out[j] = v[j] * (st->kind == COV_ISO ? sg->cinv[k] : sg->cinv[k * d + j]);
+}
+
+/* J += alpha C_k^{-1}; returns tr C_k^{-1}. */
+static double cinv_add(const gmm_state *st, const gmm_sig *sg, size_t k, double alpha, double *J)
+{
+    const size_t d = st->dim;
+    double tr = 0;
+    for (size_t a = 0; a < d; a++) {
+        if (st->kind == COV_FULL)
+            for (size_t b = 0; b < d; b++)
+                J[a * d + b] += alpha * sg->cinv[k * d * d + a * d + b];
+        else
+            J[a * d + a] += alpha * (st->kind == COV_ISO ? sg->cinv[k] : sg->cinv[k * d + a]);
+        tr += st->kind == COV_FULL ? sg->cinv[k * d * d + a * d + a]
+            : st->kind == COV_ISO ? sg->cinv[k] : sg->cinv[k * d + a];
+    }
+    return tr;
+}
+
+typedef struct {
+    double *gamma, *g, *xc, *gb, *tr, *cg;   /* [K], [K][d], [d], [d], [K], [d] */
+} jac_work;
+
+/* d epsh/d sigma at fixed xbar (MATH.md 5 differentiated; C_k' = 2 sigma I):
+ * dlogit_k = sigma (g_k.g_k - tr C_k^{-1}), dg_k = -2 sigma C_k^{-1} g_k,
+ * result = gbar + sigma (sum_k gamma_k dg_k + sum_k gamma_k (dlogit_k - <dlogit>) g_k). */
+static void row_deps_dsigma(const gmm_state *st, const gmm_sig *sg, jac_work *w, double *out)
+{
+    const size_t K = st->K, d = st->dim;
+    const double s = sg->sigma;
+    double mean_dl = 0;
+    for (size_t k = 0; k < K; k++) {
+        double gg = 0;
+        for (size_t j = 0; j < d; j++)
+            gg += w->g[k * d + j] * w->g[k * d + j];
+        w->tr[k] = s * (gg - w->tr[k]);          /* tr[] becomes dlogit_k */
+        mean_dl += w->gamma[k] * w->tr[k];
+    }
+    for (size_t j = 0; j < d; j++)
+        out[j] = w->gb[j];
+    for (size_t k = 0; k < K; k++) {
+        const double *gk = w->g + k * d, dgam = w->gamma[k] * (w->tr[k] - mean_dl);
+        cinv_apply(st, sg, k, gk, w->cg);
+        for (size_t j = 0; j < d; j++)
+            out[j] += s * (-2.0 * s * w->gamma[k] * w->cg[j] + dgam * gk[j]);
+    }
+}
+
+/* J = sigma [sum_k gamma_k C_k^{-1} - sum_k gamma_k g_k g_k^T + gbar gbar^T] (MATH.md 5). */
+static void row_jacobian(const gmm_state *st, const gmm_sig *sg, jac_work *w, double *J)
+{
+    const size_t K = st->K, d = st->dim;
+    memset(J, 0, d * d * sizeof *J);
+    memset(w->gb, 0, d * sizeof *w->gb);
+    for (size_t k = 0; k < K; k++) {
+        const double *gk = w->g + k * d;
+        w->tr[k] = cinv_add(st, sg, k, w->gamma[k], J);
+        cblas_dger(CblasRowMajor, (int)d, (int)d, -w->gamma[k], gk, 1, gk, 1, J, (int)d);
+        for (size_t j = 0; j < d; j++)
+            w->gb[j] += w->gamma[k] * gk[j];
+    }
+    cblas_dger(CblasRowMajor, (int)d, (int)d, 1.0, w->gb, 1, w->gb, 1, J, (int)d);
+    for (size_t a = 0; a < d * d; a++)
+        J[a] *= sg->sigma;
+}
+
+static int gmm_jacobian(const dode_model *m, size_t n, const double *xbar, double sigma,
+                        double *jac, double *deps_dsigma)
+{
+    const gmm_state *st = m->state;
+    const size_t K = st->K, d = st->dim;
+    gmm_sig sg;
+    int rc = sig_new(st, sigma, 1, &sg);
+    if (rc != DODE_OK)
+        return rc;
+    double *block = malloc((2 * K + K * d + 3 * d) * sizeof *block);
+    if (block == NULL) {
+        sig_free(&sg);
+        return DODE_ENOMEM;
+    }
+    jac_work w = { .gamma = block, .tr = block + K, .g = block + 2 * K,
+                   .xc = block + 2 * K + K * d, .gb = block + 2 * K + K * d + d,
+                   .cg = block + 2 * K + K * d + 2 * d };
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < d; j++)
+            w.xc[j] = xbar[i * d + j] - st->mbar[j];
+        row_direct(st, &sg, w.xc, w.gamma, w.g);
+        row_jacobian(st, &sg, &w, jac + i * d * d);
+        if (deps_dsigma != NULL)
+            row_deps_dsigma(st, &sg, &w, deps_dsigma + i * d);
+    }
+    free(block);
+    sig_free(&sg);
+    return DODE_OK;
+}
+
+static int gmm_log_density(const dode_model *m, size_t n, const double *xbar, double sigma,
+                           double *logp)
+{
+    const gmm_state *st = m->state;
+    const size_t K = st->K, d = st->dim;
+    gmm_sig sg;
+    int rc = sig_new(st, sigma, 0, &sg);
+    if (rc != DODE_OK)
+        return rc;
+    double *block = malloc((K + K * d + d) * sizeof *block);
+    if (block == NULL) {
+        sig_free(&sg);
+        return DODE_ENOMEM;
+    }
+    double *gamma = block, *g = block + K, *xc = g + K * d;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < d; j++)
+            xc[j] = xbar[i * d + j] - st->mbar[j];
+        logp[i] = row_direct(st, &sg, xc, gamma, g);
+    }
+    free(block);
+    sig_free(&sg);
+    return DODE_OK;
+}
+
+static void gmm_free(dode_model *m)
+{
+    if (m == NULL)
+        return;
+    gmm_state *st = m->state;
+    free(st->logw);
+    free(m);
+}
+
+/* Checks full covariances: finite, symmetric (to 1e-12 relative) and positive definite. */
+static int check_full(size_t K, size_t d, const double *S, char *err, size_t errlen)
+{
+    double *L = malloc(d * d * sizeof *L);
+    if (L == NULL)
+        return dode_fail(err, errlen, DODE_ENOMEM, "gmm model: out of memory (dim %zu)", d);
+    int rc = DODE_OK;
+    for (size_t k = 0; k < K && rc == DODE_OK; k++) {
+        const double *Sk = S + k * d * d;
+        for (size_t a = 0; a < d * d && rc == DODE_OK; a++) {
+            const size_t i = a / d, j = a % d, at = j * d + i;
+            if (!isfinite(Sk[a]))
+                rc = dode_fail(err, errlen, DODE_EINVAL, "gmm model: covariance %zu entry "
+                               "(%zu, %zu) = %g is not finite", k, i, j, Sk[a]);
+            else if (fabs(Sk[a] - Sk[at]) > 1e-12 * fmax(fabs(Sk[a]), fabs(Sk[at])))
+                rc = dode_fail(err, errlen, DODE_EINVAL, "gmm model: covariance %zu is not "
+                               "symmetric at (%zu, %zu): %g vs %g", k, i, j, Sk[a], Sk[at]);
+        }
+        if (rc != DODE_OK)
+            break;
+        memcpy(L, Sk, d * d * sizeof *L);
+        gsl_matrix_view v = gsl_matrix_view_array(L, d, d);
+        if (gsl_linalg_cholesky_decomp1(&v.matrix) != GSL_SUCCESS)
+            rc = dode_fail(err, errlen, DODE_EINVAL, "gmm model: covariance %zu is not "
+                           "positive definite (Cholesky factorisation failed)", k);
+    }
+    free(L);
+    return rc;
+}
+
+/* Sizes, kind and values of dode_gmm_new's arguments; *ncov gets the covs length. */
+static int check_args(size_t K, size_t dim, const double *weights, const double *means,
+                      int kind, const double *covs, size_t *ncov, char *err, size_t errlen)
+{
+    size_t kd, kdd;
+    if (K == 0 || K > 1000000 || dim == 0 || dim > 100000)
+        return dode_fail(err, errlen, DODE_EINVAL, "gmm model: need 1 <= K <= 10^6 components "
+                         "and 1 <= dim <= 10^5, got K = %zu, dim = %zu", K, dim);
+    if (dode_mul_size(K, dim, &kd) != DODE_OK
+        || (kind == COV_FULL && dode_mul_size(kd, dim, &kdd) != DODE_OK)
+        || kd > ((size_t)1 << 31) / 8)
+        return dode_fail(err, errlen, DODE_ENOMEM, "gmm model: K = %zu by dim = %zu is too "
+                         "large", K, dim);
+    if (weights == NULL || means == NULL || covs == NULL)
+        return dode_fail(err, errlen, DODE_EINVAL, "gmm model: weights, means and covs are required");
+    for (size_t k = 0; k < K; k++)
+        if (!(weights[k] > 0 && isfinite(weights[k])))
+            return dode_fail(err, errlen, DODE_EINVAL, "gmm model: weight %zu = %g must be "
+                             "finite and > 0", k, weights[k]);
+    for (size_t a = 0; a < kd; a++)
+        if (!isfinite(means[a]))
+            return dode_fail(err, errlen, DODE_EINVAL, "gmm model: mean %zu entry %zu = %g is "
+                             "not finite", a / dim, a % dim, means[a]);
+    *ncov = kind == COV_ISO ? K : kind == COV_DIAG ? kd : kdd;
+    if (kind == COV_FULL)
+        return check_full(K, dim, covs, err, errlen);
+    for (size_t a = 0; a < *ncov; a++)
+        if (!(covs[a] > 0 && isfinite(covs[a])))
+            return dode_fail(err, errlen, DODE_EINVAL, "gmm model: std %zu = %g must be finite "
+                             "and > 0", a, covs[a]);
+    return DODE_OK;
+}
+
+/* Normalised log-weights, the centre mbar, centred means and their squared norms. */
+static void fill_state(gmm_state *st, const double *weights, const double *means,
+                       const double *covs, size_t ncov)
+{
+    const size_t K = st->K, d = st->dim;
+    double wsum = 0;
+    for (size_t k = 0; k < K; k++)
+        wsum += weights[k];
+    memset(st->mbar, 0, d * sizeof *st->mbar);
+    for (size_t k = 0; k < K; k++) {
+        st->logw[k] = log(weights[k] / wsum);
+        for (size_t j = 0; j < d; j++)
+            st->mbar[j] += weights[k] / wsum * means[k * d + j];
+    }
+    for (size_t k = 0; k < K; k++) {
+        st->mm[k] = 0;
+        for (size_t j = 0; j < d; j++) {
+            st->mu[k * d + j] = means[k * d + j] - st->mbar[j];
+            st->mm[k] += st->mu[k * d + j] * st->mu[k * d + j];
+        }
+    }
+    for (size_t a = 0; a < ncov; a++)   /* stds are stored squared; full S_k as given */
+        st->cov[a] = st->kind == COV_FULL ? covs[a] : covs[a] * covs[a];
+}
+
+dode_model *dode_gmm_new(size_t K, size_t dim, const double *weights,
+                         const double *means /* [K][dim] */, const char *cov_kind,
+                         const double *covs, char *err, size_t errlen)
+{
+    static const char *const kinds[] = { "isotropic", "diagonal", "full" };
+    int kind = -1;
+    size_t ncov = 0;
+    for (int i = 0; i < 3 && cov_kind != NULL; i++)
+        if (strcmp(cov_kind, kinds[i]) == 0)
+            kind = i;
+    if (kind < 0) {
+        dode_fail(err, errlen, DODE_ENOTFOUND, "gmm model: unknown cov_kind \"%s\" (expected "
+                  "isotropic, diagonal or full)", cov_kind != NULL ? cov_kind : "(null)");
+        return NULL;
+    }
+    if (check_args(K, dim, weights, means, kind, covs, &ncov, err, errlen) != DODE_OK)
+        return NULL;
+    dode_model *m = malloc(sizeof *m + sizeof(gmm_state));
+    double *block = malloc((2 * K + dim + K * dim + ncov) * sizeof *block);
+    if (m == NULL || block == NULL) {
+        free(m);
+        free(block);
+        dode_fail(err, errlen, DODE_ENOMEM, "gmm model: out of memory (K = %zu, dim = %zu)", K, dim);
+        return NULL;
+    }
+    gmm_state *st = (gmm_state *)(m + 1);
+    *st = (gmm_state){ .K = K, .dim = dim, .kind = kind, .logw = block, .mm = block + K,
+                       .mbar = block + 2 * K, .mu = block + 2 * K + dim,
+                       .cov = block + 2 * K + dim + K * dim };
+    fill_state(st, weights, means, covs, ncov);
+    *m = (dode_model){ .name = "gmm", .dim = dim, .prediction = DODE_PRED_EPS,
+                       .eps = gmm_eps, .jacobian = gmm_jacobian,
+                       .log_density = gmm_log_density, .exact_flow = NULL,
+                       .free = gmm_free, .state = st };
+    return m;
+}

@@ -1,0 +1,279 @@
+/* gmm_json.c - GMM specs from JSON (DESIGN.md file formats):
+ *   {"weights": [K], "means": [K][dim], and exactly one of
+ *    "stds": [K] (isotropic) | "diag_stds": [K][dim] | "covs": [K][dim][dim] (full)}
+ * Every message starts "cannot read SOURCE: " and names the key and entry that is wrong;
+ * the values themselves are then checked again by dode_gmm_new (SPD covariances etc.). */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diffode/model.h"
+#include "diffode/status.h"
+
+enum { MAX_K = 1000000, MAX_DIM = 100000 };
+static const size_t MAX_FILE = (size_t)256 << 20;   /* 256 MiB */
+
+/* What the readers below share: the source name for messages and the caller's buffer. */
+typedef struct {
+    const char *src;
+    char *err;
+    size_t errlen;
+} json_ctx;
+
+/* Reads a JSON array of exactly `expected` numbers (any length >= 1 if expected == 0,
+ * then *count gets it) into out (NULL: count only). positive: each must be > 0. */
+static int read_numbers(const json_ctx *c, const cJSON *arr, const char *what, size_t expected,
+                        int positive, double *out, size_t *count)
+{
+    if (!cJSON_IsArray(arr))
+        return dode_fail(c->err, c->errlen, DODE_EFORMAT, "cannot read %s: %s must be an "
+                         "array of numbers", c->src, what);
+    const size_t len = (size_t)cJSON_GetArraySize(arr);
+    if ((expected != 0 && len != expected) || len == 0)
+        return dode_fail(c->err, c->errlen, DODE_EFORMAT, "cannot read %s: %s has %zu entries, "
+                         "expected %s%zu", c->src, what, len, expected ? "" : "at least ",
+                         expected ? expected : 1);
+    size_t i = 0;
+    for (const cJSON *e = arr->child; e != NULL; e = e->next, i++) {
+        if (!cJSON_IsNumber(e))
+            return dode_fail(c->err, c->errlen, DODE_EFORMAT, "cannot read %s: %s[%zu] is not "
+                             "a number", c->src, what, i);
+        if (!isfinite(e->valuedouble) || (positive && !(e->valuedouble > 0)))
+            return dode_fail(c->err, c->errlen, DODE_EFORMAT, "cannot read %s: %s[%zu] = %g "
+                             "must be %s", c->src, what, i, e->valuedouble,
+                             positive ? "finite and > 0" : "finite");
+        if (out != NULL)
+            out[i] = e->valuedouble;
+    }
+    if (count != NULL)
+        *count = len;
+    return DODE_OK;
+}
+
+/* An array of `rows` arrays of `cols` numbers each (cols == 0: taken from the first row,
+ * returned in *cols_out); out gets them row-major. */
+static int read_matrix(const json_ctx *c, const cJSON *arr, const char *what, size_t rows,
+                       size_t cols, int positive, double *out, size_t *cols_out)
+{
+    char name[96];
+    if (!cJSON_IsArray(arr))
+        return dode_fail(c->err, c->errlen, DODE_EFORMAT, "cannot read %s: %s must be an "
+                         "array of arrays", c->src, what);
+    const size_t len = (size_t)cJSON_GetArraySize(arr);
+    if (len != rows)
+        return dode_fail(c->err, c->errlen, DODE_EFORMAT, "cannot read %s: %s has %zu entries, "
+                         "expected %zu", c->src, what, len, rows);
+    size_t i = 0;
+    for (const cJSON *e = arr->child; e != NULL; e = e->next, i++) {
+        snprintf(name, sizeof name, "%s[%zu]", what, i);
+        if (cols == 0) {
+            int rc = read_numbers(c, e, name, 0, positive, NULL, &cols);
+            if (rc == DODE_OK && cols > MAX_DIM)
+                rc = dode_fail(c->err, c->errlen, DODE_EFORMAT, "cannot read %s: %s has %zu "
+                               "entries, more than the limit dim <= %d", c->src, name, cols, MAX_DIM);
+            if (rc != DODE_OK)
+                return rc;
+            *cols_out = cols;
+            if (out == NULL)
+                return DODE_OK;   /* only the width was asked for */
+        }
+        int rc = read_numbers(c, e, name, cols, positive, out + i * cols, NULL);
+        if (rc != DODE_OK)
+            return rc;
+    }
+    return DODE_OK;
+}
+
+/* The top-level keys: only the known ones, each at most once, exactly one covariance. */
+static int check_keys(const json_ctx *c, const cJSON *root, const cJSON **cov, int *kind)
+{
+    static const char *const keys[] = { "weights", "means", "stds", "diag_stds", "covs" };
+    if (!cJSON_IsObject(root))
+        return dode_fail(c->err, c->errlen, DODE_EFORMAT, "cannot read %s: the top level must "
+                         "be an object {\"weights\": .., \"means\": .., \"stds\": ..}", c->src);
+    int seen[5] = { 0 };
+    for (const cJSON *e = root->child; e != NULL; e = e->next) {
+        int k = 0;
+        while (k < 5 && strcmp(e->string, keys[k]) != 0)
+            k++;
+        if (k == 5)
+            return dode_fail(c->err, c->errlen, DODE_EFORMAT, "cannot read %s: unknown key "
+                             "\"%s\" (expected weights, means and one of stds, diag_stds, covs)",
+                             c->src, e->string);
+        if (seen[k]++)
+            return dode_fail(c->err, c->errlen, DODE_EFORMAT, "cannot read %s: key \"%s\" "
+                             "appears twice", c->src, keys[k]);
+        if (k >= 2) {
+            if (*cov != NULL)
+                return dode_fail(c->err, c->errlen, DODE_EFORMAT, "cannot read %s: both \"%s\" "
+                                 "and \"%s\" given; use exactly one covariance key", c->src,
+                                 (*cov)->string, keys[k]);
+            *cov = e;
+            *kind = k - 2;
+        }
+    }
+    for (int k = 0; k < 2; k++)
+        if (!seen[k])
+            return dode_fail(c->err, c->errlen, DODE_EFORMAT, "cannot read %s: missing key "
+                             "\"%s\"", c->src, keys[k]);
+    if (*cov == NULL)
+        return dode_fail(c->err, c->errlen, DODE_EFORMAT, "cannot read %s: missing covariance: "
+                         "give one of \"stds\", \"diag_stds\", \"covs\"", c->src);
+    return DODE_OK;
+}
+
+/* "covs": K arrays of dim arrays of dim numbers. */
+static int read_covs(const json_ctx *c, const cJSON *arr, size_t K, size_t dim, double *out)
+{
+    char name[64];
+    if (!cJSON_IsArray(arr) || (size_t)cJSON_GetArraySize(arr) != K)
+        return dode_fail(c->err, c->errlen, DODE_EFORMAT, "cannot read %s: \"covs\" must be an "
+                         "array of %zu matrices, has %d entries", c->src, K,
+                         cJSON_IsArray(arr) ? cJSON_GetArraySize(arr) : 0);
+    size_t k = 0;
+    for (const cJSON *e = arr->child; e != NULL; e = e->next, k++) {
+        snprintf(name, sizeof name, "\"covs\"[%zu]", k);
+        int rc = read_matrix(c, e, name, dim, dim, 0, out + k * dim * dim, NULL);
+        if (rc != DODE_OK)
+            return rc;
+    }
+    return DODE_OK;
+}
+
+/* Reads sizes and arrays, then builds the model; *m gets it. Arrays live in *block. */
+static int read_gmm(const json_ctx *c, const cJSON *root, double **block, dode_model **m)
+{
+    static const char *const kinds[] = { "isotropic", "diagonal", "full" };
+    const cJSON *cov = NULL, *w = cJSON_GetObjectItemCaseSensitive(root, "weights");
+    const cJSON *mu = cJSON_GetObjectItemCaseSensitive(root, "means");
+    int kind = 0, rc = check_keys(c, root, &cov, &kind);
+    size_t K = 0, dim = 0, kd, ncov;
+    if (rc == DODE_OK)
+        rc = read_numbers(c, w, "\"weights\"", 0, 1, NULL, &K);
+    if (rc == DODE_OK && K > MAX_K)
+        rc = dode_fail(c->err, c->errlen, DODE_EFORMAT, "cannot read %s: \"weights\" has %zu "
+                       "entries, more than the limit K <= %d", c->src, K, MAX_K);
+    if (rc == DODE_OK)
+        rc = read_matrix(c, mu, "\"means\"", K, 0, 0, NULL, &dim);
+    if (rc != DODE_OK)
+        return rc;
+    /* ncov: K stds, K dim diagonal stds or K dim^2 covariance entries */
+    if (dode_mul_size(K, dim, &kd) != DODE_OK
+        || dode_mul_size(kd, kind == 2 ? dim : 1, &ncov) != DODE_OK
+        || kd + ncov > ((size_t)1 << 31) / sizeof(double))
+        return dode_fail(c->err, c->errlen, DODE_ENOMEM, "cannot read %s: K = %zu by dim = %zu "
+                         "is too large", c->src, K, dim);
+    ncov = kind == 0 ? K : ncov;
+    if ((*block = malloc((K + kd + ncov) * sizeof **block)) == NULL)
+        return dode_fail(c->err, c->errlen, DODE_ENOMEM, "cannot read %s: out of memory for "
+                         "K = %zu, dim = %zu", c->src, K, dim);
+    double *wv = *block, *mv = wv + K, *cv = mv + kd;
+    rc = read_numbers(c, w, "\"weights\"", K, 1, wv, NULL);
+    if (rc == DODE_OK)
+        rc = read_matrix(c, mu, "\"means\"", K, dim, 0, mv, NULL);
+    if (rc == DODE_OK)
+        rc = kind == 0 ? read_numbers(c, cov, "\"stds\"", K, 1, cv, NULL)
+           : kind == 1 ? read_matrix(c, cov, "\"diag_stds\"", K, dim, 1, cv, NULL)
+           : read_covs(c, cov, K, dim, cv);
+    if (rc != DODE_OK)
+        return rc;
+    char why[400];
+    if ((*m = dode_gmm_new(K, dim, wv, mv, kinds[kind], cv, why, sizeof why)) == NULL)
+        return dode_fail(c->err, c->errlen, DODE_EFORMAT, "cannot read %s: %s", c->src,
+                         strncmp(why, "gmm model: ", 11) == 0 ? why + 11 : why);
+    return DODE_OK;
+}
+
+/* "line L: JSON syntax error near '...'" from the parser's stop position; the excerpt is
+ * up to 20 characters of that line before the position and 10 after (cJSON often stops
+ * just past the offending token). */
+static void syntax_error(const json_ctx *c, const char *json, const char *at)
+{
+    size_t line = 1, len = 0;
+    const char *from = json;
+    char near[32];
+    if (at == NULL)
+        at = json;
+    for (const char *p = json; p < at; p++)
+        if (*p == '\n')
+            line++, from = p + 1;
+    if (at - from > 20)
+        from = at - 20;
+    for (const char *p = from; *p != '\0' && *p != '\n' && p < at + 10; p++)
+        near[len++] = *p;
+    near[len] = '\0';
+    dode_fail(c->err, c->errlen, DODE_EFORMAT, "cannot read %s: line %zu: JSON syntax error "
+              "near '%s'%s", c->src, line, near, *at == '\0' ? " (at the end of the text)" : "");
+}
+
+dode_model *dode_gmm_from_json_string(const char *json, const char *source_name,
+                                      char *err, size_t errlen)
+{
+    const json_ctx c = { .src = source_name != NULL ? source_name : "(string)",
+                         .err = err, .errlen = errlen };
+    if (json == NULL) {
+        dode_fail(err, errlen, DODE_EINVAL, "cannot read %s: no JSON text (NULL)", c.src);
+        return NULL;
+    }
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithOpts(json, &end, 1);
+    if (root == NULL) {
+        syntax_error(&c, json, end);
+        return NULL;
+    }
+    double *block = NULL;
+    dode_model *m = NULL;
+    read_gmm(&c, root, &block, &m);
+    free(block);
+    cJSON_Delete(root);
+    return m;
+}
+
+/* The whole file as a NUL-terminated string, at most MAX_FILE bytes. */
+static char *slurp(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        dode_fail(err, errlen, DODE_EIO, "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    while (buf != NULL) {
+        len += fread(buf + len, 1, cap - 1 - len, f);
+        if (ferror(f) || feof(f) || len > MAX_FILE)
+            break;
+        char *bigger = realloc(buf, cap * 2);
+        if (bigger == NULL)
+            free(buf);
+        buf = bigger;
+        cap *= 2;
+    }
+    const int bad = buf == NULL ? DODE_ENOMEM : ferror(f) ? DODE_EIO : len > MAX_FILE ? DODE_EFORMAT : DODE_OK;
+    fclose(f);
+    if (bad != DODE_OK) {
+        free(buf);
+        dode_fail(err, errlen, bad, "cannot read %s: %s", path, bad == DODE_ENOMEM ? "out of "
+                  "memory" : bad == DODE_EIO ? "read error" : "file larger than 256 MiB");
+        return NULL;
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
+dode_model *dode_gmm_from_json(const char *path, char *err, size_t errlen)
+{
+    if (path == NULL) {
+        dode_fail(err, errlen, DODE_EINVAL, "cannot read gmm spec: path is NULL");
+        return NULL;
+    }
+    char *text = slurp(path, err, errlen);
+    if (text == NULL)
+        return NULL;
+    dode_model *m = dode_gmm_from_json_string(text, path, err, errlen);
+    free(text);
+    return m;
+}

@@ -1,0 +1,177 @@
+/* ode.c - the right-hand side d xbar/d sigma = eps(xbar / sqrt(1+sigma^2), t(sigma))
+ * (MATH.md section 2), its NFE counter, and the change of integration variable.
+ *
+ * Invariant: ode->nfe is incremented exactly once per batched model call, so a solver's
+ * cost is what the model actually did, not what the solver claims. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diffode/ode.h"
+#include "diffode/status.h"
+
+dode_ode *dode_ode_new(const dode_model *model, const dode_schedule *schedule, size_t n,
+                       char *err, size_t errlen)
+{
+    size_t len;
+    if (model == NULL || schedule == NULL || model->eps == NULL) {
+        dode_fail(err, errlen, DODE_EINVAL, "ode: a model with eps() and a schedule are required");
+        return NULL;
+    }
+    if (n == 0 || model->dim == 0 || dode_mul_size(n, model->dim, &len) != DODE_OK
+        || len > ((size_t)1 << 40)) {
+        dode_fail(err, errlen, DODE_EINVAL, "ode: batch of %zu rows x %zu dims is empty or too large",
+                  n, model->dim);
+        return NULL;
+    }
+    dode_ode *ode = calloc(1, sizeof *ode);
+    double *x = malloc(len * sizeof *x);
+    if (ode == NULL || x == NULL) {
+        free(ode);
+        free(x);
+        dode_fail(err, errlen, DODE_ENOMEM, "ode: cannot allocate %zu doubles", len);
+        return NULL;
+    }
+    ode->model = model;
+    ode->schedule = schedule;
+    ode->n = n;
+    ode->dim = model->dim;
+    ode->x = x;
+    return ode;
+}
+
+void dode_ode_free(dode_ode *ode)
+{
+    if (ode == NULL)
+        return;
+    free(ode->x);
+    free(ode);
+}
+
+int dode_ode_fail(dode_ode *ode, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ode->err, sizeof ode->err, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int dode_all_finite(const double *v, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (!isfinite(v[i]))
+            return DODE_ENONFINITE;
+    return DODE_OK;
+}
+
+/* One model call at (x, t, sigma) with the status and finiteness checks every NFE shares. */
+static int call_model(dode_ode *ode, const double *x, double t, double sigma, double *eps)
+{
+    const size_t len = ode->n * ode->dim;
+    ode->nfe++;
+    int rc = ode->model->eps(ode->model, ode->n, x, t, sigma, eps);
+    if (rc != DODE_OK)
+        return dode_ode_fail(ode, rc, "model %s failed at sigma = %g (t = %g): %s",
+                             ode->model->name, sigma, t, dode_strerror(rc));
+    if (dode_all_finite(eps, len) != DODE_OK)
+        return dode_ode_fail(ode, DODE_ENONFINITE, "model %s returned a non-finite eps at "
+                             "sigma = %g (t = %g)", ode->model->name, sigma, t);
+    return DODE_OK;
+}
+
+int dode_ode_rhs(dode_ode *ode, double sigma, const double *xbar, double *dxbar_dsigma)
+{
+    if (!(sigma >= 0) || !isfinite(sigma))
+        return dode_ode_fail(ode, DODE_EINVAL, "ode: sigma = %g is not a finite value >= 0", sigma);
+    const size_t len = ode->n * ode->dim;
+    const double a = 1.0 / sqrt(1.0 + sigma * sigma);      /* x = a xbar */
+    for (size_t i = 0; i < len; i++)
+        ode->x[i] = a * xbar[i];
+    return call_model(ode, ode->x, dode_schedule_t(ode->schedule, sigma), sigma, dxbar_dsigma);
+}
+
+int dode_ode_eps_x(dode_ode *ode, double t, double sigma, const double *x, double *eps)
+{
+    return call_model(ode, x, t, sigma, eps);
+}
+
+int dode_ode_rhs_in(dode_ode *ode, dode_variable var, double u, const double *xbar,
+                    double *dxbar_du)
+{
+    const double sigma = dode_var_to_sigma(ode->schedule, var, u);
+    int rc = dode_ode_rhs(ode, sigma, xbar, dxbar_du);
+    if (rc != DODE_OK || var == DODE_VAR_SIGMA)
+        return rc;
+    const double scale = dode_var_dsigma_du(ode->schedule, var, u);
+    for (size_t i = 0; i < ode->n * ode->dim; i++)
+        dxbar_du[i] *= scale;
+    return DODE_OK;
+}
+
+int dode_ode_jacobian(dode_ode *ode, double sigma, const double *xbar, double *jac,
+                      double *deps_dsigma)
+{
+    if (ode->model->jacobian == NULL)
+        return dode_ode_fail(ode, DODE_EUNSUPPORTED, "model %s has no Jacobian (needed by "
+                             "implicit steppers)", ode->model->name);
+    ode->njac++;
+    int rc = ode->model->jacobian(ode->model, ode->n, xbar, sigma, jac, deps_dsigma);
+    if (rc != DODE_OK)
+        return dode_ode_fail(ode, rc, "model %s: Jacobian failed at sigma = %g",
+                             ode->model->name, sigma);
+    return DODE_OK;
+}
+
+double dode_var_from_sigma(const dode_schedule *s, dode_variable var, double sigma)
+{
+    switch (var) {
+    case DODE_VAR_T:        return dode_schedule_t(s, sigma);
+    case DODE_VAR_LAMBDA:   return -log(sigma);
+    case DODE_VAR_LOGSIGMA: return log(sigma);
+    case DODE_VAR_SIGMA:    break;
+    }
+    return sigma;
+}
+
+double dode_var_to_sigma(const dode_schedule *s, dode_variable var, double u)
+{
+    switch (var) {
+    case DODE_VAR_T:        return dode_schedule_sigma(s, u);
+    case DODE_VAR_LAMBDA:   return exp(-u);
+    case DODE_VAR_LOGSIGMA: return exp(u);
+    case DODE_VAR_SIGMA:    break;
+    }
+    return u;
+}
+
+double dode_var_dsigma_du(const dode_schedule *s, dode_variable var, double u)
+{
+    switch (var) {
+    case DODE_VAR_T:        return dode_schedule_dsigma_dt(s, u);
+    case DODE_VAR_LAMBDA:   return -exp(-u);          /* sigma = e^-lambda */
+    case DODE_VAR_LOGSIGMA: return exp(u);
+    case DODE_VAR_SIGMA:    break;
+    }
+    return 1.0;
+}
+
+static const char *const variable_names[] = { "sigma", "t", "lambda", "logsigma" };
+
+const char *dode_variable_name(dode_variable var)
+{
+    return (unsigned)var < 4 ? variable_names[var] : "?";
+}
+
+int dode_variable_parse(const char *name, dode_variable *out, char *err, size_t errlen)
+{
+    for (int i = 0; i < 4; i++)
+        if (strcmp(name, variable_names[i]) == 0) {
+            *out = (dode_variable)i;
+            return DODE_OK;
+        }
+    return dode_fail(err, errlen, DODE_ENOTFOUND, "unknown integration variable '%s' "
+                     "(expected sigma, t, lambda or logsigma)", name);
+}

@@ -1,0 +1,41 @@
+/* euler.c - the explicit Euler method on d xbar/du = epsh(xbar, sigma(u)) dsigma/du in the
+ * integration variable u = opts->variable (MATH.md sections 2 and 6). Order 1, one NFE a
+ * step (cost S on S steps).
+ *
+ * In the variable sigma it is DDIM with eta = 0: xbar' = xbar + (sigma' - sigma) epsh
+ * (DDIM eq. 12, Song et al. 2021). In t or lambda it is a different first-order method.
+ * A step ending at sigma = 0 in lambda or log sigma (where u' is infinite) is the x0
+ * prediction xbar - sigma epsh, the limit, never log 0 (MATH.md section 6). */
+#include "diffode/solver.h"
+#include "diffode/status.h"
+#include "solver_impl.h"
+
+/* ws[0]: d xbar/du at the start of the step. */
+static int euler_step(dode_ode *ode, const dode_solver_opts *opts, const double *sigmas,
+                      size_t i, size_t steps, double *xbar, double *const *ws, void *ctx)
+{
+    (void)steps;
+    (void)ctx;
+    const dode_variable var = opts->variable;
+    const double s = sigmas[i], sn = sigmas[i + 1];
+    if (sn == 0 && solver_var_singular_at_zero(var))
+        return solver_step_to_zero(ode, s, xbar, ws[0]);
+    const double u = dode_var_from_sigma(ode->schedule, var, s);
+    const double un = dode_var_from_sigma(ode->schedule, var, sn);
+    int rc = dode_ode_rhs_in(ode, var, u, xbar, ws[0]);
+    if (rc == DODE_OK)
+        solver_axpy(xbar, un - u, ws[0], solver_len(ode));
+    return rc;
+}
+
+static int euler_solve(dode_ode *ode, const double *sigmas, size_t steps, double *xbar,
+                       const dode_solver_opts *opts, dode_trace *trace)
+{
+    return solver_run_steps(ode, sigmas, steps, xbar, opts, trace, 1, euler_step, NULL);
+}
+
+const dode_solver_type dode_solver_euler = {
+    .name = "euler", .family = "classical", .order = 1, .evals_per_step = 1,
+    .summary = "explicit Euler in the chosen variable (in sigma: DDIM with eta = 0)",
+    .solve = euler_solve,
+};

@@ -1,0 +1,44 @@
+/* registry.c - the only list of solvers in the project, walked by dode_solver_find,
+ * `diffode list`, configs and tests alike (shaped like Lua's luaL_Reg arrays). Order is
+ * the order `diffode list` prints: fixed-step methods by family, then GSL's adaptive
+ * steppers. A new solver = a function, a table entry, one line here. */
+#include <string.h>
+
+#include "diffode/solver.h"
+#include "solver_impl.h"
+
+static const dode_solver_type *const registry[] = {
+    /* classical integrators and DDIM (solvers/euler.c, ddim.c, heun.c, rk4.c) */
+    &dode_solver_euler,
+    &dode_solver_ddim,
+    &dode_solver_heun,
+    &dode_solver_rk4,
+    /* GSL odeiv2 adaptive steppers (solvers/gsl.c) */
+    &dode_solver_gsl_rk2,
+    &dode_solver_gsl_rk4,
+    &dode_solver_gsl_rkf45,
+    &dode_solver_gsl_rkck,
+    &dode_solver_gsl_rk8pd,
+    &dode_solver_gsl_msadams,
+    &dode_solver_gsl_rk1imp,
+    &dode_solver_gsl_rk2imp,
+    &dode_solver_gsl_rk4imp,
+    &dode_solver_gsl_bsimp,
+    &dode_solver_gsl_msbdf,
+    NULL,
+};
+
+const dode_solver_type *const *dode_solvers(void)
+{
+    return registry;
+}
+
+const dode_solver_type *dode_solver_find(const char *name)
+{
+    if (name == NULL)
+        return NULL;
+    for (const dode_solver_type *const *s = registry; *s != NULL; s++)
+        if (strcmp((*s)->name, name) == 0)
+            return *s;
+    return NULL;
+}

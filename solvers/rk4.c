@@ -1,0 +1,55 @@
+/* rk4.c - the classical fourth-order Runge-Kutta method (Kutta 1901; the tableau of GSL's
+ * ode-initval2/rk4.c) on d xbar/du = epsh dsigma/du in the variable u = opts->variable
+ * (MATH.md section 6). Order 4, four NFE a step.
+ * A final step to sigma = 0 in lambda or log sigma (u' infinite) is the x0 prediction
+ * xbar - sigma epsh (one NFE, first order for that step: cost 4S - 3, and the global
+ * order on such grids is limited by that last step); in sigma or t it is a full RK4 step. */
+#include "diffode/solver.h"
+#include "diffode/status.h"
+#include "solver_impl.h"
+
+/* ws[0..3]: the stages k1..k4, ws[4]: the stage state. */
+static int rk4_step(dode_ode *ode, const dode_solver_opts *opts, const double *sigmas,
+                    size_t i, size_t steps, double *xbar, double *const *ws, void *ctx)
+{
+    static const double c[4] = { 0.0, 0.5, 0.5, 1.0 };   /* nodes; a_{j,j-1} = c_j */
+    static const double b[4] = { 1.0 / 6, 1.0 / 3, 1.0 / 3, 1.0 / 6 };
+    (void)steps;
+    (void)ctx;
+    const dode_variable var = opts->variable;
+    const size_t len = solver_len(ode);
+    const double s = sigmas[i], sn = sigmas[i + 1];
+    if (sn == 0 && solver_var_singular_at_zero(var))
+        return solver_step_to_zero(ode, s, xbar, ws[0]);
+    const double u = dode_var_from_sigma(ode->schedule, var, s);
+    const double un = dode_var_from_sigma(ode->schedule, var, sn), du = un - u;
+    for (int j = 0; j < 4; j++) {
+        const double *y = xbar;
+        if (j > 0) {
+            for (size_t k = 0; k < len; k++)
+                ws[4][k] = xbar[k] + c[j] * du * ws[j - 1][k];
+            y = ws[4];
+        }
+        /* the last node is the grid point itself, not u + du (rounding) */
+        const double uj = j == 3 ? un : u + c[j] * du;
+        int rc = dode_ode_rhs_in(ode, var, uj, y, ws[j]);
+        if (rc != DODE_OK)
+            return rc;
+    }
+    for (size_t k = 0; k < len; k++)
+        xbar[k] += du * (b[0] * ws[0][k] + b[1] * ws[1][k] + b[2] * ws[2][k]
+                         + b[3] * ws[3][k]);
+    return DODE_OK;
+}
+
+static int rk4_solve(dode_ode *ode, const double *sigmas, size_t steps, double *xbar,
+                     const dode_solver_opts *opts, dode_trace *trace)
+{
+    return solver_run_steps(ode, sigmas, steps, xbar, opts, trace, 5, rk4_step, NULL);
+}
+
+const dode_solver_type dode_solver_rk4 = {
+    .name = "rk4", .family = "classical", .order = 4, .evals_per_step = 4,
+    .summary = "classical Runge-Kutta 4 in the chosen variable",
+    .solve = rk4_solve,
+};

@@ -1,0 +1,235 @@
+/* solve.c - the one entry point every caller uses to run a solver (dode_solve), the
+ * options' defaults, trace recording, and the helpers solver files share (solver_impl.h).
+ *
+ * Invariant: a solver's solve() is only ever reached through dode_solve with a grid that
+ * is finite, >= 0, monotone (repeats allowed, as DDIM's quadratic sequence repeats a
+ * level, but not constant), with sigma = 0 only at an end, and a finite starting xbar.
+ * dode_solve resets ode->nfe and ode->njac to 0, so afterwards they are the solve's cost
+ * (denoise_to_zero included). */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diffode/solver.h"
+#include "diffode/status.h"
+#include "solver_impl.h"
+
+void dode_solver_opts_init(dode_solver_opts *o)
+{
+    *o = (dode_solver_opts){
+        .variable = DODE_VAR_SIGMA, .eta = 0.0, .ddim_xspace = 0, .rng = NULL,
+        .rtol = 1e-6, .atol = 1e-6, .h_init = 0.0, .max_steps = 100000,
+        .taylor = 0, .d2_taylor = 0, .lower_order_final = 1, .lower_order_threshold = 10,
+        .denoise_to_zero = 0, .r1 = NAN, .r2 = NAN, .spacing = DODE_SPACING_LOGSNR,
+        .rho = 7.0, .unipc_bh = 2, .thresholding = 0, .clip_value = 1.0,
+        .dynamic_ratio = 0.995,
+    };
+}
+
+void dode_trace_record(dode_trace *trace, double sigma, const double *xbar, size_t len)
+{
+    if (trace == NULL)
+        return;
+    if (trace->count < trace->cap) {
+        if (trace->sigma != NULL)
+            trace->sigma[trace->count] = sigma;
+        if (trace->xbar != NULL)
+            memcpy(trace->xbar + trace->count * len, xbar, len * sizeof *xbar);
+    }
+    trace->count++;
+}
+
+size_t dode_solver_steps_for_nfe(const dode_solver_type *solver, size_t nfe)
+{
+    if (solver == NULL || nfe == 0)
+        return 0;
+    if (solver->evals_per_step <= 0)        /* adaptive: one step, the two endpoints */
+        return 1;
+    return nfe / (size_t)solver->evals_per_step;
+}
+
+double *solver_workspace(dode_ode *ode, size_t nvec, double **views)
+{
+    const size_t len = solver_len(ode);
+    size_t total;
+    double *block = NULL;
+    if (dode_mul_size(len, nvec, &total) == DODE_OK && total <= SIZE_MAX / sizeof *block)
+        block = malloc((total > 0 ? total : 1) * sizeof *block);
+    if (block == NULL) {
+        dode_ode_fail(ode, DODE_ENOMEM, "cannot allocate a workspace of %zu vectors of "
+                      "%zu doubles", nvec, len);
+        return NULL;
+    }
+    for (size_t k = 0; views != NULL && k < nvec; k++)
+        views[k] = block + k * len;
+    return block;
+}
+
+int solver_step_to_zero(dode_ode *ode, double sigma, double *xbar, double *eps)
+{
+    int rc = dode_ode_rhs(ode, sigma, xbar, eps);
+    if (rc != DODE_OK)
+        return rc;
+    solver_axpy(xbar, -sigma, eps, solver_len(ode));    /* x0h = xbar - sigma epsh */
+    return DODE_OK;
+}
+
+int solver_step_fail(dode_ode *ode, int rc, size_t i, size_t steps, double sigma,
+                     double sigma_next)
+{
+    char cause[sizeof ode->err];
+    memcpy(cause, ode->err, sizeof cause);
+    cause[sizeof cause - 1] = '\0';
+    return dode_ode_fail(ode, rc, "step %zu of %zu (sigma %g -> %g): %s", i + 1, steps,
+                         sigma, sigma_next, cause[0] != '\0' ? cause : dode_strerror(rc));
+}
+
+int solver_run_steps(dode_ode *ode, const double *sigmas, size_t steps, double *xbar,
+                     const dode_solver_opts *opts, dode_trace *trace, size_t nvec,
+                     solver_step_fn step, void *ctx)
+{
+    double *ws[16];
+    if (nvec > 16)
+        return dode_ode_fail(ode, DODE_EINVAL, "solver_run_steps: %zu workspace vectors "
+                             "requested, at most 16", nvec);
+    double *block = solver_workspace(ode, nvec, ws);
+    if (block == NULL)
+        return DODE_ENOMEM;
+    int rc = DODE_OK;
+    for (size_t i = 0; i < steps && rc == DODE_OK; i++) {
+        rc = step(ode, opts, sigmas, i, steps, xbar, ws, ctx);
+        if (rc != DODE_OK) {
+            rc = solver_step_fail(ode, rc, i, steps, sigmas[i], sigmas[i + 1]);
+        } else {
+            solver_trace_step(trace);
+            dode_trace_record(trace, sigmas[i + 1], xbar, solver_len(ode));
+        }
+    }
+    free(block);
+    return rc;
+}
+
+/* The grid: finite, >= 0, monotone, not constant; sigma = 0 only at an end, and in
+ * lambda / log sigma only at the last point (log 0 elsewhere). */
+static int check_grid(const double *sigmas, size_t steps, dode_variable var, char *err,
+                      size_t errlen)
+{
+    const double dir = sigmas[steps] - sigmas[0];
+    for (size_t i = 0; i <= steps; i++) {
+        if (!(sigmas[i] >= 0) || !isfinite(sigmas[i]))
+            return dode_fail(err, errlen, DODE_EINVAL, "sigmas[%zu] = %g is not a finite "
+                             "value >= 0", i, sigmas[i]);
+        if (sigmas[i] == 0 && i != 0 && i != steps)
+            return dode_fail(err, errlen, DODE_EINVAL, "sigmas[%zu] = 0 inside the grid "
+                             "(sigma = 0 may only be an end point)", i);
+    }
+    if (!(dir != 0))
+        return dode_fail(err, errlen, DODE_EINVAL, "sigmas are not monotone: sigmas[0] = "
+                         "sigmas[%zu] = %g", steps, sigmas[0]);
+    for (size_t i = 0; i < steps; i++)
+        if ((sigmas[i + 1] - sigmas[i]) * dir < 0)
+            return dode_fail(err, errlen, DODE_EINVAL, "sigmas are not monotone: sigmas[%zu]"
+                             " = %g, sigmas[%zu] = %g", i, sigmas[i], i + 1, sigmas[i + 1]);
+    if (solver_var_singular_at_zero(var) && sigmas[0] == 0)
+        return dode_fail(err, errlen, DODE_EINVAL, "sigmas[0] = 0 cannot start a solve in "
+                         "the variable %s (log 0); use sigma or t", dode_variable_name(var));
+    return DODE_OK;
+}
+
+static int check_opts(const dode_solver_type *solver, const dode_solver_opts *o,
+                      const double *sigmas, size_t steps, char *err, size_t errlen)
+{
+    if ((unsigned)o->variable > DODE_VAR_LOGSIGMA)
+        return dode_fail(err, errlen, DODE_EINVAL, "variable = %d is not one of sigma, t, "
+                         "lambda, logsigma", (int)o->variable);
+    if (!(o->eta >= 0) || !isfinite(o->eta))
+        return dode_fail(err, errlen, DODE_EINVAL, "eta = %g must be finite and >= 0", o->eta);
+    if (o->eta > 0 && o->rng == NULL)
+        return dode_fail(err, errlen, DODE_EINVAL, "eta = %g > 0 needs a random number "
+                         "generator (opts->rng)", o->eta);
+    if (o->denoise_to_zero && sigmas[steps] > sigmas[0])
+        return dode_fail(err, errlen, DODE_EINVAL, "denoise_to_zero needs a decreasing "
+                         "grid (sigma %g -> %g increases)", sigmas[0], sigmas[steps]);
+    if (!solver->adaptive)
+        return DODE_OK;
+    if (!(o->rtol > 0) || !isfinite(o->rtol))
+        return dode_fail(err, errlen, DODE_EINVAL, "rtol = %g must be finite and > 0", o->rtol);
+    if (!(o->atol > 0) || !isfinite(o->atol))
+        return dode_fail(err, errlen, DODE_EINVAL, "atol = %g must be finite and > 0", o->atol);
+    if (!(o->h_init >= 0) || !isfinite(o->h_init))
+        return dode_fail(err, errlen, DODE_EINVAL, "h_init = %g must be finite and >= 0 "
+                         "(0: the solver's own)", o->h_init);
+    if (o->max_steps == 0)
+        return dode_fail(err, errlen, DODE_EINVAL, "max_steps must be >= 1");
+    return DODE_OK;
+}
+
+static int check_input(const dode_solver_type *solver, const dode_ode *ode,
+                       const double *sigmas, size_t steps, const double *xbar,
+                       const dode_solver_opts *o, char *err, size_t errlen)
+{
+    if (steps == 0)
+        return dode_fail(err, errlen, DODE_EINVAL, "steps must be >= 1");
+    int rc = check_grid(sigmas, steps, o->variable, err, errlen);
+    if (rc == DODE_OK)
+        rc = check_opts(solver, o, sigmas, steps, err, errlen);
+    if (rc != DODE_OK)
+        return rc;
+    for (size_t k = 0; k < solver_len(ode); k++)
+        if (!isfinite(xbar[k]))
+            return dode_fail(err, errlen, DODE_EINVAL, "xbar[%zu] (row %zu) = %g is not "
+                             "finite", k, k / ode->dim, xbar[k]);
+    return DODE_OK;
+}
+
+/* opts->denoise_to_zero: the x0-prediction jump from sigmas[steps] to 0 (one NFE). */
+static int denoise_to_zero(dode_ode *ode, double sigma, double *xbar, dode_trace *trace)
+{
+    double *eps = malloc(solver_len(ode) * sizeof *eps);
+    if (eps == NULL)
+        return dode_ode_fail(ode, DODE_ENOMEM, "denoise_to_zero: cannot allocate %zu "
+                             "doubles", solver_len(ode));
+    int rc = solver_step_to_zero(ode, sigma, xbar, eps);
+    free(eps);
+    if (rc != DODE_OK)
+        return solver_step_fail(ode, rc, 0, 1, sigma, 0.0);
+    solver_trace_step(trace);
+    dode_trace_record(trace, 0.0, xbar, solver_len(ode));
+    return DODE_OK;
+}
+
+int dode_solve(const dode_solver_type *solver, dode_ode *ode, const double *sigmas,
+               size_t steps, double *xbar, const dode_solver_opts *opts,
+               dode_trace *trace, char *err, size_t errlen)
+{
+    if (solver == NULL || solver->solve == NULL || ode == NULL || sigmas == NULL
+        || xbar == NULL)
+        return dode_fail(err, errlen, DODE_EINVAL, "solve: solver, ode, sigmas and xbar "
+                         "must not be NULL");
+    dode_solver_opts defaults;
+    if (opts == NULL) {
+        dode_solver_opts_init(&defaults);
+        opts = &defaults;
+    }
+    ode->nfe = ode->njac = 0;
+    ode->err[0] = '\0';
+    int rc = check_input(solver, ode, sigmas, steps, xbar, opts, ode->err, sizeof ode->err);
+    if (rc == DODE_OK) {
+        if (trace != NULL)
+            trace->count = trace->accepted = trace->rejected = 0;
+        dode_trace_record(trace, sigmas[0], xbar, solver_len(ode));
+        rc = solver->solve(ode, sigmas, steps, xbar, opts, trace);
+    }
+    if (rc == DODE_OK && opts->denoise_to_zero && sigmas[steps] > 0)
+        rc = denoise_to_zero(ode, sigmas[steps], xbar, trace);
+    if (rc != DODE_OK) {
+        char cause[sizeof ode->err];
+        memcpy(cause, ode->err, sizeof cause);
+        cause[sizeof cause - 1] = '\0';
+        dode_ode_fail(ode, rc, "%s: %s", solver->name, cause);
+        return dode_fail(err, errlen, rc, "%s", ode->err);
+    }
+    return DODE_OK;
+}

@@ -1,0 +1,89 @@
+/* solver_impl.h - what the solver files share and nobody else sees: the table entries
+ * the registry lists, the workspace allocator, the x0-prediction step to sigma = 0, step
+ * failure messages and trace bookkeeping. (Private to solvers/, as Lua keeps LUAI_FUNC
+ * apart from LUA_API.)
+ *
+ * Division of labour with dode_solve (solve.c), which every caller goes through:
+ *   - dode_solve validates the grid and options once, resets ode->nfe, ode->njac and the
+ *     trace's count/accepted/rejected, and records the start point (sigmas[0], xbar);
+ *   - a solve function records each grid point it reaches (dode_trace_record) and counts
+ *     its steps (solver_trace_step), and explains a failure in ode->err WITHOUT its own
+ *     name (dode_solve prefixes the solver name);
+ *   - opts->denoise_to_zero is applied by dode_solve after the solver returns (one extra
+ *     NFE, the x0 prediction at sigmas[steps]); solve functions ignore it. */
+#ifndef DIFFODE_SOLVER_IMPL_H
+#define DIFFODE_SOLVER_IMPL_H
+
+#include <stddef.h>
+#include "diffode/ode.h"
+#include "diffode/solver.h"
+
+/* Table entries (one per solver; registry.c lists them). */
+extern const dode_solver_type dode_solver_euler;   /* euler.c */
+extern const dode_solver_type dode_solver_ddim;    /* ddim.c */
+extern const dode_solver_type dode_solver_heun;    /* heun.c */
+extern const dode_solver_type dode_solver_rk4;     /* rk4.c */
+/* gsl.c: one entry per gsl_odeiv2 step type */
+extern const dode_solver_type dode_solver_gsl_rk2, dode_solver_gsl_rk4,
+    dode_solver_gsl_rkf45, dode_solver_gsl_rkck, dode_solver_gsl_rk8pd,
+    dode_solver_gsl_msadams, dode_solver_gsl_rk1imp, dode_solver_gsl_rk2imp,
+    dode_solver_gsl_rk4imp, dode_solver_gsl_bsimp, dode_solver_gsl_msbdf;
+
+/* n * dim: the length of one state vector of the batch. */
+static inline size_t solver_len(const dode_ode *ode)
+{
+    return ode->n * ode->dim;
+}
+
+/* Workspace, allocated once per solve: one block of nvec state vectors ([n][dim] each),
+ * views[k] = block + k n dim (views may be NULL when nvec is not a handful). Returns the
+ * block (release it with free()) or NULL with ode->err saying so. */
+double *solver_workspace(dode_ode *ode, size_t nvec, double **views /* [nvec] or NULL */);
+
+/* The x0-prediction step from sigma to sigma' = 0: xbar <- xbar - sigma epsh(xbar, sigma)
+ * (MATH.md section 6: the limit of every exponential integrator and of any method written
+ * in lambda or log sigma, where the step would need log 0). One NFE; eps is workspace
+ * ([n][dim]). */
+int solver_step_to_zero(dode_ode *ode, double sigma, double *xbar, double *eps);
+
+/* 1 if a step ending at sigma = 0 must be the x0 prediction in this variable (lambda,
+ * log sigma: the endpoint is at infinity). */
+static inline int solver_var_singular_at_zero(dode_variable var)
+{
+    return var == DODE_VAR_LAMBDA || var == DODE_VAR_LOGSIGMA;
+}
+
+/* After a failed step: rewrites ode->err as "step i+1 of steps (sigma s -> s'): <the
+ * message the RHS or the model left>" and returns rc. */
+int solver_step_fail(dode_ode *ode, int rc, size_t i, size_t steps, double sigma,
+                     double sigma_next);
+
+/* One more step taken (accepted); trace may be NULL. */
+static inline void solver_trace_step(dode_trace *trace)
+{
+    if (trace != NULL)
+        trace->accepted++;
+}
+
+/* One step of a fixed-grid method: xbar from sigmas[i] to sigmas[i + 1], using the
+ * workspace views ws[0 .. nvec-1] ([n][dim] each) and the method's own state ctx. It
+ * must leave xbar unchanged when it fails (so xbar holds the last completed step). */
+typedef int (*solver_step_fn)(dode_ode *ode, const dode_solver_opts *opts,
+                              const double *sigmas, size_t i, size_t steps, double *xbar,
+                              double *const *ws, void *ctx);
+
+/* The loop every fixed-grid method shares: allocates nvec workspace vectors once, calls
+ * step for i = 0 .. steps-1, counts and records each point reached, and turns a failure
+ * into "step i+1 of steps (sigma s -> s'): why" in ode->err. nvec <= 16. */
+int solver_run_steps(dode_ode *ode, const double *sigmas, size_t steps, double *xbar,
+                     const dode_solver_opts *opts, dode_trace *trace, size_t nvec,
+                     solver_step_fn step, void *ctx);
+
+/* xbar[k] += a * v[k] for k < len. */
+static inline void solver_axpy(double *xbar, double a, const double *v, size_t len)
+{
+    for (size_t k = 0; k < len; k++)
+        xbar[k] += a * v[k];
+}
+
+#endif

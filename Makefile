@@ -10,7 +10,8 @@ CC       = gcc
 BUILD   ?= build
 PREFIX  ?= /usr/local
 PKGS     = gsl openblas check libcjson inih zlib
-DEB_PKGS = libgsl-dev libopenblas-dev check libcjson-dev libinih-dev zlib1g-dev pkg-config gnuplot-nox
+DEB_PKGS = libgsl-dev libopenblas-dev check libcjson-dev libinih-dev zlib1g-dev pkg-config \
+           gnuplot-nox valgrind dataset-fashion-mnist
 
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS  ?= -O2 -g
@@ -54,10 +55,14 @@ $(BUILD)/tests/%: tests/%.c $(LIBA) $(CLI_LIB_OBJ) $(wildcard tests/*.h)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(CLI_LIB_OBJ) $(LIBA) $(CHECK_LIBS) $(LIBS)
 
 # Missing Debian packages: installed when root, otherwise the exact apt-get line.
+# Probes: the pkg-config modules, gnuplot (figures), valgrind (the memcheck gate of make
+# check) and Fashion-MNIST (the ideal-denoiser model's data).
 deps:
 	@missing=""; \
 	pkg-config --exists $(PKGS) 2>/dev/null || missing="yes"; \
 	command -v gnuplot >/dev/null 2>&1 || missing="yes"; \
+	command -v valgrind >/dev/null 2>&1 || missing="yes"; \
+	[ -d /usr/share/datasets/fashion-mnist ] || missing="yes"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "deps: installing $(DEB_PKGS)"; \

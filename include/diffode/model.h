@@ -19,7 +19,7 @@
 typedef enum {
     DODE_PRED_EPS = 0,   /* eps itself */
     DODE_PRED_X0,        /* the data prediction x0h:  eps = (x - a x0h) / s */
-    DODE_PRED_V,         /* v = a eps - s x:          eps = s x + a v */
+    DODE_PRED_V,         /* v = a eps - s x0h:        eps = s x + a v */
     DODE_PRED_SCORE      /* grad log p_t(x):          eps = -s score */
 } dode_prediction;
 

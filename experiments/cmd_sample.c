@@ -36,7 +36,7 @@
 #include "metrics.h"
 
 /* DPM-Solver-2 (singlestep, 2 NFE per step): the official code's default order. */
-#define DEFAULT_SOLVER "euler"
+#define DEFAULT_SOLVER "dpm2"
 #define DEFAULT_NFE 20
 #define REFERENCE_SOLVER "gsl:rk8pd"
 #define REFERENCE_TOL 1e-12

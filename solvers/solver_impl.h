@@ -28,6 +28,14 @@ extern const dode_solver_type dode_solver_gsl_rk2, dode_solver_gsl_rk4,
     dode_solver_gsl_rkf45, dode_solver_gsl_rkck, dode_solver_gsl_rk8pd,
     dode_solver_gsl_msadams, dode_solver_gsl_rk1imp, dode_solver_gsl_rk2imp,
     dode_solver_gsl_rk4imp, dode_solver_gsl_bsimp, dode_solver_gsl_msbdf;
+/* DPM-Solver family and UniPC: declare their entries here (dpm*.c, unipc.c). */
+extern const dode_solver_type dode_solver_dpm1, dode_solver_dpm2, dode_solver_dpm3,
+    dode_solver_dpm_fast2, dode_solver_dpm_fast3, dode_solver_dpmpp_fast2,
+    dode_solver_dpmpp_fast3, dode_solver_dpmpp2s,
+    dode_solver_dpmpp3s, dode_solver_dpm2m, dode_solver_dpm3m, dode_solver_dpm3m_taylor,
+    dode_solver_dpmpp2m, dode_solver_dpmpp3m, dode_solver_dpmpp3m_taylor,
+    dode_solver_dpm_adaptive12, dode_solver_dpm_adaptive23, dode_solver_unipc1,
+    dode_solver_unipc2, dode_solver_unipc3;
 
 /* n * dim: the length of one state vector of the batch. */
 static inline size_t solver_len(const dode_ode *ode)

@@ -5,11 +5,13 @@
  * Model kinds are rows of one const table; a new kind (mlp:, ideal:) is a make function
  * and a row, and `diffode list` shows it with no other change. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "diffode/io.h"
+#include "diffode/mlp.h"
 #include "diffode/status.h"
 
 #define GAUSSIAN_MAX_DIM ((size_t)1 << 20)
@@ -128,6 +130,19 @@ static int gmm_make(const char *arg, const char *spec, dode_model **out, char *e
     return DODE_OK;
 }
 
+static int mlp_make(const char *arg, const char *spec, dode_model **out, char *err,
+                    size_t errlen)
+{
+    if (*arg == '\0')
+        return dode_fail(err, errlen, DODE_EINVAL, "model '%s': mlp needs a file, as in "
+                         "mlp:FILE.safetensors", spec);
+    dode_model *m = dode_mlp_load(arg, err, errlen);
+    if (m == NULL)
+        return DODE_EFORMAT;                          /* the loader's message names the file */
+    *out = m;
+    return DODE_OK;
+}
+
 /* The extension point: one row per kind (mlp:, ideal: go here). */
 static const dode_model_kind model_kinds[] = {
     { "gaussian", "gaussian:dim=D,mean=M,std=S[,predict=eps|x0|v|score]",
@@ -136,6 +151,8 @@ static const dode_model_kind model_kinds[] = {
     { "gmm", "gmm:FILE.json",
       "Gaussian mixture from JSON {weights, means, stds|diag_stds|covs}; exact eps",
       gmm_make },
+    { "mlp", "mlp:FILE.safetensors",
+      "learned eps_theta MLP (diffode train or PyTorch export; docs/models.md)", mlp_make },
     { NULL, NULL, NULL, NULL },
 };
 
@@ -153,8 +170,12 @@ int dode_model_from_spec(const char *spec, dode_model **out, char *err, size_t e
     for (const dode_model_kind *k = model_kinds; k->kind != NULL; k++)
         if (strlen(k->kind) == len && strncmp(k->kind, spec, len) == 0)
             return k->make(colon != NULL ? colon + 1 : "", spec, out, err, errlen);
+    char known[256] = "";
+    for (const dode_model_kind *k = model_kinds; k->kind != NULL; k++)
+        snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s",
+                 k == model_kinds ? "" : ", ", k->kind);
     return dode_fail(err, errlen, DODE_ENOTFOUND, "model '%s': unknown kind '%.*s' (known: "
-                     "gaussian, gmm)", spec, (int)len, spec);
+                     "%s)", spec, (int)len, spec, known);
 }
 
 static const char *const schedule_names[] = {

@@ -9,5 +9,9 @@
 #include "diffode/grid.h"
 #include "diffode/solver.h"
 #include "diffode/io.h"
+#include "diffode/safetensors.h"
+#include "diffode/mlp.h"
+#include "diffode/data.h"
+#include "diffode/train.h"
 
 #endif

@@ -86,8 +86,7 @@ check: deps
 
 run: deps
 	$(MAKE) $(DIFFODE)
-	$(DIFFODE) sample --model gmm:experiments/configs/gmm2d.json --schedule ddpm-linear \
-	  --solver dpm2 --nfe 20 --n 1000 --seed 1
+	$(DIFFODE) run experiments/configs/default.ini
 
 bench: deps
 	$(MAKE) $(BUILD)/bench

@@ -13,6 +13,7 @@ typedef struct {
 int cmd_list(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_reference(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 
 #endif

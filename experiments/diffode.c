@@ -10,6 +10,7 @@ static const dode_command commands[] = {
     { "list", cmd_list, "solvers, schedules, spacings and models, with orders and costs" },
     { "sample", cmd_sample, "one sampling run; prints one JSON line" },
     { "reference", cmd_reference, "a high-accuracy solve of the same ODE (gsl:rk8pd)" },
+    { "run", cmd_run, "a sweep from CONFIG.ini into results/NAME/ (resumable)" },
     { "train", cmd_train, "fit an eps_theta MLP by denoising score matching (.safetensors)" },
     /* further subcommands: one line each, here */
     { NULL, NULL, NULL },

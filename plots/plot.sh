@@ -1,0 +1,24 @@
+#!/bin/sh
+# plot.sh RESULTS_DIR - draws every figure a results directory has data for, as PNG and
+# SVG, with the gnuplot scripts beside this file. `diffode run` calls it after a sweep;
+# run it by hand to redraw. Without gnuplot it says so and succeeds (figures are optional);
+# a figure that fails is reported and the others are still drawn (exit status 1).
+set -u
+dir=${1:?usage: plots/plot.sh RESULTS_DIR}
+here=$(dirname "$0")
+if ! command -v gnuplot >/dev/null 2>&1; then
+    echo "plot.sh: gnuplot not found: no figures for $dir" >&2
+    exit 0
+fi
+# pngcairo draws antialiased text; plain png (libgd) is the fallback some builds have.
+if gnuplot -e "set terminal pngcairo" >/dev/null 2>&1; then png=pngcairo; else png=png; fi
+status=0
+for fig in error_vs_nfe orders trajectory_error trajectory_diff; do
+    [ -s "$dir/$fig.dat" ] || continue
+    for out in "$png png" "svg svg"; do
+        set -- $out
+        gnuplot -e "dir='$dir'; term='$1'; ext='$2'" "$here/$fig.gp" ||
+            { echo "plot.sh: $fig.$2 failed" >&2; status=1; }
+    done
+done
+exit $status

@@ -1,0 +1,264 @@
+/* check_config.c - experiment configs (experiments/config.h): a good file parses into the
+ * expected struct, and every kind of bad file fails with its code and a message that names
+ * FILE:LINE and the key. Bad files are written to a temporary directory and loaded from
+ * there, so the messages carry a real path. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "../experiments/config.h"
+
+#define EXP "[experiment]\nname = t\n"                                  /* lines 1-2 */
+#define MODEL "[model g]\nspec = gaussian:dim=2,mean=0.5,std=0.8\n"      /* lines 3-4 */
+#define SWEEP_HEAD "[sweep]\nschedules = ddpm-linear\n"                  /* lines 5-6 */
+
+static const char good[] =
+    "; a complete config\n"
+    "[experiment]\n"
+    "name = t1            ; inline comment\n"
+    "samples = 8\n"
+    "seeds = 0, 3\n"
+    "reference = exact\n"
+    "\n"
+    "[model g]\n"
+    "spec = gaussian:dim=2,mean=0.5,std=0.8\n"
+    "\n"
+    "[solver heun-lambda]\n"
+    "base = heun\n"
+    "  variable = lambda\n"
+    "\n"
+    "[sweep]\n"
+    "schedules = ddpm-linear, vp-linear\n"
+    "spacings = logsnr,uniform-t\n"
+    "solvers = euler, heun-lambda\n"
+    "nfe = 4, 8\n";
+
+START_TEST(good_config_parses_into_the_expected_struct)
+{
+    dode_config cfg;
+    char err[ERRLEN];
+    ck_assert_int_eq(dode_config_parse(good, "good.ini", &cfg, err, sizeof err), DODE_OK);
+    ck_assert_str_eq(cfg.name, "t1");
+    ck_assert_str_eq(cfg.path, "good.ini");
+    ck_assert_str_eq(cfg.text, good);
+    ck_assert_uint_eq(cfg.samples, 8);
+    ck_assert_uint_eq(cfg.nseeds, 2);
+    ck_assert_uint_eq(cfg.seeds[1], 3);
+    ck_assert_int_eq(cfg.reference, DODE_REF_EXACT);
+    ck_assert_uint_eq(cfg.nmodels, 1);
+    ck_assert_str_eq(cfg.models[0].name, "g");
+    ck_assert_str_eq(cfg.models[0].spec, "gaussian:dim=2,mean=0.5,std=0.8");
+    ck_assert_int_eq(cfg.models[0].line, 9);
+    ck_assert_uint_eq(cfg.nschedules, 2);
+    ck_assert_str_eq(cfg.schedules[1], "vp-linear");
+    ck_assert_uint_eq(cfg.nspacings, 2);
+    ck_assert_int_eq(cfg.spacings[0], DODE_SPACING_LOGSNR);
+    ck_assert_int_eq(cfg.spacings[1], DODE_SPACING_UNIFORM_T);
+    ck_assert_uint_eq(cfg.nsolvers, 2);
+    ck_assert_str_eq(cfg.solvers[0].name, "euler");
+    ck_assert_str_eq(cfg.solvers[0].options, "");
+    ck_assert_str_eq(cfg.solvers[1].name, "heun-lambda");
+    ck_assert_str_eq(cfg.solvers[1].type->name, "heun");
+    ck_assert_int_eq(cfg.solvers[1].opts.variable, DODE_VAR_LAMBDA);
+    ck_assert_str_eq(cfg.solvers[1].options, "variable=lambda");
+    ck_assert_uint_eq(cfg.nnfe, 2);
+    ck_assert_uint_eq(cfg.nfe[1], 8);
+    ck_assert_uint_eq(dode_config_runs(&cfg), 1 * 2 * 2 * 2 * 2 * 2);
+    /* defaults */
+    ck_assert_double_eq(cfg.ref_rtol, 1e-12);
+    ck_assert(isnan(cfg.t_max) && isnan(cfg.t_min));
+    ck_assert_double_eq(cfg.rho, 7);
+    ck_assert_int_eq(cfg.to_zero, 0);
+    ck_assert_int_eq(cfg.baseline, -1);
+    dode_config_free(&cfg);
+    dode_config_free(&cfg);           /* idempotent */
+    dode_config_free(NULL);
+}
+END_TEST
+
+START_TEST(models_key_selects_and_orders_model_sections)
+{
+    static const char text[] = EXP
+        "[model a]\nspec = gaussian:dim=1\n[model b]\nspec = gaussian:dim=3\n"
+        "[sweep]\nmodels = b\nschedules = vp-linear\nsolvers = euler\nnfe = 3\n";
+    dode_config cfg;
+    char err[ERRLEN];
+    ck_assert_int_eq(dode_config_parse(text, "m.ini", &cfg, err, sizeof err), DODE_OK);
+    ck_assert_uint_eq(cfg.nmodels, 1);
+    ck_assert_str_eq(cfg.models[0].name, "b");
+    dode_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(indented_lines_without_equals_continue_a_list)
+{
+    static const char text[] = EXP MODEL
+        "[sweep]\nschedules = vp-linear\nsolvers = euler, heun,\n    rk4   ; comment\n"
+        "\tdpm2\n  nfe = 8, 16\n";
+    dode_config cfg;
+    char err[ERRLEN];
+    ck_assert_msg(dode_config_parse(text, "c.ini", &cfg, err, sizeof err) == DODE_OK, "%s", err);
+    ck_assert_uint_eq(cfg.nsolvers, 4);
+    ck_assert_str_eq(cfg.solvers[3].name, "dpm2");
+    ck_assert_uint_eq(cfg.nnfe, 2);                 /* an indented key is still a key */
+    dode_config_free(&cfg);
+}
+END_TEST
+
+typedef struct {
+    const char *text;
+    int code;
+    int line;              /* 0: the message names the file without a line */
+    const char *needle;    /* must appear in the message */
+} bad_case;
+
+static const bad_case bad_cases[] = {
+    { EXP MODEL SWEEP_HEAD "solvers = euler\nnfe = 4, abc\n", DODE_EFORMAT, 8,
+      "key 'nfe': \"abc\" is not a positive integer" },
+    { EXP "bogus = 1\n" MODEL SWEEP_HEAD "solvers = euler\nnfe = 4\n", DODE_EFORMAT, 3,
+      "key 'bogus': unknown in [experiment]" },
+    { EXP MODEL "[sweeps]\nschedules = ddpm-linear\n", DODE_EFORMAT, 5,
+      "unknown section [sweeps]" },
+    { EXP MODEL SWEEP_HEAD "solvers = eulr\nnfe = 4\n", DODE_ENOTFOUND, 7,
+      "key 'solvers': no solver \"eulr\"" },
+    { EXP MODEL "[sweep]\nschedules = ddpm-lin\nsolvers = euler\nnfe = 4\n", DODE_ENOTFOUND,
+      6, "key 'schedules'" },
+    { EXP MODEL SWEEP_HEAD "spacings = logsnr, karas\nsolvers = euler\nnfe = 4\n",
+      DODE_ENOTFOUND, 7, "key 'spacings'" },
+    { EXP MODEL SWEEP_HEAD "solvers = euler\nnfe =\n", DODE_EFORMAT, 8,
+      "key 'nfe': empty entry" },
+    { EXP "samples = 3\nsamples = 4\n" MODEL SWEEP_HEAD "solvers = euler\nnfe = 4\n",
+      DODE_EFORMAT, 4, "key 'samples': given twice in [experiment] (first on line 3)" },
+    { "[experiment]\nsamples = 3\n" MODEL SWEEP_HEAD "solvers = euler\nnfe = 4\n",
+      DODE_EINVAL, 1, "key 'name': missing in [experiment]" },
+    { EXP MODEL, DODE_EINVAL, 0, "missing section [sweep]" },
+    { EXP "[model g]\nspec = nosuch:1\n" SWEEP_HEAD "solvers = euler\nnfe = 4\n",
+      DODE_ENOTFOUND, 4, "key 'spec'" },
+    { EXP MODEL SWEEP_HEAD "solvers = euler, heun\nnfe = 1, 4\n", DODE_EINVAL, 8,
+      "key 'nfe': 1 is below one step of solver \"heun\"" },
+    { EXP MODEL SWEEP_HEAD "solvers = gsl:rkf45\nnfe = 4\n", DODE_EINVAL, 7,
+      "solver \"gsl:rkf45\" is adaptive" },
+    { EXP MODEL "[solver x]\nbase = heun\nvariable = time\n" SWEEP_HEAD
+      "solvers = x\nnfe = 4\n", DODE_ENOTFOUND, 7, "key 'variable': \"time\"" },
+    { EXP MODEL "[solver x]\nvariable = t\n[sweep]\nschedules = ddpm-linear\n"
+      "solvers = euler\nnfe = 4\n", DODE_EINVAL, 5, "key 'base': missing in [solver x]" },
+    { EXP "just some words\n" MODEL SWEEP_HEAD "solvers = euler\nnfe = 4\n", DODE_EFORMAT, 3,
+      "syntax error" },
+    { EXP "samples = -3\n" MODEL SWEEP_HEAD "solvers = euler\nnfe = 4\n", DODE_EFORMAT, 3,
+      "key 'samples': \"-3\" is not a positive integer" },
+    { "[experiment]\nname = ../evil\n" MODEL SWEEP_HEAD "solvers = euler\nnfe = 4\n",
+      DODE_EFORMAT, 2, "key 'name': \"../evil\" is not a results directory name" },
+    { EXP MODEL "[model g]\nspec = gaussian\n" SWEEP_HEAD "solvers = euler\nnfe = 4\n",
+      DODE_EFORMAT, 5, "section [model g] given twice (first on line 3)" },
+    { EXP "t_max = 0.5\nt_min = 0.5\n" MODEL SWEEP_HEAD "solvers = euler\nnfe = 4\n",
+      DODE_EINVAL, 4, "key 't_min': 0.5 is not below t_max" },
+    { EXP "reference = best\n" MODEL SWEEP_HEAD "solvers = euler\nnfe = 4\n",
+      DODE_ENOTFOUND, 3, "key 'reference': \"best\" is not one of auto, exact, rk8pd" },
+    { EXP MODEL SWEEP_HEAD "solvers = euler\nnfe = 4, 8, 4\n", DODE_EFORMAT, 8,
+      "key 'nfe': \"4\" listed twice" },
+    { "samples = 3\n" EXP MODEL SWEEP_HEAD "solvers = euler\nnfe = 4\n", DODE_EFORMAT, 1,
+      "key 'samples': outside any section" },
+    { EXP MODEL "[solver heun]\nbase = heun\n" SWEEP_HEAD "solvers = heun\nnfe = 4\n",
+      DODE_EINVAL, 5, "would hide the registry solver \"heun\"" },
+    { EXP MODEL SWEEP_HEAD "solvers = euler\nnfe = 4\nrho = 1e999\n", DODE_EFORMAT, 9,
+      "key 'rho': \"1e999\" is not a number" },
+    { EXP MODEL "[sweep]\nmodels = h\nschedules = ddpm-linear\nsolvers = euler\nnfe = 4\n",
+      DODE_ENOTFOUND, 6, "key 'models': no section [model h]" },
+    { EXP "baseline = heun\n" MODEL SWEEP_HEAD "solvers = euler\nnfe = 4\n", DODE_ENOTFOUND,
+      3, "key 'baseline': \"heun\" is not in [sweep] solvers" },
+    { EXP MODEL "[sweep]\nschedules = edm\nspacings = ddim-uniform\nsolvers = euler\n"
+      "nfe = 4\n", DODE_EINVAL, 7, "key 'spacings': " },
+};
+
+/* Writes text to dir/bad.ini and returns its path in buf. */
+static const char *write_temp(const char *dir, const char *text, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/bad.ini", dir);
+    FILE *f = fopen(buf, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+    return buf;
+}
+
+START_TEST(each_bad_config_names_file_line_and_key)
+{
+    char dir[] = "/tmp/check_config_XXXXXX", path[256], err[ERRLEN], where[300];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    const bad_case *c = &bad_cases[_i];
+    write_temp(dir, c->text, path, sizeof path);
+    dode_config cfg;
+    memset(&cfg, 0x5a, sizeof cfg);
+    err[0] = '\0';
+    ck_assert_int_eq(dode_config_load(path, &cfg, err, sizeof err), c->code);
+    if (c->line > 0)
+        snprintf(where, sizeof where, "%s:%d: ", path, c->line);
+    else
+        snprintf(where, sizeof where, "%s: ", path);
+    ck_assert_msg(strncmp(err, where, strlen(where)) == 0, "case %d: \"%s\" should start "
+                  "with \"%s\"", _i, err, where);
+    ck_assert_msg(strstr(err, c->needle) != NULL, "case %d: \"%s\" lacks \"%s\"", _i, err,
+                  c->needle);
+    ck_assert_ptr_null(cfg.path);          /* zeroed, nothing to free */
+    ck_assert_uint_eq(cfg.nsolvers, 0);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
+START_TEST(overlong_line_is_reported_with_its_line)
+{
+    char text[1024], err[ERRLEN];
+    snprintf(text, sizeof text, EXP "; %0250d\n" MODEL SWEEP_HEAD "solvers = euler\nnfe = 4\n", 0);
+    dode_config cfg;
+    ck_assert_int_eq(dode_config_parse(text, "long.ini", &cfg, err, sizeof err), DODE_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err, "long.ini:3: line longer than"));
+}
+END_TEST
+
+START_TEST(missing_file_is_an_io_error_naming_it)
+{
+    dode_config cfg;
+    char err[ERRLEN];
+    ck_assert_int_eq(dode_config_load("/nonexistent/x.ini", &cfg, err, sizeof err), DODE_EIO);
+    ck_assert_ptr_nonnull(strstr(err, "cannot open config /nonexistent/x.ini"));
+    ck_assert_ptr_null(cfg.path);
+}
+END_TEST
+
+START_TEST(shipped_configs_are_valid)
+{
+    static const char *const files[] = {
+        "experiments/configs/default.ini", "experiments/configs/orders.ini",
+        "experiments/configs/ddim_euler.ini", "experiments/configs/dpm3m.ini",
+        "experiments/configs/spacing.ini", "experiments/configs/gauss1d.ini",
+        "experiments/configs/eta.ini", NULL,
+    };
+    for (const char *const *f = files; *f != NULL; f++) {
+        dode_config cfg;
+        char err[ERRLEN];
+        ck_assert_msg(dode_config_load(*f, &cfg, err, sizeof err) == DODE_OK, "%s", err);
+        ck_assert_uint_gt(dode_config_runs(&cfg), 0);
+        dode_config_free(&cfg);
+    }
+}
+END_TEST
+
+static Suite *config_suite(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc = tcase_create("config");
+    tcase_add_test(tc, good_config_parses_into_the_expected_struct);
+    tcase_add_test(tc, models_key_selects_and_orders_model_sections);
+    tcase_add_test(tc, indented_lines_without_equals_continue_a_list);
+    tcase_add_loop_test(tc, each_bad_config_names_file_line_and_key, 0,
+                        (int)(sizeof bad_cases / sizeof bad_cases[0]));
+    tcase_add_test(tc, overlong_line_is_reported_with_its_line);
+    tcase_add_test(tc, missing_file_is_an_io_error_naming_it);
+    tcase_add_test(tc, shipped_configs_are_valid);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+DODE_TEST_MAIN(config_suite)

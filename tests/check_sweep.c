@@ -1,0 +1,377 @@
+/* check_sweep.c - sweeps (experiments/sweep.h): a tiny sweep runs to completion with the
+ * errors a direct solve gives; a rerun skips every row and rewrites the same bytes; a sweep
+ * stopped after k rows and resumed writes the same runs.csv and summary.json as one that
+ * was never stopped; the rk8pd reference agrees with the exact flow and is cached. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "../experiments/cli.h"
+#include "../experiments/config.h"
+#include "../experiments/metrics.h"
+#include "../experiments/sweep.h"
+
+/* 2 solvers x 2 NFE x 1 seed on a 2-D Gaussian (which has an exact flow): 4 rows. */
+static const char tiny[] =
+    "[experiment]\nname = tiny\nsamples = 8\nseeds = 3\ntrue_samples = 64\nprojections = 8\n"
+    "[model g]\nspec = gaussian:dim=2,mean=0.5,std=0.8\n"
+    "[sweep]\nschedules = vp-linear\nsolvers = euler, heun\nnfe = 4, 8\n";
+
+static dode_config parse(const char *text)
+{
+    dode_config cfg;
+    char err[ERRLEN];
+    ck_assert_msg(dode_config_parse(text, "sweep_test.ini", &cfg, err, sizeof err) == DODE_OK,
+                  "%s", err);
+    return cfg;
+}
+
+static dode_sweep_stats run(const dode_config *cfg, const char *root, size_t max_rows)
+{
+    dode_sweep_opts o;
+    dode_sweep_stats st;
+    char err[ERRLEN];
+    dode_sweep_opts_init(&o);
+    o.root = root;
+    o.max_rows = max_rows;
+    ck_assert_msg(dode_sweep_run(cfg, &o, &st, err, sizeof err) == DODE_OK, "%s", err);
+    return st;
+}
+
+/* The whole of root/name/file (caller frees), or NULL. */
+static char *slurp(const char *root, const char *name, const char *file)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s/%s", root, name, file);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    char *buf = calloc(1, 1 << 20);
+    ck_assert_uint_lt(fread(buf, 1, (1 << 20) - 1, f), (1 << 20) - 1);
+    fclose(f);
+    return buf;
+}
+
+static void make_root(char *dir)
+{
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void remove_root(const char *dir)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Field k of line number `line` (1 = first data row) of a CSV text, as a double. */
+static double csv_number(const char *csv, int line, int k)
+{
+    const char *p = csv;
+    for (int i = 0; i < line; i++)
+        p = strchr(p, '\n') + 1;
+    for (int i = 0; i < k; i++)
+        p = strchr(p, ',') + 1;
+    return strtod(p, NULL);
+}
+
+START_TEST(tiny_sweep_records_the_errors_of_a_direct_solve)
+{
+    char root[] = "/tmp/check_sweep_XXXXXX";
+    make_root(root);
+    dode_config cfg = parse(tiny);
+    dode_sweep_stats st = run(&cfg, root, 0);
+    ck_assert_uint_eq(st.total, 4);
+    ck_assert_uint_eq(st.ran, 4);
+    ck_assert_uint_eq(st.failed, 0);
+    char *csv = slurp(root, "tiny", "runs.csv");
+    ck_assert_ptr_nonnull(csv);
+    /* row 4 is heun at NFE 8 (seed fastest, then nfe, then solver): solve it here */
+    char err[ERRLEN];
+    dode_model *m = NULL;
+    ck_assert_int_eq(dode_model_from_spec("gaussian:dim=2,mean=0.5,std=0.8", &m, err,
+                                          sizeof err), DODE_OK);
+    dode_schedule *s = dode_schedule_new("vp-linear", err, sizeof err);
+    dode_grid_opts go;
+    dode_grid g;
+    dode_grid_opts_init(&go);
+    ck_assert_int_eq(dode_grid_make(s, &go, 4, &g, err, sizeof err), DODE_OK);
+    double *xbar_T = test_xbar_T(8, 2, g.sigma[0], 3), xbar[16], exact[16], rmse = 0;
+    memcpy(xbar, xbar_T, sizeof xbar);
+    dode_ode *ode = dode_ode_new(m, s, 8, err, sizeof err);
+    dode_solver_opts o;
+    dode_solver_opts_init(&o);
+    ck_assert_int_eq(dode_solve(dode_solver_find("heun"), ode, g.sigma, g.steps, xbar, &o, NULL,
+                                err, sizeof err), DODE_OK);
+    ck_assert_int_eq(m->exact_flow(m, 8, xbar_T, g.sigma[0], g.sigma[g.steps], exact), DODE_OK);
+    dode_metric_rmse(xbar, exact, 16, &rmse, err, sizeof err);
+    ck_assert_double_eq_tol(csv_number(csv, 4, 13), rmse, 1e-10 * rmse);  /* 11 digits */
+    ck_assert_double_eq(csv_number(csv, 4, 9), 8);                          /* nfe_used */
+    ck_assert(isfinite(csv_number(csv, 4, 16)) && isfinite(csv_number(csv, 4, 17)));
+    ck_assert_ptr_nonnull(strstr(csv, ",ok,"));
+    ck_assert_ptr_nonnull(strstr(csv, ",exact,nan\n"));
+    char *copy = slurp(root, "tiny", "config.ini");
+    ck_assert_str_eq(copy, tiny);
+    free(copy);
+    dode_ode_free(ode);
+    free(xbar_T);
+    dode_grid_free(&g);
+    dode_schedule_free(s);
+    dode_model_free(m);
+    free(csv);
+    dode_config_free(&cfg);
+    remove_root(root);
+}
+END_TEST
+
+START_TEST(rerun_skips_every_row_and_rewrites_the_same_bytes)
+{
+    char root[] = "/tmp/check_sweep_XXXXXX";
+    make_root(root);
+    dode_config cfg = parse(tiny);
+    run(&cfg, root, 0);
+    char *first = slurp(root, "tiny", "runs.csv"), *sum1 = slurp(root, "tiny", "summary.json");
+    dode_sweep_stats st = run(&cfg, root, 0);
+    ck_assert_uint_eq(st.ran, 0);
+    ck_assert_uint_eq(st.skipped, 4);
+    char *second = slurp(root, "tiny", "runs.csv"), *sum2 = slurp(root, "tiny", "summary.json");
+    ck_assert_str_eq(first, second);
+    ck_assert_str_eq(sum1, sum2);
+    free(first);
+    free(second);
+    free(sum1);
+    free(sum2);
+    dode_config_free(&cfg);
+    remove_root(root);
+}
+END_TEST
+
+START_TEST(stopped_then_resumed_sweep_equals_an_uninterrupted_one)
+{
+    char whole[] = "/tmp/check_sweep_XXXXXX", parts[] = "/tmp/check_sweep_XXXXXX";
+    make_root(whole);
+    make_root(parts);
+    dode_config cfg = parse(tiny);
+    run(&cfg, whole, 0);
+    dode_sweep_stats st = run(&cfg, parts, 1);           /* "killed" after one row */
+    ck_assert(st.stopped);
+    ck_assert_uint_eq(st.ran, 1);
+    char *partial = slurp(parts, "tiny", "runs.csv");
+    ck_assert_int_eq((int)(strchr(strchr(partial, '\n') + 1, '\n') - partial + 1),
+                     (int)strlen(partial));              /* header + exactly one row */
+    st = run(&cfg, parts, 2);
+    ck_assert_uint_eq(st.skipped, 1);
+    st = run(&cfg, parts, 0);
+    ck_assert_uint_eq(st.skipped, 3);
+    ck_assert_uint_eq(st.ran, 1);
+    char *a = slurp(whole, "tiny", "runs.csv"), *b = slurp(parts, "tiny", "runs.csv");
+    ck_assert_str_eq(a, b);
+    free(a);
+    free(b);
+    a = slurp(whole, "tiny", "summary.json");
+    b = slurp(parts, "tiny", "summary.json");
+    ck_assert_str_eq(a, b);
+    free(a);
+    free(b);
+    free(partial);
+    dode_config_free(&cfg);
+    remove_root(whole);
+    remove_root(parts);
+}
+END_TEST
+
+START_TEST(stop_flag_ends_the_sweep_before_the_next_row)
+{
+    char root[] = "/tmp/check_sweep_XXXXXX";
+    make_root(root);
+    dode_config cfg = parse(tiny);
+    volatile sig_atomic_t stop = 1;
+    dode_sweep_opts o;
+    dode_sweep_stats st;
+    char err[ERRLEN];
+    dode_sweep_opts_init(&o);
+    o.root = root;
+    o.stop = &stop;
+    ck_assert_int_eq(dode_sweep_run(&cfg, &o, &st, err, sizeof err), DODE_OK);
+    ck_assert(st.stopped);
+    ck_assert_uint_eq(st.ran, 0);
+    char *csv = slurp(root, "tiny", "runs.csv");
+    ck_assert_str_eq(csv, "model,schedule,spacing,solver,options,nfe,seed,n,steps,nfe_used,"
+                     "sigma_start,sigma_end,status,rmse,max_err,nll,fd,sw2,reference,"
+                     "diff_baseline\n");
+    free(csv);
+    dode_config_free(&cfg);
+    remove_root(root);
+}
+END_TEST
+
+START_TEST(rk8pd_reference_matches_the_exact_flow_and_is_cached)
+{
+    /* the reference error is ~ rtol = 1e-12 per component, so the RMSEs against either
+     * reference agree to 1e-9 (a bound well above it, far below the solver error ~1e-2) */
+    static const char rk[] =
+        "[experiment]\nname = rk\nsamples = 8\nseeds = 3\nreference = rk8pd\n"
+        "true_samples = 0\n[model g]\nspec = gaussian:dim=2,mean=0.5,std=0.8\n"
+        "[sweep]\nschedules = vp-linear\nsolvers = euler, heun\nnfe = 4, 8\n";
+    char root[] = "/tmp/check_sweep_XXXXXX";
+    make_root(root);
+    dode_config exact = parse(tiny), ref = parse(rk);
+    run(&exact, root, 0);
+    run(&ref, root, 0);
+    char *a = slurp(root, "tiny", "runs.csv"), *b = slurp(root, "rk", "runs.csv");
+    for (int line = 1; line <= 4; line++)
+        ck_assert_double_eq_tol(csv_number(a, line, 13), csv_number(b, line, 13), 1e-9);
+    ck_assert_ptr_nonnull(strstr(b, ",rk8pd,nan\n"));
+    char path[512];                         /* one start, one end: one cached solve */
+    snprintf(path, sizeof path, "ls %s/cache/*.npy | wc -l | grep -qx 1", root);
+    ck_assert_int_eq(system(path), 0);
+    snprintf(path, sizeof path, "rm -rf %s/rk", root);
+    ck_assert_int_eq(system(path), 0);
+    run(&ref, root, 0);                      /* from the cache: same bytes */
+    char *c = slurp(root, "rk", "runs.csv");
+    ck_assert_str_eq(b, c);
+    free(a);
+    free(b);
+    free(c);
+    dode_config_free(&exact);
+    dode_config_free(&ref);
+    remove_root(root);
+}
+END_TEST
+
+START_TEST(trajectory_errors_start_at_zero_end_at_the_final_error_and_resume_exactly)
+{
+    static const char traj[] =
+        "[experiment]\nname = traj\nsamples = 8\nseeds = 1\ntrajectory = yes\n"
+        "true_samples = 0\n[model g]\nspec = gaussian:dim=2,mean=0.5,std=0.8\n"
+        "[sweep]\nschedules = vp-linear\nsolvers = euler, heun\nnfe = 4, 8\n";
+    char whole[] = "/tmp/check_sweep_XXXXXX", parts[] = "/tmp/check_sweep_XXXXXX";
+    make_root(whole);
+    make_root(parts);
+    dode_config cfg = parse(traj);
+    run(&cfg, whole, 0);
+    char *csv = slurp(whole, "traj", "runs.csv"), *tr = slurp(whole, "traj", "trajectories.csv");
+    /* euler at NFE 4: points 0..4 are lines 1..5; the start is exact, the end is the row */
+    ck_assert_double_eq_tol(csv_number(tr, 1, 9), 0.0, 1e-13);   /* rounding of xbar ~ 150 */
+    ck_assert_double_eq_tol(csv_number(tr, 5, 9), csv_number(csv, 1, 13),
+                            1e-10 * csv_number(csv, 1, 13));
+    ck_assert_double_eq(csv_number(tr, 5, 7), 4);
+    run(&cfg, parts, 3);
+    run(&cfg, parts, 0);
+    char *tr2 = slurp(parts, "traj", "trajectories.csv");
+    ck_assert_str_eq(tr, tr2);
+    free(csv);
+    free(tr);
+    free(tr2);
+    dode_config_free(&cfg);
+    remove_root(whole);
+    remove_root(parts);
+}
+END_TEST
+
+START_TEST(ddim_equals_euler_at_every_step_against_the_baseline)
+{
+    /* DDIM (eta = 0, here in x-space: DDIM eq. 12) is Euler in sigma: the two agree to
+     * rounding (MATH.md section 2 measures 2.2e-15), at the end and at every point; heun,
+     * a different method, differs by its O(h) gap */
+    static const char de[] =
+        "[experiment]\nname = de\nsamples = 8\ntrajectory = yes\nbaseline = euler\n"
+        "true_samples = 0\n[model g]\nspec = gmm:experiments/configs/gmm2d.json\n"
+        "[solver ddim-x]\nbase = ddim\nddim_xspace = yes\n"
+        "[sweep]\nschedules = ddpm-linear\nsolvers = euler, ddim-x, heun\nnfe = 10\n";
+    char root[] = "/tmp/check_sweep_XXXXXX";
+    make_root(root);
+    dode_config cfg = parse(de);
+    ck_assert_int_eq(cfg.baseline, 0);
+    run(&cfg, root, 0);
+    char *csv = slurp(root, "de", "runs.csv"), *tr = slurp(root, "de", "trajectories.csv");
+    ck_assert_double_eq(csv_number(csv, 1, 19), 0.0);              /* euler vs itself */
+    ck_assert_double_le(csv_number(csv, 2, 19), 1e-12);            /* ddim-x vs euler */
+    ck_assert_double_gt(csv_number(csv, 3, 19), 1e-6);             /* heun vs euler */
+    for (int line = 12; line <= 22; line++)                        /* ddim-x's 11 points */
+        ck_assert_double_le(csv_number(tr, line, 10), 1e-12);
+    free(csv);
+    free(tr);
+    dode_config_free(&cfg);
+    remove_root(root);
+}
+END_TEST
+
+START_TEST(figures_are_drawn_when_gnuplot_is_present)
+{
+    if (system("command -v gnuplot >/dev/null 2>&1") != 0)
+        return;                                 /* figures are optional without gnuplot */
+    char root[] = "/tmp/check_sweep_XXXXXX", cmd[600];
+    make_root(root);
+    dode_config cfg = parse(tiny);
+    run(&cfg, root, 0);
+    snprintf(cmd, sizeof cmd, "sh plots/plot.sh %s/tiny", root);
+    ck_assert_int_eq(system(cmd), 0);
+    static const char *const files[] = { "error_vs_nfe.png", "error_vs_nfe.svg" };
+    for (int i = 0; i < 2; i++) {
+        char *bytes = slurp(root, "tiny", files[i]);
+        ck_assert_msg(bytes != NULL, "%s not drawn", files[i]);
+        ck_assert(i == 0 ? memcmp(bytes, "\x89PNG", 4) == 0 : strstr(bytes, "<svg") != NULL);
+        free(bytes);
+    }
+    dode_config_free(&cfg);
+    remove_root(root);
+}
+END_TEST
+
+START_TEST(foreign_header_in_runs_csv_is_refused_naming_the_file)
+{
+    char root[] = "/tmp/check_sweep_XXXXXX", path[512], err[ERRLEN];
+    make_root(root);
+    snprintf(path, sizeof path, "%s/tiny", root);
+    ck_assert_int_eq(mkdir(path, 0777), 0);
+    snprintf(path, sizeof path, "%s/tiny/runs.csv", root);
+    FILE *f = fopen(path, "w");
+    fputs("a,b,c\n1,2,3\n", f);
+    fclose(f);
+    dode_config cfg = parse(tiny);
+    dode_sweep_opts o;
+    dode_sweep_stats st = { .ran = 42 };
+    dode_sweep_opts_init(&o);
+    o.root = root;
+    ck_assert_int_eq(dode_sweep_run(&cfg, &o, &st, err, sizeof err), DODE_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err, path));
+    ck_assert_ptr_nonnull(strstr(err, "header"));
+    char *kept = slurp(root, "tiny", "runs.csv");
+    ck_assert_str_eq(kept, "a,b,c\n1,2,3\n");           /* left as it was */
+    free(kept);
+    dode_config_free(&cfg);
+    remove_root(root);
+}
+END_TEST
+
+START_TEST(fnv1a_matches_the_published_test_vectors)
+{
+    ck_assert_uint_eq(dode_fnv1a(DODE_FNV_OFFSET, "", 0), 0xcbf29ce484222325ULL);
+    ck_assert_uint_eq(dode_fnv1a(DODE_FNV_OFFSET, "a", 1), 0xaf63dc4c8601ec8cULL);
+    ck_assert_uint_eq(dode_fnv1a(DODE_FNV_OFFSET, "foobar", 6), 0x85944171f73967e8ULL);
+}
+END_TEST
+
+static Suite *sweep_suite(void)
+{
+    Suite *s = suite_create("sweep");
+    TCase *tc = tcase_create("sweep");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, tiny_sweep_records_the_errors_of_a_direct_solve);
+    tcase_add_test(tc, rerun_skips_every_row_and_rewrites_the_same_bytes);
+    tcase_add_test(tc, stopped_then_resumed_sweep_equals_an_uninterrupted_one);
+    tcase_add_test(tc, stop_flag_ends_the_sweep_before_the_next_row);
+    tcase_add_test(tc, rk8pd_reference_matches_the_exact_flow_and_is_cached);
+    tcase_add_test(tc, trajectory_errors_start_at_zero_end_at_the_final_error_and_resume_exactly);
+    tcase_add_test(tc, ddim_equals_euler_at_every_step_against_the_baseline);
+    tcase_add_test(tc, figures_are_drawn_when_gnuplot_is_present);
+    tcase_add_test(tc, foreign_header_in_runs_csv_is_refused_naming_the_file);
+    tcase_add_test(tc, fnv1a_matches_the_published_test_vectors);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+DODE_TEST_MAIN(sweep_suite)

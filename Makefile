@@ -92,7 +92,7 @@ bench: deps
 	$(MAKE) $(BUILD)/bench
 	$(BUILD)/bench
 
-$(BUILD)/bench: $(wildcard bench/*.c) $(LIBA)
+$(BUILD)/bench: $(wildcard bench/*.c bench/*.h include/diffode/*.h) $(LIBA)
 	$(CC) $(ALL_CFLAGS) -fopenmp -o $@ $(wildcard bench/*.c) $(LIBA) $(LIBS)
 
 install: $(LIBA) $(DIFFODE)

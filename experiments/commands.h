@@ -14,6 +14,8 @@ int cmd_list(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_reference(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 
 #endif

@@ -435,6 +435,16 @@ static int set_order_floor(parser *p, const entry *e, void *t)
     return parse_double(p, e, 0, 1, &((dode_config *)t)->order_floor);
 }
 
+static int set_mode(parser *p, const entry *e, void *t)
+{
+    dode_config *cfg = t;
+    if (strcmp(e->value, "sweep") != 0 && strcmp(e->value, "roundtrip") != 0)
+        return key_fail(p, DODE_EFORMAT, e->line, e->key, "\"%s\" is not a mode (sweep, "
+                        "roundtrip)", e->value);
+    cfg->roundtrip = strcmp(e->value, "roundtrip") == 0;
+    return DODE_OK;
+}
+
 typedef struct {
     const char *key;
     int (*set)(parser *p, const entry *e, void *target);
@@ -446,7 +456,8 @@ static const key_rule experiment_keys[] = {
     { "t_max", set_t_max }, { "t_min", set_t_min }, { "trajectory", set_trajectory },
     { "baseline", set_baseline },
     { "true_samples", set_true_samples }, { "projections", set_projections },
-    { "order_nfe_min", set_order_nfe_min }, { "order_floor", set_order_floor }, { NULL, NULL },
+    { "order_nfe_min", set_order_nfe_min }, { "order_floor", set_order_floor },
+    { "mode", set_mode }, { NULL, NULL },
 };
 
 /* ---- [model NAME] ---- */

@@ -10,7 +10,7 @@
  *
  *   [experiment]  name, samples, seeds, reference, ref_rtol, ref_atol, t_max, t_min,
  *                 trajectory, baseline, true_samples, projections, order_nfe_min,
- *                 order_floor
+ *                 order_floor, mode
  *   [model NAME]  spec (a model spec as `diffode sample --model` takes it)
  *   [solver NAME] base (a registry name) and options (variable, eta, rtol, atol, ...)
  *   [sweep]       models, schedules, spacings, solvers, nfe, to_zero, rho
@@ -65,6 +65,9 @@ typedef struct {
     size_t projections;         /* SW2 directions (default 64) */
     double order_nfe_min;       /* observed order: fit NFE >= this (default 20) */
     double order_floor;         /* ... and error > this (default 1e-13) */
+    int roundtrip;              /* mode = roundtrip: each row encodes (sigma_min up to
+                                   sigma_max on the reversed grid) then decodes, and
+                                   measures the round-trip error (default: mode = sweep) */
 
     dode_cfg_model models[DODE_CFG_MAX_LIST];         /* the sweep's models, in order */
     size_t nmodels;

@@ -6,15 +6,23 @@
  * the previous or the next complete table, and a rerun resumes by skipping the rows it
  * finds. The rewrite costs O(rows) per row; sweeps have hundreds of rows, not millions.
  *
+ * Rows are independent: with opts->jobs > 1 they run on threads, each with its own model
+ * and schedule objects (a "view" of the sweep), and are committed under one lock in any
+ * order; the tables list them in canonical order, so the bytes do not depend on the
+ * order. With opts->shard_n = N only rows i with i mod N = K - 1 run (into
+ * shard-K-of-N/), and dode_sweep_merge loads the shards' tables as a resume would.
+ *
  * Each row mirrors `diffode sample --seed S --n N`: x_T ~ N(0, I) from mt19937 seeded with
  * S (ziggurat), xbar_T = x_T sqrt(1 + sigma_T^2); the same generator then feeds any
  * stochastic step. The reference is the model's exact flow or one gsl:rk8pd solve at
  * ref_rtol / ref_atol in log sigma (in sigma when the grid ends at 0), cached on disk. */
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +67,17 @@ typedef struct {
     double *x;
 } ref_entry;
 
+/* The references in memory, shared by the workers: the lock is held while one is looked up
+ * or computed, so each is computed once (and its cache file written once). */
+typedef struct {
+    pthread_mutex_t lock;
+    ref_entry *refs;
+    size_t nrefs, caprefs;
+} ref_store;
+
+/* A sweep. With jobs > 1 every worker runs rows on its own shallow copy (a "view") whose
+ * models and schedules are its own objects; rows, stats, next, claimed and rc are shared
+ * and touched only with lock held (rows are written to disk under it too). */
 typedef struct {
     const dode_config *cfg;
     const dode_sweep_opts *opts;
@@ -68,10 +87,13 @@ typedef struct {
     unsigned long long model_fp[DODE_CFG_MAX_LIST], schedule_fp[DODE_CFG_MAX_LIST];
     row *rows;
     size_t nrows, caprows;
-    ref_entry *refs;
-    size_t nrefs, caprefs;
+    ref_store *store;
     dode_sweep_stats stats;
     struct timespec t0;
+    pthread_mutex_t lock;
+    size_t next, claimed;    /* the next canonical index to consider; rows handed out */
+    int rc;                  /* the first worker failure (setup, memory, files) */
+    char err[1024];          /* and its message */
 } sweep;
 
 /* The coordinates of canonical row idx: seed varies fastest, then nfe, solver, spacing,
@@ -522,7 +544,7 @@ static int rk8pd_solve(const sweep *sw, size_t im, size_t ish, size_t n, double 
     return rc;
 }
 
-static int remember(sweep *sw, unsigned long long key, const double *x, size_t len)
+static int remember(ref_store *sw, unsigned long long key, const double *x, size_t len)
 {
     if (sw->nrefs == sw->caprefs) {
         const size_t cap = sw->caprefs ? 2 * sw->caprefs : 8;
@@ -541,7 +563,7 @@ static int remember(sweep *sw, unsigned long long key, const double *x, size_t l
 }
 
 /* From memory, else from ROOT/cache/<key>.npy; 1 if found (into out). */
-static int recall(sweep *sw, unsigned long long key, size_t n, size_t dim, const char *path,
+static int recall(ref_store *sw, unsigned long long key, size_t n, size_t dim, const char *path,
                   double *out)
 {
     for (size_t i = 0; i < sw->nrefs; i++)
@@ -580,14 +602,18 @@ static int reference(sweep *sw, size_t im, size_t ish, size_t n, double s0, doub
     const unsigned long long key = ref_key(sw, im, ish, xbar_T, len, s0, s1);
     char path[PATH_LEN + 64];
     snprintf(path, sizeof path, "%s/%016llx.npy", sw->cache, key);
-    if (recall(sw, key, n, m->dim, path, out))
+    pthread_mutex_lock(&sw->store->lock);
+    if (recall(sw->store, key, n, m->dim, path, out)) {
+        pthread_mutex_unlock(&sw->store->lock);
         return DODE_OK;
+    }
     memcpy(out, xbar_T, len * sizeof *out);
     int rc = rk8pd_solve(sw, im, ish, n, s0, s1, out, err, errlen);
     if (rc == DODE_OK)
         rc = dode_npy_write(path, out, n, m->dim, err, errlen);
-    if (rc == DODE_OK && remember(sw, key, out, len) != DODE_OK)
+    if (rc == DODE_OK && remember(sw->store, key, out, len) != DODE_OK)
         rc = dode_fail(err, errlen, DODE_ENOMEM, "out of memory keeping a reference");
+    pthread_mutex_unlock(&sw->store->lock);
     return rc;
 }
 
@@ -852,6 +878,47 @@ static int solve_row(sweep *sw, size_t idx, const coords *c, const dode_grid *g,
     return rc;
 }
 
+/* mode = roundtrip: the start is the reference solution at the grid's end s1 (a sample of
+ * p_s1 on the exact flow of the seed's x_T); the solver carries it up the reversed grid to
+ * s0 (encoding) and back down the grid (decoding); rmse and max_err compare the result
+ * with the start. nfe_used counts both legs; nll, fd and sw2 do not apply. */
+static int roundtrip_row(sweep *sw, const coords *c, const dode_grid *g, gsl_rng *rng,
+                         double *buf, result *r, char *err, size_t errlen)
+{
+    const size_t n = sw->cfg->samples, len = n * sw->models[c->model]->dim;
+    double *xbar_T = buf, *xbar = buf + len, *start = buf + 2 * len;
+    double *up = malloc((g->steps + 1) * sizeof *up), secs[2] = { 0, 0 };
+    size_t nfe[2] = { 0, 0 };
+    if (up == NULL)
+        return dode_fail(err, errlen, DODE_ENOMEM, "out of memory for a reversed grid");
+    r->steps = g->steps;
+    r->s0 = g->sigma[0];
+    r->s1 = g->sigma[g->steps];
+    for (size_t i = 0; i <= g->steps; i++)
+        up[i] = g->sigma[g->steps - i];
+    const dode_grid rev = { .steps = g->steps, .sigma = up, .t = NULL };
+    gsl_rng_set(rng, sw->cfg->seeds[c->seed]);
+    draw_start(rng, len, r->s0, xbar_T);
+    int rc = reference(sw, c->model, c->schedule, n, r->s0, r->s1, xbar_T, start, &r->ref_kind,
+                       err, errlen);
+    if (rc == DODE_OK) {
+        memcpy(xbar, start, len * sizeof *xbar);
+        r->status = solve_with(sw, c, &rev, rng, xbar, NULL, &nfe[0], &secs[0], r->why,
+                               sizeof r->why);
+    }
+    if (rc == DODE_OK && r->status == DODE_OK)
+        r->status = solve_with(sw, c, g, rng, xbar, NULL, &nfe[1], &secs[1], r->why,
+                               sizeof r->why);
+    r->nfe_used = nfe[0] + nfe[1];
+    r->seconds = secs[0] + (r->status == DODE_OK ? secs[1] : 0);
+    if (rc == DODE_OK && r->status == DODE_OK) {
+        dode_metric_rmse(xbar, start, len, &r->rmse, NULL, 0);
+        dode_metric_max_abs(xbar, start, len, &r->max_err, NULL, 0);
+    }
+    free(up);
+    return rc;
+}
+
 static int run_one(sweep *sw, size_t idx, result *r, char *err, size_t errlen)
 {
     const coords c = decode(sw->cfg, idx);
@@ -866,7 +933,8 @@ static int run_one(sweep *sw, size_t idx, result *r, char *err, size_t errlen)
     if (rc == DODE_OK)
         rc = make_grid(sw, &c, &g, err, errlen);
     if (rc == DODE_OK)
-        rc = solve_row(sw, idx, &c, &g, rng, buf, r, err, errlen);
+        rc = sw->cfg->roundtrip ? roundtrip_row(sw, &c, &g, rng, buf, r, err, errlen)
+                                : solve_row(sw, idx, &c, &g, rng, buf, r, err, errlen);
     dode_grid_free(&g);
     free(buf);
     gsl_rng_free(rng);
@@ -1159,10 +1227,56 @@ static int check_grids(const sweep *sw, char *err, size_t errlen)
     return DODE_OK;
 }
 
+/* Checks that only make sense for the whole config: the roundtrip mode's limits. */
+static int check_mode(const dode_config *cfg, char *err, size_t errlen)
+{
+    if (!cfg->roundtrip)
+        return DODE_OK;
+    if (cfg->to_zero)
+        return dode_fail(err, errlen, DODE_EINVAL, "%s: mode = roundtrip cannot encode from "
+                         "sigma = 0 (drop to_zero)", cfg->path);
+    if (cfg->trajectory || cfg->baseline >= 0)
+        return dode_fail(err, errlen, DODE_EINVAL, "%s: mode = roundtrip records no "
+                         "trajectory or baseline (drop those keys)", cfg->path);
+    return DODE_OK;
+}
+
+/* ROOT/NAME, or ROOT/NAME/shard-K-of-N for one shard. */
+static int sweep_dir(sweep *sw, const char *root, char *err, size_t errlen)
+{
+    const dode_sweep_opts *o = sw->opts;
+    int rc = dode_sweep_dir(sw->cfg, root, sw->dir, sizeof sw->dir, err, errlen);
+    if (rc == DODE_OK && o->shard_n > 0 && (o->shard_k < 1 || o->shard_k > o->shard_n))
+        rc = dode_fail(err, errlen, DODE_EINVAL, "shard %zu/%zu: K must be 1 to N",
+                       o->shard_k, o->shard_n);
+    const size_t used = strlen(sw->dir);
+    if (rc == DODE_OK && o->shard_n > 0)
+        snprintf(sw->dir + used, sizeof sw->dir - used, "/shard-%zu-of-%zu", o->shard_k,
+                 o->shard_n);
+    return rc;
+}
+
+/* Reads the tables of an earlier run (or of a shard) in dir into sw. */
+static int load_tables(sweep *sw, const char *dir, char *err, size_t errlen)
+{
+    static const char *const files[] = { "runs.csv", "timings.csv", "trajectories.csv" };
+    static const char *const headers[] = { csv_header, timing_header, traj_header };
+    static const table kinds[] = { TABLE_RUNS, TABLE_TIMINGS, TABLE_TRAJ };
+    char path[PATH_LEN + 64];
+    int rc = DODE_OK;
+    for (int k = 0; k < 3 && rc == DODE_OK; k++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[k]);
+        rc = load_csv(sw, path, headers[k], kinds[k], err, errlen);
+    }
+    return rc;
+}
+
 static int prepare(sweep *sw, char *err, size_t errlen)
 {
     const char *root = sw->opts->root ? sw->opts->root : "results";
-    int rc = dode_sweep_dir(sw->cfg, root, sw->dir, sizeof sw->dir, err, errlen);
+    int rc = sweep_dir(sw, root, err, errlen);
+    if (rc == DODE_OK)
+        rc = check_mode(sw->cfg, err, errlen);
     if (rc == DODE_OK)
         rc = load_inputs(sw, err, errlen);
     if (rc == DODE_OK)
@@ -1172,20 +1286,32 @@ static int prepare(sweep *sw, char *err, size_t errlen)
         rc = mkdir_p(sw->dir, err, errlen);
     if (rc == DODE_OK)
         rc = mkdir_p(sw->cache, err, errlen);
+    if (rc == DODE_OK)
+        rc = load_tables(sw, sw->dir, err, errlen);
     char path[PATH_LEN + 64];
-    snprintf(path, sizeof path, "%s/runs.csv", sw->dir);
-    if (rc == DODE_OK)
-        rc = load_csv(sw, path, csv_header, TABLE_RUNS, err, errlen);
-    snprintf(path, sizeof path, "%s/timings.csv", sw->dir);
-    if (rc == DODE_OK)
-        rc = load_csv(sw, path, timing_header, TABLE_TIMINGS, err, errlen);
-    snprintf(path, sizeof path, "%s/trajectories.csv", sw->dir);
-    if (rc == DODE_OK)
-        rc = load_csv(sw, path, traj_header, TABLE_TRAJ, err, errlen);
     snprintf(path, sizeof path, "%s/config.ini", sw->dir);
     if (rc == DODE_OK)
         rc = dode_write_atomic(path, sw->cfg->text, strlen(sw->cfg->text), err, errlen);
     return rc;
+}
+
+/* A zeroed sweep of cfg with its locks; NULL when out of memory. */
+static sweep *sweep_new(const dode_config *cfg, const dode_sweep_opts *opts)
+{
+    sweep *sw = calloc(1, sizeof *sw);
+    ref_store *st = calloc(1, sizeof *st);
+    if (sw == NULL || st == NULL) {
+        free(sw);
+        free(st);
+        return NULL;
+    }
+    pthread_mutex_init(&st->lock, NULL);
+    pthread_mutex_init(&sw->lock, NULL);
+    sw->store = st;
+    sw->cfg = cfg;
+    sw->opts = opts;
+    clock_gettime(CLOCK_MONOTONIC, &sw->t0);
+    return sw;
 }
 
 static void sweep_free(sweep *sw)
@@ -1199,10 +1325,13 @@ static void sweep_free(sweep *sw)
         free(sw->rows[i].timing);
         free(sw->rows[i].traj);
     }
-    for (size_t i = 0; i < sw->nrefs; i++)
-        free(sw->refs[i].x);
+    for (size_t i = 0; i < sw->store->nrefs; i++)
+        free(sw->store->refs[i].x);
+    pthread_mutex_destroy(&sw->store->lock);
+    pthread_mutex_destroy(&sw->lock);
+    free(sw->store->refs);
+    free(sw->store);
     free(sw->rows);
-    free(sw->refs);
     free(sw);
 }
 
@@ -1214,6 +1343,11 @@ static int is_done(const sweep *sw, size_t idx)
     return 0;
 }
 
+static int in_shard(const sweep *sw, size_t idx)
+{
+    return sw->opts->shard_n == 0 || idx % sw->opts->shard_n == sw->opts->shard_k - 1;
+}
+
 static void report(sweep *sw)
 {
     sw->stats.done = sw->stats.skipped + sw->stats.ran;
@@ -1222,31 +1356,152 @@ static void report(sweep *sw)
         sw->opts->progress(sw->opts->progress_ctx, &sw->stats);
 }
 
-/* Runs row idx and rewrites the tables with it. */
-static int finish_row(sweep *sw, size_t idx, char *err, size_t errlen)
+/* ---- running the rows: one worker per job, each on its own view ---- */
+
+typedef struct {
+    sweep *sw;               /* the shared sweep */
+    sweep view;              /* this worker's copy: its own models and schedules if owns */
+    int owns;
+    pthread_t thread;
+} worker;
+
+/* The next row to run (lock held), SIZE_MAX when none is left or the sweep stops. */
+static size_t claim(sweep *sw)
 {
-    result r;
-    char *line = NULL, *timing = NULL;
-    int rc = run_one(sw, idx, &r, err, errlen);
-    if (rc == DODE_OK && format_row(sw, idx, &r, &line, &timing) != DODE_OK)
-        rc = dode_fail(err, errlen, DODE_ENOMEM, "out of memory formatting a row");
-    if (rc == DODE_OK && rows_put(sw, idx, line, timing, r.traj) != DODE_OK)
-        rc = dode_fail(err, errlen, DODE_ENOMEM, "out of memory keeping a row");
-    else if (rc == DODE_OK)
-        line = timing = r.traj = NULL;      /* the row owns them now */
-    free(line);
-    free(timing);
-    free(r.traj);
-    if (rc == DODE_OK)
-        rc = write_tables(sw, err, errlen);
-    if (rc == DODE_OK && r.status != DODE_OK) {
+    const size_t total = dode_config_runs(sw->cfg);
+    for (; sw->next < total && sw->rc == DODE_OK; sw->next++) {
+        if (!in_shard(sw, sw->next) || is_done(sw, sw->next))
+            continue;
+        if ((sw->opts->stop && *sw->opts->stop) ||
+            (sw->opts->max_rows && sw->claimed >= sw->opts->max_rows)) {
+            sw->stats.stopped = 1;
+            return SIZE_MAX;
+        }
+        sw->claimed++;
+        return sw->next++;
+    }
+    return SIZE_MAX;
+}
+
+/* Keeps a finished row (lock held; takes line, timing and r->traj) and rewrites the
+ * tables with it. */
+static int commit(sweep *sw, size_t idx, result *r, char *line, char *timing, char *err,
+                  size_t errlen)
+{
+    int rc = rows_put(sw, idx, line, timing, r->traj);
+    if (rc != DODE_OK) {
+        free(line);
+        free(timing);
+        free(r->traj);
+        return dode_fail(err, errlen, DODE_ENOMEM, "out of memory keeping a row");
+    }
+    rc = write_tables(sw, err, errlen);
+    if (rc == DODE_OK && r->status != DODE_OK) {
         sw->stats.failed++;
         row_key(sw->cfg, idx, sw->stats.last_failure, sizeof sw->stats.last_failure);
         const size_t used = strlen(sw->stats.last_failure);
         snprintf(sw->stats.last_failure + used, sizeof sw->stats.last_failure - used, ": %s",
-                 r.why);
+                 r->why);
     }
+    sw->stats.ran += rc == DODE_OK;
+    report(sw);
     return rc;
+}
+
+/* A worker: claims rows, runs them on its view without the lock, commits them with it. */
+static void *work(void *arg)
+{
+    worker *w = arg;
+    sweep *sw = w->sw;
+    char err[1024];
+    pthread_mutex_lock(&sw->lock);
+    for (size_t idx; (idx = claim(sw)) != SIZE_MAX; ) {
+        pthread_mutex_unlock(&sw->lock);
+        result r;
+        char *line = NULL, *timing = NULL;
+        int rc = run_one(&w->view, idx, &r, err, sizeof err);
+        if (rc == DODE_OK && format_row(&w->view, idx, &r, &line, &timing) != DODE_OK)
+            rc = dode_fail(err, sizeof err, DODE_ENOMEM, "out of memory formatting a row");
+        if (rc != DODE_OK)
+            free(r.traj);
+        pthread_mutex_lock(&sw->lock);
+        if (rc == DODE_OK)
+            rc = commit(sw, idx, &r, line, timing, err, sizeof err);
+        if (rc != DODE_OK && sw->rc == DODE_OK) {
+            sw->rc = rc;
+            snprintf(sw->err, sizeof sw->err, "%s", err);
+        }
+    }
+    pthread_mutex_unlock(&sw->lock);
+    return NULL;
+}
+
+/* Worker w's view of sw: the first shares sw's models and schedules, the others load
+ * their own from the same specs. */
+static int view_init(sweep *sw, worker *w, int own, char *err, size_t errlen)
+{
+    w->sw = sw;
+    w->view = *sw;
+    w->owns = own;
+    if (!own)
+        return DODE_OK;
+    memset(w->view.models, 0, sizeof w->view.models);
+    memset(w->view.schedules, 0, sizeof w->view.schedules);
+    int rc = DODE_OK;
+    for (size_t i = 0; i < sw->cfg->nmodels && rc == DODE_OK; i++)
+        rc = dode_model_from_spec(sw->cfg->models[i].spec, &w->view.models[i], err, errlen);
+    for (size_t i = 0; i < sw->cfg->nschedules && rc == DODE_OK; i++)
+        rc = dode_schedule_from_spec(sw->cfg->schedules[i], &w->view.schedules[i], err,
+                                     errlen);
+    return rc;
+}
+
+static void view_free(worker *w)
+{
+    for (size_t i = 0; w->owns && i < DODE_CFG_MAX_LIST; i++) {
+        dode_model_free(w->view.models[i]);
+        dode_schedule_free(w->view.schedules[i]);
+    }
+}
+
+#define MAX_JOBS 256
+
+/* Runs every unfinished row of the shard on opts->jobs threads (this one included). */
+static int run_rows(sweep *sw, char *err, size_t errlen)
+{
+    const size_t pending = sw->stats.total > sw->stats.skipped ? sw->stats.total -
+                                                                 sw->stats.skipped : 0;
+    size_t jobs = sw->opts->jobs > 1 ? sw->opts->jobs : 1;
+    jobs = jobs < MAX_JOBS ? jobs : MAX_JOBS;
+    jobs = jobs < pending ? jobs : pending > 0 ? pending : 1;   /* no idle model copies */
+    worker *w = calloc(jobs, sizeof *w);
+    if (w == NULL)
+        return dode_fail(err, errlen, DODE_ENOMEM, "out of memory for %zu workers", jobs);
+    int rc = DODE_OK;
+    size_t made = 0, started = 1;
+    for (; made < jobs && rc == DODE_OK; made++)
+        rc = view_init(sw, &w[made], made > 0, err, errlen);
+    for (; rc == DODE_OK && started < jobs; started++)
+        if (pthread_create(&w[started].thread, NULL, work, &w[started]) != 0)
+            break;                      /* fewer threads: same results, more time */
+    if (rc == DODE_OK)
+        work(&w[0]);
+    for (size_t k = 1; rc == DODE_OK && k < started; k++)
+        pthread_join(w[k].thread, NULL);
+    for (size_t k = 0; k < made; k++)
+        view_free(&w[k]);
+    free(w);
+    if (rc == DODE_OK && sw->rc != DODE_OK)
+        rc = dode_fail(err, errlen, sw->rc, "%s", sw->err);
+    return rc;
+}
+
+static size_t shard_rows(const sweep *sw)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < dode_config_runs(sw->cfg); i++)
+        n += in_shard(sw, i);
+    return n;
 }
 
 int dode_sweep_run(const dode_config *cfg, const dode_sweep_opts *opts,
@@ -1254,27 +1509,14 @@ int dode_sweep_run(const dode_config *cfg, const dode_sweep_opts *opts,
 {
     dode_sweep_opts defaults;
     dode_sweep_opts_init(&defaults);
-    sweep *sw = calloc(1, sizeof *sw);
+    sweep *sw = sweep_new(cfg, opts ? opts : &defaults);
     if (sw == NULL)
         return dode_fail(err, errlen, DODE_ENOMEM, "out of memory starting the sweep");
-    sw->cfg = cfg;
-    sw->opts = opts ? opts : &defaults;
-    sw->stats.total = dode_config_runs(cfg);
-    clock_gettime(CLOCK_MONOTONIC, &sw->t0);
+    sw->stats.total = shard_rows(sw);
     int rc = prepare(sw, err, errlen);
-    if (rc == DODE_OK)
+    if (rc == DODE_OK) {
         report(sw);
-    for (size_t idx = 0; rc == DODE_OK && idx < sw->stats.total; idx++) {
-        if (is_done(sw, idx))
-            continue;
-        if ((sw->opts->stop && *sw->opts->stop) ||
-            (sw->opts->max_rows && sw->stats.ran >= sw->opts->max_rows)) {
-            sw->stats.stopped = 1;
-            break;
-        }
-        rc = finish_row(sw, idx, err, errlen);
-        sw->stats.ran += rc == DODE_OK;
-        report(sw);
+        rc = run_rows(sw, err, errlen);
     }
     if (rc == DODE_OK)
         rc = write_tables(sw, err, errlen);     /* also when nothing ran: a fresh header */
@@ -1283,5 +1525,123 @@ int dode_sweep_run(const dode_config *cfg, const dode_sweep_opts *opts,
     if (stats != NULL)
         *stats = sw->stats;
     sweep_free(sw);
+    return rc;
+}
+
+/* ---- merging shards ---- */
+
+/* The shard directories of dir ("shard-K-of-N"), sorted by K, into names (caller frees
+ * each and the array); all must have the same N. */
+static int find_shards(const char *dir, char ***names, size_t *count, char *err,
+                       size_t errlen)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return dode_fail(err, errlen, DODE_EIO, "merging shards: cannot open %s: %s", dir,
+                         strerror(errno));
+    size_t n = 0, cap = 0, first_n = 0;
+    char **v = NULL;
+    int rc = DODE_OK;
+    for (struct dirent *e; rc == DODE_OK && (e = readdir(d)) != NULL; ) {
+        size_t k, of;
+        char tail;
+        if (sscanf(e->d_name, "shard-%zu-of-%zu%c", &k, &of, &tail) != 2)
+            continue;
+        if (n > 0 && of != first_n) {
+            rc = dode_fail(err, errlen, DODE_EINVAL, "merging shards: %s holds shards of %zu "
+                           "and of %zu: remove the stale ones", dir, first_n, of);
+            break;
+        }
+        first_n = of;
+        char **q = n == cap ? realloc(v, (cap = 2 * cap + 8) * sizeof *v) : v;
+        v = q ? q : v;
+        if (q == NULL || (v[n] = strdup(e->d_name)) == NULL)
+            rc = dode_fail(err, errlen, DODE_ENOMEM, "merging shards: out of memory listing %s", dir);
+        n += rc == DODE_OK;
+    }
+    closedir(d);
+    if (rc == DODE_OK && n == 0)
+        rc = dode_fail(err, errlen, DODE_ENOTFOUND, "merging shards: %s has no shard-K-of-N "
+                       "directory (run with --shard K/N first)", dir);
+    *names = v;
+    *count = n;
+    return rc;
+}
+
+/* The config the shard in dir ran: its config.ini, under the name its summary.json gives
+ * (so that the merged summary.json names the same file). */
+static int shard_config(const char *dir, dode_config *cfg, char *err, size_t errlen)
+{
+    char path[2 * PATH_LEN + 64], *text = NULL, *js = NULL;
+    snprintf(path, sizeof path, "%s/config.ini", dir);
+    int rc = slurp(path, &text, err, errlen);
+    if (rc == DODE_OK && text == NULL)
+        rc = dode_fail(err, errlen, DODE_ENOTFOUND, "merging shards: %s is missing", path);
+    snprintf(path + strlen(dir), sizeof path - strlen(dir), "/summary.json");
+    if (rc == DODE_OK)
+        rc = slurp(path, &js, err, errlen);
+    cJSON *root = js ? cJSON_Parse(js) : NULL;
+    const cJSON *src = cJSON_GetObjectItemCaseSensitive(root, "config");
+    snprintf(path + strlen(dir), sizeof path - strlen(dir), "/config.ini");
+    if (rc == DODE_OK)
+        rc = dode_config_parse(text, cJSON_IsString(src) ? src->valuestring : path, cfg, err,
+                               errlen);
+    cJSON_Delete(root);
+    free(js);
+    free(text);
+    return rc;
+}
+
+static int merge_into(sweep *sw, const char *dir, char **names, size_t n, char *err,
+                      size_t errlen)
+{
+    char path[2 * PATH_LEN + 64];
+    int rc = DODE_OK;
+    for (size_t i = 0; i < n && rc == DODE_OK; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        rc = load_tables(sw, path, err, errlen);
+    }
+    snprintf(path, sizeof path, "%s/config.ini", dir);
+    if (rc == DODE_OK)
+        rc = dode_write_atomic(path, sw->cfg->text, strlen(sw->cfg->text), err, errlen);
+    if (rc == DODE_OK)
+        rc = write_tables(sw, err, errlen);
+    if (rc == DODE_OK)
+        rc = write_summary(sw, err, errlen);
+    for (size_t i = 0; i < sw->nrows; i++)
+        sw->stats.failed += sw->rows[i].index != SIZE_MAX && !sw->rows[i].ok;
+    return rc;
+}
+
+int dode_sweep_merge(const char *dir, dode_sweep_stats *stats, char *err, size_t errlen)
+{
+    char **names = NULL, first[PATH_LEN + 64];
+    size_t n = 0;
+    dode_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    int rc = strlen(dir) < PATH_LEN - 64 ? find_shards(dir, &names, &n, err, errlen)
+             : dode_fail(err, errlen, DODE_EINVAL, "merging shards: path too long: %.80s...", dir);
+    if (rc == DODE_OK) {
+        snprintf(first, sizeof first, "%s/%s", dir, names[0]);
+        rc = shard_config(first, &cfg, err, errlen);
+    }
+    dode_sweep_opts defaults;
+    dode_sweep_opts_init(&defaults);
+    sweep *sw = rc == DODE_OK ? sweep_new(&cfg, &defaults) : NULL;
+    if (rc == DODE_OK && sw == NULL)
+        rc = dode_fail(err, errlen, DODE_ENOMEM, "merging shards: out of memory");
+    if (sw != NULL) {
+        snprintf(sw->dir, sizeof sw->dir, "%s", dir);
+        sw->stats.total = dode_config_runs(&cfg);
+        rc = merge_into(sw, dir, names, n, err, errlen);
+        sw->stats.done = sw->stats.skipped;
+        if (stats != NULL)
+            *stats = sw->stats;
+        sweep_free(sw);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    dode_config_free(&cfg);
     return rc;
 }

@@ -42,6 +42,15 @@ typedef struct {
     /* called after every finished row (and once at the start); may be NULL */
     void (*progress)(void *ctx, const dode_sweep_stats *stats);
     void *progress_ctx;
+    /* Scale-out: with shard_n > 0, run only the rows i (canonical index, from 0) with
+     * i % shard_n == shard_k - 1 (1 <= shard_k <= shard_n: round-robin, so every shard gets
+     * every NFE and costs about the same), into ROOT/NAME/shard-K-of-N/; dode_sweep_merge
+     * joins the shards. 0 = the whole sweep into ROOT/NAME/. */
+    size_t shard_k, shard_n;
+    /* Rows run at once on threads (each with its own model and schedule objects: the MLP
+     * is not thread-safe); 0 or 1 = serial. The files are the same bytes for any value
+     * (rows are kept in canonical order; timings.csv aside). */
+    size_t jobs;
 } dode_sweep_opts;
 
 void dode_sweep_opts_init(dode_sweep_opts *o);
@@ -53,6 +62,17 @@ void dode_sweep_opts_init(dode_sweep_opts *o);
  * stats->stopped), or a status for a setup or file failure. stats may be NULL. */
 int dode_sweep_run(const dode_config *cfg, const dode_sweep_opts *opts,
                    dode_sweep_stats *stats, char *err, size_t errlen);
+
+/* Joins the shards dir/shard-K-of-N/ (written by dode_sweep_run with shard_n = N) into
+ * dir/runs.csv, timings.csv, trajectories.csv, summary.json and config.ini, the same bytes
+ * (timings aside) as one unsharded run of the config. The config is the shards' copy
+ * (shard-K-of-N/config.ini), named as their summary.json names it, and is parsed again,
+ * so run it from the directory the shards ran from. Only the shards' rows are merged (an
+ * old dir/runs.csv is replaced). Fails with DODE_ENOTFOUND if dir has no shard, DODE_EINVAL
+ * if the shards disagree on N, DODE_EIO / DODE_EFORMAT on unreadable files. stats->total
+ * is the sweep's rows, stats->done the merged ones (fewer when a shard is missing or
+ * unfinished: the summary then covers what is there). */
+int dode_sweep_merge(const char *dir, dode_sweep_stats *stats, char *err, size_t errlen);
 
 /* ROOT/NAME into buf (for cmd_run's messages and plots). */
 int dode_sweep_dir(const dode_config *cfg, const char *root, char *buf, size_t len,

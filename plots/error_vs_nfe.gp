@@ -4,9 +4,11 @@
 # Input:  DIR/error_vs_nfe.dat (written by `diffode run`: one block per solver line, each
 #         opening with a "label" "rmse" header row; blocks separated by two blank lines).
 # Usage:  gnuplot -e "dir='results/NAME'; term='pngcairo'; ext='png'" plots/error_vs_nfe.gp
+#         (optional: ylab='...', which plot.sh sets for mode = roundtrip)
 if (!exists("dir")) dir = "."
 if (!exists("term")) term = "pngcairo"
 if (!exists("ext")) ext = "png"
+if (!exists("ylab")) ylab = "RMSE of final state vs reference"
 data = dir."/error_vs_nfe.dat"
 
 set terminal term size 900,640 font ",11"
@@ -14,7 +16,7 @@ set output dir."/error_vs_nfe.".ext
 set logscale xy
 set format y "10^{%L}"
 set xlabel "NFE (model evaluations per sample)"
-set ylabel "RMSE of final state vs reference"
+set ylabel ylab
 set grid xtics ytics mxtics mytics lc rgb "#dddddd"
 set key outside right top box opaque
 

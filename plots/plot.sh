@@ -13,11 +13,16 @@ fi
 # pngcairo draws antialiased text; plain png (libgd) is the fallback some builds have.
 if gnuplot -e "set terminal pngcairo" >/dev/null 2>&1; then png=pngcairo; else png=png; fi
 status=0
-for fig in error_vs_nfe orders trajectory_error trajectory_diff; do
+# mode = roundtrip (inversion.ini): the error is the round trip's, against the start
+ylab="RMSE of final state vs reference"
+grep -Eq '^[[:space:]]*mode[[:space:]]*=[[:space:]]*roundtrip' "$dir/config.ini" 2>/dev/null &&
+    ylab="round-trip RMSE vs start (NFE of both legs)"
+for fig in error_vs_nfe orders trajectory_error trajectory_diff trajectories2d samples2d \
+    flowmap1d; do
     [ -s "$dir/$fig.dat" ] || continue
     for out in "$png png" "svg svg"; do
         set -- $out
-        gnuplot -e "dir='$dir'; term='$1'; ext='$2'" "$here/$fig.gp" ||
+        gnuplot -e "dir='$dir'; term='$1'; ext='$2'; ylab='$ylab'" "$here/$fig.gp" ||
             { echo "plot.sh: $fig.$2 failed" >&2; status=1; }
     done
 done

@@ -1,7 +1,10 @@
 /* check_sweep.c - sweeps (experiments/sweep.h): a tiny sweep runs to completion with the
  * errors a direct solve gives; a rerun skips every row and rewrites the same bytes; a sweep
  * stopped after k rows and resumed writes the same runs.csv and summary.json as one that
- * was never stopped; the rk8pd reference agrees with the exact flow and is cached. */
+ * was never stopped; the rk8pd reference agrees with the exact flow and is cached; shards
+ * merged, and a sweep on two threads, write the same bytes as one serial run; a round trip
+ * (mode = roundtrip) converges at the order its legs' cancelling error terms predict. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -355,6 +358,168 @@ START_TEST(fnv1a_matches_the_published_test_vectors)
 }
 END_TEST
 
+/* 3 solvers x 3 NFE x 1 seed against one shared rk8pd reference (cached, locked): 9 rows. */
+static const char nine[] =
+    "[experiment]\nname = nine\nsamples = 8\nseeds = 5\nreference = rk8pd\n"
+    "true_samples = 16\nprojections = 4\n"
+    "[model g]\nspec = gaussian:dim=2,mean=0.5,std=0.8\n"
+    "[sweep]\nschedules = vp-linear\nsolvers = euler, heun, dpmpp2m\nnfe = 4, 8, 12\n";
+
+/* Runs cfg under root with the given jobs and shard (0/0: whole). */
+static dode_sweep_stats run_with(const dode_config *cfg, const char *root, size_t jobs,
+                                 size_t k, size_t n)
+{
+    dode_sweep_opts o;
+    dode_sweep_stats st;
+    char err[ERRLEN];
+    dode_sweep_opts_init(&o);
+    o.root = root;
+    o.jobs = jobs;
+    o.shard_k = k;
+    o.shard_n = n;
+    ck_assert_msg(dode_sweep_run(cfg, &o, &st, err, sizeof err) == DODE_OK, "%s", err);
+    return st;
+}
+
+static void assert_same_file(const char *root1, const char *root2, const char *name,
+                             const char *file)
+{
+    char *a = slurp(root1, name, file), *b = slurp(root2, name, file);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_str_eq(a, b);
+    free(a);
+    free(b);
+}
+
+START_TEST(shards_merged_equal_the_unsharded_run_byte_for_byte)
+{
+    char whole[] = "/tmp/check_sweep_XXXXXX", parts[] = "/tmp/check_sweep_XXXXXX";
+    char dir[512], err[ERRLEN];
+    make_root(whole);
+    make_root(parts);
+    dode_config cfg = parse(nine);
+    run_with(&cfg, whole, 1, 0, 0);
+    dode_sweep_stats st = run_with(&cfg, parts, 1, 2, 4);
+    ck_assert_uint_eq(st.total, 2);             /* rows 1 and 5 of 0..8 */
+    ck_assert_uint_eq(st.ran, 2);
+    snprintf(dir, sizeof dir, "%s/nine", parts);
+    ck_assert_int_eq(dode_sweep_merge(dir, &st, err, sizeof err), DODE_OK);
+    ck_assert_uint_eq(st.done, 2);              /* a partial merge covers what is there */
+    ck_assert_uint_eq(st.total, 9);
+    for (size_t k = 1; k <= 4; k++)
+        if (k != 2)
+            run_with(&cfg, parts, 1, k, 4);
+    ck_assert_int_eq(dode_sweep_merge(dir, &st, err, sizeof err), DODE_OK);
+    ck_assert_uint_eq(st.done, 9);
+    assert_same_file(whole, parts, "nine", "runs.csv");
+    assert_same_file(whole, parts, "nine", "summary.json");
+    assert_same_file(whole, parts, "nine", "config.ini");
+    dode_config_free(&cfg);
+    remove_root(whole);
+    remove_root(parts);
+}
+END_TEST
+
+START_TEST(merge_refuses_a_dir_without_shards_or_with_mixed_counts)
+{
+    char root[] = "/tmp/check_sweep_XXXXXX", dir[512], err[ERRLEN] = "";
+    make_root(root);
+    dode_sweep_stats st = { .done = 42 };
+    ck_assert_int_eq(dode_sweep_merge(root, &st, err, sizeof err), DODE_ENOTFOUND);
+    ck_assert_ptr_nonnull(strstr(err, "no shard-K-of-N"));
+    ck_assert_uint_eq(st.done, 42);             /* untouched */
+    dode_config cfg = parse(tiny);
+    run_with(&cfg, root, 1, 1, 2);
+    run_with(&cfg, root, 1, 1, 3);
+    snprintf(dir, sizeof dir, "%s/tiny", root);
+    ck_assert_int_eq(dode_sweep_merge(dir, &st, err, sizeof err), DODE_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "holds shards of"));
+    ck_assert_ptr_null(slurp(root, "tiny", "runs.csv"));       /* nothing written */
+    dode_config_free(&cfg);
+    remove_root(root);
+}
+END_TEST
+
+START_TEST(two_jobs_write_the_same_bytes_as_one)
+{
+    char one[] = "/tmp/check_sweep_XXXXXX", two[] = "/tmp/check_sweep_XXXXXX";
+    make_root(one);
+    make_root(two);
+    dode_config cfg = parse(nine);
+    run_with(&cfg, one, 1, 0, 0);
+    dode_sweep_stats st = run_with(&cfg, two, 2, 0, 0);
+    ck_assert_uint_eq(st.ran, 9);
+    ck_assert_uint_eq(st.done, 9);
+    assert_same_file(one, two, "nine", "runs.csv");
+    assert_same_file(one, two, "nine", "summary.json");
+    dode_config_free(&cfg);
+    remove_root(one);
+    remove_root(two);
+}
+END_TEST
+
+START_TEST(roundtrip_error_falls_at_order_p_plus_one_for_even_p)
+{
+    /* Up then down the same grid: per step the legs' leading local errors C h^(p+1) and
+     * C (-h)^(p+1) cancel when p + 1 is odd, so rk4 (p = 4) and heun (2) round trips
+     * converge at order p + 1, euler (1) at 1. Pairwise orders within 0.1 of that, as
+     * MATH.md section 8 asks of every order; rk4's error at NFE 400 per leg is then
+     * ~1e-8, far below 1e-6. The exact flow gives the start: the Gaussian has one. */
+    static const char rt[] =
+        "[experiment]\nname = rt\nmode = roundtrip\nsamples = 8\nseeds = 3\n"
+        "true_samples = 0\n[model g]\nspec = gaussian:dim=2,mean=0.5,std=0.8\n"
+        "[sweep]\nschedules = vp-linear\nsolvers = euler, heun, rk4\nnfe = 200, 400\n";
+    static const double order[3] = { 1, 3, 5 };
+    char root[] = "/tmp/check_sweep_XXXXXX";
+    make_root(root);
+    dode_config cfg = parse(rt);
+    run_with(&cfg, root, 1, 0, 0);
+    char *csv = slurp(root, "rt", "runs.csv");
+    for (int s = 0; s < 3; s++) {
+        const double e1 = csv_number(csv, 2 * s + 1, 13), e2 = csv_number(csv, 2 * s + 2, 13);
+        ck_assert_double_eq(csv_number(csv, 2 * s + 2, 9), 800);   /* both legs */
+        ck_assert_double_eq_tol(log2(e1 / e2), order[s], 0.1);
+    }
+    ck_assert_double_lt(csv_number(csv, 6, 13), 1e-6);
+    free(csv);
+    dode_config_free(&cfg);
+    remove_root(root);
+}
+END_TEST
+
+START_TEST(roundtrip_refuses_to_zero_naming_the_key)
+{
+    static const char rt0[] =
+        "[experiment]\nname = rt0\nmode = roundtrip\nsamples = 8\ntrue_samples = 0\n"
+        "[model g]\nspec = gaussian:dim=2\n"
+        "[sweep]\nschedules = vp-linear\nsolvers = euler\nnfe = 4\nto_zero = yes\n";
+    char root[] = "/tmp/check_sweep_XXXXXX", err[ERRLEN];
+    make_root(root);
+    dode_config cfg = parse(rt0);
+    dode_sweep_opts o;
+    dode_sweep_stats st;
+    dode_sweep_opts_init(&o);
+    o.root = root;
+    ck_assert_int_eq(dode_sweep_run(&cfg, &o, &st, err, sizeof err), DODE_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "to_zero"));
+    ck_assert_ptr_null(slurp(root, "rt0", "runs.csv"));
+    dode_config_free(&cfg);
+    remove_root(root);
+}
+END_TEST
+
+START_TEST(unknown_mode_is_refused_naming_line_and_key)
+{
+    dode_config cfg;
+    char err[ERRLEN];
+    ck_assert_int_eq(dode_config_parse("[experiment]\nname = x\nmode = both\n", "m.ini", &cfg,
+                                       err, sizeof err), DODE_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err, "m.ini:3"));
+    ck_assert_ptr_nonnull(strstr(err, "mode"));
+}
+END_TEST
+
 static Suite *sweep_suite(void)
 {
     Suite *s = suite_create("sweep");
@@ -370,6 +535,12 @@ static Suite *sweep_suite(void)
     tcase_add_test(tc, figures_are_drawn_when_gnuplot_is_present);
     tcase_add_test(tc, foreign_header_in_runs_csv_is_refused_naming_the_file);
     tcase_add_test(tc, fnv1a_matches_the_published_test_vectors);
+    tcase_add_test(tc, shards_merged_equal_the_unsharded_run_byte_for_byte);
+    tcase_add_test(tc, merge_refuses_a_dir_without_shards_or_with_mixed_counts);
+    tcase_add_test(tc, two_jobs_write_the_same_bytes_as_one);
+    tcase_add_test(tc, roundtrip_error_falls_at_order_p_plus_one_for_even_p);
+    tcase_add_test(tc, roundtrip_refuses_to_zero_naming_the_key);
+    tcase_add_test(tc, unknown_mode_is_refused_naming_line_and_key);
     suite_add_tcase(s, tc);
     return s;
 }

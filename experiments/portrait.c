@@ -1,0 +1,361 @@
+/* portrait.c - tables for pictures of the flow of a 1-D or 2-D model (portrait.h): paths
+ * of the solvers over contours of the density, samples over the density, and the 1-D flow
+ * map over the density of the scaled state x = xbar / sqrt(1 + sigma^2) (MATH.md
+ * section 4: x is the VP state, so every panel has a fixed scale from sigma_max to 0). */
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diffode/diffode.h"
+#include "cli.h"
+#include "portrait.h"
+
+enum { PATHS = 12, SAMPLES = 512, MAX_SOLVERS = 6, MAX_PANELS = 4, CELLS = 120, FAN = 25, POINTS = 160 };
+
+typedef struct {
+    const dode_config *cfg;
+    dode_model *model;
+    dode_schedule *schedule;
+    double s0, s1;           /* the grid's first and last sigma */
+    const char *dir;
+} portrait;
+
+/* Writes the text of the memory stream into dir/file, atomically, and frees it. */
+static int emit(const portrait *p, const char *file, FILE *f, char **buf, size_t *len,
+                char *err, size_t errlen)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", p->dir, file);
+    const int bad = fclose(f) != 0;
+    int rc = bad ? dode_fail(err, errlen, DODE_ENOMEM, "out of memory writing %s", path)
+                 : dode_write_atomic(path, *buf, *len, err, errlen);
+    free(*buf);
+    *buf = NULL;
+    return rc;
+}
+
+/* The grid of the first solver at the first NFE of the config. */
+static int first_grid(const portrait *p, size_t solver, dode_grid *g, char *err, size_t errlen)
+{
+    const dode_config *cfg = p->cfg;
+    dode_grid_opts go;
+    dode_grid_opts_init(&go);
+    go.spacing = cfg->spacings[0];
+    go.t_max = cfg->t_max;
+    go.t_min = cfg->t_min;
+    go.rho = cfg->rho;
+    go.to_zero = cfg->to_zero;
+    return dode_grid_make(p->schedule, &go,
+                          dode_solver_steps_for_nfe(cfg->solvers[solver].type, cfg->nfe[0]),
+                          g, err, errlen);
+}
+
+/* xbar (n rows) carried by the reference flow from sigma `from` to `to`. */
+static int flow(const portrait *p, size_t n, double *xbar, double from, double to, char *err,
+                size_t errlen)
+{
+    const dode_model *m = p->model;
+    if (m->exact_flow != NULL)
+        return m->exact_flow(m, n, xbar, from, to, xbar);
+    dode_ode *ode = dode_ode_new(m, p->schedule, n, err, errlen);
+    if (ode == NULL)
+        return DODE_ENOMEM;
+    dode_solver_opts o;
+    dode_solver_opts_init(&o);
+    o.variable = to > 0 ? DODE_VAR_LOGSIGMA : DODE_VAR_SIGMA;
+    o.rtol = o.atol = 1e-10;
+    const double sigmas[2] = { from, to };
+    int rc = dode_solve(dode_solver_find("gsl:rk8pd"), ode, sigmas, 1, xbar, &o, NULL, err,
+                        errlen);
+    dode_ode_free(ode);
+    return rc;
+}
+
+/* n rows of x_T ~ N(0, I) from rng, scaled to xbar at p->s0 (as the sweep draws them). */
+static void draw_from(const portrait *p, gsl_rng *rng, size_t n, double *xbar)
+{
+    const double scale = sqrt(1.0 + p->s0 * p->s0);
+    for (size_t k = 0; k < n * p->model->dim; k++)
+        xbar[k] = scale * gsl_ran_gaussian_ziggurat(rng, 1.0);
+}
+
+/* The same from the first seed's stream. */
+static int draw(const portrait *p, size_t n, double *xbar, char *err, size_t errlen)
+{
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    if (rng == NULL)
+        return dode_fail(err, errlen, DODE_ENOMEM, "portrait: out of memory for a generator");
+    gsl_rng_set(rng, p->cfg->seeds[0]);
+    draw_from(p, rng, n, xbar);
+    gsl_rng_free(rng);
+    return DODE_OK;
+}
+
+/* Solver s of the config on the first grid from the first seed's first n draws (drawn
+ * here; a stochastic solver's noise then continues the stream, as in the sweep): the final
+ * state into xbar and, if tr is set, the path. */
+static int solve(const portrait *p, size_t s, size_t n, double *xbar, dode_trace *tr,
+                 char *err, size_t errlen)
+{
+    const dode_cfg_solver *sv = &p->cfg->solvers[s];
+    dode_grid g = { 0 };
+    dode_solver_opts o = sv->opts;
+    o.spacing = p->cfg->spacings[0];
+    o.rho = p->cfg->rho;
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    if (rng == NULL)
+        return dode_fail(err, errlen, DODE_ENOMEM, "portrait: out of memory for a generator");
+    gsl_rng_set(rng, p->cfg->seeds[0]);
+    draw_from(p, rng, n, xbar);
+    o.rng = rng;
+    dode_ode *ode = dode_ode_new(p->model, p->schedule, n, err, errlen);
+    int rc = ode ? first_grid(p, s, &g, err, errlen) : DODE_ENOMEM;
+    if (rc == DODE_OK && tr != NULL) {
+        tr->cap = g.steps + 2;
+        tr->sigma = malloc(tr->cap * sizeof *tr->sigma);
+        tr->xbar = malloc(tr->cap * n * p->model->dim * sizeof *tr->xbar);
+        rc = tr->sigma && tr->xbar ? DODE_OK : DODE_ENOMEM;
+    }
+    if (rc == DODE_OK)
+        rc = dode_solve(sv->type, ode, g.sigma, g.steps, xbar, &o, tr, err, errlen);
+    dode_grid_free(&g);
+    dode_ode_free(ode);
+    gsl_rng_free(rng);
+    return rc;
+}
+
+/* The box [lo, hi] (per coordinate) around n points, widened by a fifth on each side. */
+static void box(const double *x, size_t n, double lo[2], double hi[2])
+{
+    for (int j = 0; j < 2; j++) {
+        lo[j] = INFINITY;
+        hi[j] = -INFINITY;
+        for (size_t i = 0; i < n; i++) {
+            lo[j] = fmin(lo[j], x[2 * i + j]);
+            hi[j] = fmax(hi[j], x[2 * i + j]);
+        }
+        const double pad = 0.2 * (hi[j] - lo[j]) + 1e-3;
+        lo[j] -= pad;
+        hi[j] += pad;
+    }
+}
+
+/* density2d.dat: log p_s1 on a (CELLS + 1)^2 grid over the box. */
+static int density_grid(const portrait *p, const double lo[2], const double hi[2], char *err,
+                        size_t errlen)
+{
+    double xy[2 * (CELLS + 1)], lp[CELLS + 1];
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (f == NULL)
+        return dode_fail(err, errlen, DODE_ENOMEM, "out of memory for density2d.dat");
+    int rc = DODE_OK;
+    for (int i = 0; i <= CELLS && rc == DODE_OK; i++) {
+        for (int k = 0; k <= CELLS; k++) {
+            xy[2 * k] = lo[0] + (hi[0] - lo[0]) * i / CELLS;
+            xy[2 * k + 1] = lo[1] + (hi[1] - lo[1]) * k / CELLS;
+        }
+        rc = p->model->log_density(p->model, CELLS + 1, xy, p->s1, lp);
+        for (int k = 0; k <= CELLS && rc == DODE_OK; k++)
+            fprintf(f, "%.6g %.6g %.6g\n", xy[2 * k], xy[2 * k + 1], fmax(lp[k], -50.0));
+        fprintf(f, "\n");
+    }
+    if (rc != DODE_OK) {
+        fclose(f);
+        free(buf);
+        return dode_fail(err, errlen, rc, "portrait: log_density failed at sigma %g", p->s1);
+    }
+    return emit(p, "density2d.dat", f, &buf, &len, err, errlen);
+}
+
+/* samples2d.dat: the reference samples (block 0), then the first MAX_PANELS - 1 solvers'
+ * at the first NFE; the box around the reference samples into lo, hi. */
+static int samples(const portrait *p, double lo[2], double hi[2], char *err, size_t errlen)
+{
+    double *x = malloc(2 * 2 * SAMPLES * sizeof *x), *y = x + 2 * SAMPLES;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = x ? open_memstream(&buf, &len) : NULL;
+    if (f == NULL) {
+        free(x);
+        return dode_fail(err, errlen, DODE_ENOMEM, "out of memory for %d samples", SAMPLES);
+    }
+    int rc = draw(p, SAMPLES, x, err, errlen);
+    if (rc == DODE_OK)
+        rc = flow(p, SAMPLES, x, p->s0, p->s1, err, errlen);
+    if (rc == DODE_OK) {
+        box(x, SAMPLES, lo, hi);
+        fprintf(f, "\"exact ODE (reference)\" \"y\"\n");
+        for (size_t i = 0; i < SAMPLES; i++)
+            fprintf(f, "%.6g %.6g\n", x[2 * i], x[2 * i + 1]);
+    }
+    for (size_t s = 0; s + 1 < MAX_PANELS && s < p->cfg->nsolvers && rc == DODE_OK; s++) {
+        rc = solve(p, s, SAMPLES, y, NULL, err, errlen);
+        fprintf(f, "\n\n\"%s, NFE %zu\" \"y\"\n", p->cfg->solvers[s].name, p->cfg->nfe[0]);
+        for (size_t i = 0; i < SAMPLES && rc == DODE_OK; i++)
+            fprintf(f, "%.6g %.6g\n", y[2 * i], y[2 * i + 1]);
+    }
+    free(x);
+    if (rc != DODE_OK) {
+        fclose(f);
+        free(buf);
+        return rc;
+    }
+    return emit(p, "samples2d.dat", f, &buf, &len, err, errlen);
+}
+
+/* trajectories2d.dat: PATHS paths of each of the first MAX_SOLVERS solvers. */
+static int trajectories(const portrait *p, char *err, size_t errlen)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (f == NULL)
+        return dode_fail(err, errlen, DODE_ENOMEM, "out of memory for trajectories2d.dat");
+    int rc = DODE_OK;
+    for (size_t s = 0; s < p->cfg->nsolvers && s < MAX_SOLVERS && rc == DODE_OK; s++) {
+        double x[2 * PATHS];
+        dode_trace tr = { 0 };
+        rc = solve(p, s, PATHS, x, &tr, err, errlen);
+        const size_t pts = tr.count < tr.cap ? tr.count : tr.cap;
+        fprintf(f, "%s\"%s, NFE %zu\" \"y\"\n", s ? "\n\n" : "", p->cfg->solvers[s].name,
+                p->cfg->nfe[0]);
+        for (size_t i = 0; i < PATHS && rc == DODE_OK; i++) {
+            for (size_t k = 0; k < pts; k++) {
+                const double c = 1.0 / sqrt(1.0 + tr.sigma[k] * tr.sigma[k]);
+                const double *row = tr.xbar + (k * PATHS + i) * 2;
+                fprintf(f, "%.6g %.6g\n", c * row[0], c * row[1]);
+            }
+            fprintf(f, i + 1 < PATHS ? "\n" : "");
+        }
+        free(tr.sigma);
+        free(tr.xbar);
+    }
+    if (rc != DODE_OK) {
+        fclose(f);
+        free(buf);
+        return rc;
+    }
+    return emit(p, "trajectories2d.dat", f, &buf, &len, err, errlen);
+}
+
+/* log10 sigma of point k of POINTS + 1, from s0 down to s1 (s1 = 0: stop at 1e-3). */
+static double fan_sigma(const portrait *p, int k)
+{
+    const double a = log10(p->s0), b = log10(p->s1 > 0 ? p->s1 : 1e-3);
+    return pow(10.0, a + (b - a) * k / POINTS);
+}
+
+/* flowmap1d.dat: FAN paths of the reference flow; their x range into lo, hi. */
+static int flowmap(const portrait *p, double *lo, double *hi, char *err, size_t errlen)
+{
+    double xbar[FAN];
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (f == NULL)
+        return dode_fail(err, errlen, DODE_ENOMEM, "out of memory for flowmap1d.dat");
+    *lo = -3;
+    *hi = 3;
+    for (int i = 0; i < FAN; i++)       /* x_T evenly over [-2.5, 2.5] */
+        xbar[i] = (-2.5 + 5.0 * i / (FAN - 1)) * sqrt(1 + p->s0 * p->s0);
+    double path[FAN][POINTS + 1];
+    int rc = DODE_OK;
+    for (int k = 0; k <= POINTS && rc == DODE_OK; k++) {
+        const double s = fan_sigma(p, k);
+        if (k > 0)
+            rc = flow(p, FAN, xbar, fan_sigma(p, k - 1), s, err, errlen);
+        for (int i = 0; i < FAN; i++) {
+            path[i][k] = xbar[i] / sqrt(1 + s * s);
+            *lo = fmin(*lo, path[i][k]);
+            *hi = fmax(*hi, path[i][k]);
+        }
+    }
+    for (int i = 0; i < FAN && rc == DODE_OK; i++) {
+        for (int k = 0; k <= POINTS; k++)
+            fprintf(f, "%.6g %.6g\n", log10(fan_sigma(p, k)), path[i][k]);
+        fprintf(f, "\n");
+    }
+    if (rc != DODE_OK) {
+        fclose(f);
+        free(buf);
+        return rc;
+    }
+    return emit(p, "flowmap1d.dat", f, &buf, &len, err, errlen);
+}
+
+/* heat1d.dat: the density of x at each sigma of the fan, x over [lo, hi]. */
+static int heat(const portrait *p, double lo, double hi, char *err, size_t errlen)
+{
+    double xb[CELLS + 1], lp[CELLS + 1];
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (f == NULL)
+        return dode_fail(err, errlen, DODE_ENOMEM, "out of memory for heat1d.dat");
+    int rc = DODE_OK;
+    for (int k = 0; k <= POINTS && rc == DODE_OK; k++) {
+        const double s = fan_sigma(p, k), c = sqrt(1 + s * s);
+        for (int i = 0; i <= CELLS; i++)
+            xb[i] = c * (lo + (hi - lo) * i / CELLS);
+        rc = p->model->log_density(p->model, CELLS + 1, xb, s, lp);
+        for (int i = 0; i <= CELLS && rc == DODE_OK; i++)   /* p_x(x) = c p_sigma(c x) */
+            fprintf(f, "%.6g %.6g %.6g\n", log10(s), xb[i] / c, c * exp(lp[i]));
+        fprintf(f, "\n");
+    }
+    if (rc != DODE_OK) {
+        fclose(f);
+        free(buf);
+        return dode_fail(err, errlen, rc, "portrait: log_density failed");
+    }
+    return emit(p, "heat1d.dat", f, &buf, &len, err, errlen);
+}
+
+static int draw_all(portrait *p, char *err, size_t errlen)
+{
+    dode_grid g = { 0 };
+    int rc = first_grid(p, 0, &g, err, errlen);
+    if (rc == DODE_OK) {
+        p->s0 = g.sigma[0];
+        p->s1 = g.sigma[g.steps];
+    }
+    dode_grid_free(&g);
+    double lo[2], hi[2];
+    if (rc == DODE_OK && p->model->dim == 2) {
+        rc = samples(p, lo, hi, err, errlen);
+        for (int j = 0; j < 2; j++) {       /* the paths start ~ N(0, I): show +-3 too */
+            lo[j] = fmin(lo[j], -3);
+            hi[j] = fmax(hi[j], 3);
+        }
+        if (rc == DODE_OK)
+            rc = density_grid(p, lo, hi, err, errlen);
+        if (rc == DODE_OK)
+            rc = trajectories(p, err, errlen);
+    } else if (rc == DODE_OK) {
+        rc = flowmap(p, &lo[0], &hi[0], err, errlen);
+        if (rc == DODE_OK)
+            rc = heat(p, lo[0], hi[0], err, errlen);
+    }
+    return rc;
+}
+
+int dode_portrait_write(const dode_config *cfg, const char *dir, char *err, size_t errlen)
+{
+    portrait p = { .cfg = cfg, .dir = dir };
+    int rc = dode_model_from_spec(cfg->models[0].spec, &p.model, err, errlen);
+    if (rc != DODE_OK)
+        return rc;
+    const int drawable = !cfg->roundtrip && (p.model->dim == 1 || p.model->dim == 2) &&
+                         p.model->log_density != NULL;
+    if (drawable)
+        rc = dode_schedule_from_spec(cfg->schedules[0], &p.schedule, err, errlen);
+    if (drawable && rc == DODE_OK)
+        rc = draw_all(&p, err, errlen);
+    dode_schedule_free(p.schedule);
+    dode_model_free(p.model);
+    return rc;
+}

@@ -17,5 +17,6 @@ int cmd_run(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_images(int argc, char **argv);
 
 #endif

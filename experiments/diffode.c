@@ -12,6 +12,7 @@ static const dode_command commands[] = {
     { "reference", cmd_reference, "a high-accuracy solve of the same ODE (gsl:rk8pd)" },
     { "run", cmd_run, "a sweep from CONFIG.ini into results/NAME/ (resumable)" },
     { "train", cmd_train, "fit an eps_theta MLP by denoising score matching (.safetensors)" },
+    { "images", cmd_images, "PNG grids: solvers x NFE on the same x_T, slerp rows" },
     { "merge", cmd_merge, "join the shards of diffode run --shard K/N into one results dir" },
     { "plot", cmd_plot, "redraw a results dir's figures (plots/plot.sh) and print its table" },
     /* further subcommands: one line each, here */

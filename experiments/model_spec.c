@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "diffode/ideal.h"
 #include "diffode/io.h"
 #include "diffode/mlp.h"
 #include "diffode/status.h"
@@ -153,6 +154,8 @@ static const dode_model_kind model_kinds[] = {
       gmm_make },
     { "mlp", "mlp:FILE.safetensors",
       "learned eps_theta MLP (diffode train or PyTorch export; docs/models.md)", mlp_make },
+    { "ideal", "ideal:fashion-mnist[,n=M,seed=S,split=train|t10k] | ideal:FILE.idx[.gz]|.npy",
+      "exact eps of a data set's empirical distribution (docs/images.md)", dode_ideal_make },
     { NULL, NULL, NULL, NULL },
 };
 

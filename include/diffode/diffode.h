@@ -13,5 +13,8 @@
 #include "diffode/mlp.h"
 #include "diffode/data.h"
 #include "diffode/train.h"
+#include "diffode/idx.h"
+#include "diffode/ideal.h"
+#include "diffode/png.h"
 
 #endif

@@ -1,0 +1,29 @@
+/* png.h - a minimal PNG writer (8-bit grayscale or RGB, zlib), for sample grids.
+ *
+ * The file is a signature, IHDR, one IDAT (the rows, each with filter byte 0, deflated
+ * by zlib) and IEND, each chunk with its CRC-32; written atomically (io.h's
+ * dode_write_atomic), so a failure leaves no file under the path. */
+#ifndef DIFFODE_PNG_H
+#define DIFFODE_PNG_H
+
+#include <stddef.h>
+
+/* Encodes width x height pixels of `channels` bytes (1 gray, 3 RGB), rows top to bottom
+ * ([height][width][channels]), into a malloc'ed PNG (*png, *len; caller frees).
+ * DODE_EINVAL for a zero or too large size (> 2^24 a side) or other channel counts. */
+int dode_png_encode(const unsigned char *pixels, size_t width, size_t height, int channels,
+                    unsigned char **png, size_t *len, char *err, size_t errlen);
+
+/* Encodes and writes to path atomically. Messages name the path. */
+int dode_png_write(const char *path, const unsigned char *pixels, size_t width,
+                   size_t height, int channels, char *err, size_t errlen);
+
+/* A grayscale grid of rows x cols tiles, tile k (row-major in the grid) being
+ * tiles[k][tile_h][tile_w] doubles: value v becomes round(255 (v - lo) / (hi - lo)),
+ * clipped to 0..255 (NaN becomes 0); tiles are separated, and framed, by `pad` pixels of
+ * gray level `pad_level`. Written atomically to path. */
+int dode_png_write_grid(const char *path, const double *tiles, size_t rows, size_t cols,
+                        size_t tile_h, size_t tile_w, double lo, double hi, size_t pad,
+                        unsigned char pad_level, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,263 @@
+/* check_idx.c - the IDX reader (idx.h) on files this test writes, plain and gzipped
+ * through zlib: values and sizes read back, subsets, and every corrupt file refused with
+ * its code and a message naming the file and the problem, outputs untouched. */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "diffode/idx.h"
+#include "testutil.h"
+
+/* Big-endian IDX header: magic 0x0000TTNN, then the nd sizes. */
+static size_t idx_header(unsigned char *buf, int type, size_t nd, const uint32_t *dims)
+{
+    buf[0] = buf[1] = 0;
+    buf[2] = (unsigned char)type;
+    buf[3] = (unsigned char)nd;
+    for (size_t k = 0; k < nd; k++)
+        for (int b = 0; b < 4; b++)
+            buf[4 + 4 * k + (size_t)b] = (unsigned char)(dims[k] >> (24 - 8 * b));
+    return 4 + 4 * nd;
+}
+
+/* Writes len bytes to path, gzipped if gz. */
+static void write_file(const char *path, const unsigned char *bytes, size_t len, int gz)
+{
+    if (gz) {
+        gzFile f = gzopen(path, "wb");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_int_eq(len == 0 ? 0 : gzwrite(f, bytes, (unsigned)len), (int)len);
+        ck_assert_int_eq(gzclose(f), Z_OK);
+    } else {
+        FILE *f = fopen(path, "wb");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_uint_eq(fwrite(bytes, 1, len, f), len);
+        fclose(f);
+    }
+}
+
+/* An images file of `items` 2 x 3 items whose pixel (i, k) is (7 i + k) mod 256, and
+ * its labels file (label i = i mod 256); returns the images file's byte count. */
+static size_t write_images(const char *path, uint32_t items, int gz, size_t cut)
+{
+    const uint32_t dims[3] = { items, 2, 3 };
+    unsigned char *buf = malloc(16 + 6 * (size_t)items);
+    size_t len = idx_header(buf, 0x08, 3, dims);
+    for (size_t i = 0; i < items; i++)
+        for (size_t k = 0; k < 6; k++)
+            buf[len++] = (unsigned char)((7 * i + k) % 256);
+    write_file(path, buf, len - cut, gz);
+    free(buf);
+    return len;
+}
+
+static void write_labels(const char *path, uint32_t items, int gz)
+{
+    unsigned char *buf = malloc(8 + (size_t)items);
+    size_t len = idx_header(buf, 0x08, 1, &items);
+    for (size_t i = 0; i < items; i++)
+        buf[len++] = (unsigned char)(i % 256);
+    write_file(path, buf, len, gz);
+    free(buf);
+}
+
+typedef struct {
+    char dir[32], path[128];
+} tmp_file;
+
+static void tmp_open(tmp_file *t, const char *name)
+{
+    strcpy(t->dir, "/tmp/check_idx.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(t->dir));
+    snprintf(t->path, sizeof t->path, "%s/%s", t->dir, name);
+}
+
+static void tmp_close(tmp_file *t)
+{
+    unlink(t->path);
+    rmdir(t->dir);
+}
+
+START_TEST(reads_images_plain_and_gzipped_scaled_to_minus_one_one)
+{
+    for (int gz = 0; gz < 2; gz++) {
+        tmp_file t;
+        tmp_open(&t, gz ? "img.idx.gz" : "img.idx");
+        write_images(t.path, 50, gz, 0);
+        double *x = NULL;
+        size_t rows = 0, cols = 0, dims[DODE_IDX_MAX_DIMS], nd = 0;
+        char err[ERRLEN];
+        ck_assert_int_eq(dode_idx_read(t.path, NULL, &x, &rows, &cols, dims, &nd, err,
+                                       sizeof err), DODE_OK);
+        ck_assert(rows == 50 && cols == 6 && nd == 3);
+        ck_assert(dims[0] == 50 && dims[1] == 2 && dims[2] == 3 && dims[3] == 0);
+        for (size_t i = 0; i < rows; i++)
+            for (size_t k = 0; k < cols; k++)   /* 2 p / 255 - 1, exact to rounding */
+                ck_assert_double_eq_tol(x[i * cols + k], 2.0 * (double)((7 * i + k) % 256)
+                                        / 255.0 - 1.0, 1e-15);
+        free(x);
+        tmp_close(&t);
+    }
+}
+END_TEST
+
+START_TEST(reads_labels_raw)
+{
+    tmp_file t;
+    tmp_open(&t, "lab.idx.gz");
+    write_labels(t.path, 300, 1);
+    dode_idx_opts o;
+    dode_idx_opts_init(&o);
+    o.raw = 1;
+    double *x = NULL;
+    size_t rows = 0, cols = 0, nd = 0;
+    char err[ERRLEN];
+    ck_assert_int_eq(dode_idx_read(t.path, &o, &x, &rows, &cols, NULL, &nd, err, sizeof err),
+                     DODE_OK);
+    ck_assert(rows == 300 && cols == 1 && nd == 1);
+    for (size_t i = 0; i < rows; i++)
+        ck_assert(x[i] == (double)(i % 256));
+    free(x);
+    tmp_close(&t);
+}
+END_TEST
+
+/* First M, and a seeded subset: M rows in file order, the same seed picking the same
+ * items of an images file and its labels file. */
+START_TEST(subsets_are_the_first_items_or_a_seeded_sample_in_file_order)
+{
+    tmp_file ti, tl;
+    tmp_open(&ti, "img.idx.gz");
+    tmp_open(&tl, "lab.idx");
+    write_images(ti.path, 200, 1, 0);
+    write_labels(tl.path, 200, 0);
+    dode_idx_opts o;
+    dode_idx_opts_init(&o);
+    o.subset = 10;
+    double *x = NULL, *lab = NULL;
+    size_t rows, cols;
+    char err[ERRLEN];
+    ck_assert_int_eq(dode_idx_read(ti.path, &o, &x, &rows, &cols, NULL, NULL, err, sizeof err),
+                     DODE_OK);
+    ck_assert(rows == 10 && x[9 * 6] == 2.0 * 63 / 255.0 - 1.0);
+    free(x);
+    o.random = 1;
+    o.seed = 42;
+    ck_assert_int_eq(dode_idx_read(ti.path, &o, &x, &rows, &cols, NULL, NULL, err, sizeof err),
+                     DODE_OK);
+    o.raw = 1;
+    ck_assert_int_eq(dode_idx_read(tl.path, &o, &lab, &rows, &cols, NULL, NULL, err,
+                                   sizeof err), DODE_OK);
+    ck_assert_uint_eq(rows, 10);
+    for (size_t r = 0; r < 10; r++) {      /* item i's first pixel is 7 i mod 256 */
+        const double i = lab[r];
+        ck_assert(r == 0 || lab[r] > lab[r - 1]);
+        ck_assert_double_eq_tol(x[r * 6], 2.0 * (double)((7 * (size_t)i) % 256) / 255.0 - 1.0,
+                                1e-15);
+    }
+    ck_assert(lab[9] - lab[0] > 9);        /* not simply the first ten */
+    free(x);
+    free(lab);
+    tmp_close(&ti);
+    tmp_close(&tl);
+}
+END_TEST
+
+/* One corrupt file: its bytes, whether gzipped, the code and the words the message has. */
+typedef struct {
+    const char *name;
+    unsigned char bytes[40];
+    size_t len;
+    int gz, code;
+    const char *says;
+} corrupt_case;
+
+static void check_refused(const char *path, const dode_idx_opts *o, int code, const char *says)
+{
+    double sentinel = 7, *x = &sentinel;
+    size_t rows = 77, cols = 77, dims[DODE_IDX_MAX_DIMS] = { 77, 77, 77, 77 }, nd = 77;
+    char err[ERRLEN] = "";
+    ck_assert_int_eq(dode_idx_read(path, o, &x, &rows, &cols, dims, &nd, err, sizeof err),
+                     code);
+    ck_assert_msg(strstr(err, path) != NULL, "message does not name the file: %s", err);
+    ck_assert_msg(strstr(err, says) != NULL, "message lacks '%s': %s", says, err);
+    ck_assert(x == &sentinel && rows == 77 && cols == 77 && dims[0] == 77 && nd == 77);
+}
+
+START_TEST(corrupt_headers_are_refused_naming_the_file)
+{
+    static const corrupt_case cases[] = {
+        { "bad magic", { 0x12, 0x34, 0x08, 0x03, 0, 0, 0, 1 }, 8, 1, DODE_EFORMAT,
+          "not an IDX file" },
+        { "float type", { 0, 0, 0x0D, 0x03, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1 }, 16, 1,
+          DODE_EFORMAT, "type code 0x0d" },
+        { "no dims", { 0, 0, 0x08, 0 }, 4, 0, DODE_EFORMAT, "0 dimensions" },
+        { "five dims", { 0, 0, 0x08, 5 }, 4, 1, DODE_EFORMAT, "5 dimensions" },
+        { "overflow", { 0, 0, 8, 3, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255 },
+          16, 1, DODE_EFORMAT, "more than" },
+        { "over the cap", { 0, 0, 8, 2, 0, 1, 0x86, 0xA0, 0, 1, 0x86, 0xA0 }, 12, 0,
+          DODE_EFORMAT, "more than 4294967296 values" },
+        { "zero size", { 0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1 }, 16, 1, DODE_EFORMAT,
+          "is 0" },
+        { "short header", { 0, 0, 8, 3, 0, 0, 0, 2, 0 }, 9, 1, DODE_EFORMAT,
+          "header truncated" },
+        { "empty", { 0 }, 0, 0, DODE_EFORMAT, "(end of file)" },
+        { "empty gzip", { 0 }, 0, 1, DODE_EFORMAT, "(end of file)" },
+        { "text", "hello, world: not IDX", 21, 0, DODE_EFORMAT, "not an IDX file" },
+        { "broken gzip", { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xff, 0xff, 0xff, 0xff, 0xff },
+          15, 0, DODE_EFORMAT, "corrupt compressed data" },
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        tmp_file t;
+        tmp_open(&t, "bad.idx.gz");
+        write_file(t.path, cases[k].bytes, cases[k].len, cases[k].gz);
+        check_refused(t.path, NULL, cases[k].code, cases[k].says);
+        tmp_close(&t);
+    }
+}
+END_TEST
+
+START_TEST(truncated_payload_is_refused_plain_and_gzipped)
+{
+    for (int gz = 0; gz < 2; gz++) {
+        tmp_file t;
+        tmp_open(&t, "cut.idx");
+        write_images(t.path, 20, gz, 5);            /* the last item lacks 5 of 6 bytes */
+        check_refused(t.path, NULL, DODE_EFORMAT, "item 20 of 20");
+        check_refused(t.path, NULL, DODE_EFORMAT, "truncated");
+        tmp_close(&t);
+    }
+}
+END_TEST
+
+START_TEST(missing_file_and_oversized_subset_are_refused)
+{
+    check_refused("/nonexistent/dir/x.idx.gz", NULL, DODE_EIO, "cannot open");
+    tmp_file t;
+    tmp_open(&t, "img.idx.gz");
+    write_images(t.path, 5, 1, 0);
+    dode_idx_opts o;
+    dode_idx_opts_init(&o);
+    o.subset = 6;
+    check_refused(t.path, &o, DODE_EINVAL, "subset of 6 items");
+    tmp_close(&t);
+}
+END_TEST
+
+static Suite *idx_suite(void)
+{
+    Suite *s = suite_create("idx");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, reads_images_plain_and_gzipped_scaled_to_minus_one_one);
+    tcase_add_test(tc, reads_labels_raw);
+    tcase_add_test(tc, subsets_are_the_first_items_or_a_seeded_sample_in_file_order);
+    tcase_add_test(tc, corrupt_headers_are_refused_naming_the_file);
+    tcase_add_test(tc, truncated_payload_is_refused_plain_and_gzipped);
+    tcase_add_test(tc, missing_file_and_oversized_subset_are_refused);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+DODE_TEST_MAIN(idx_suite)

@@ -7,7 +7,7 @@
  *
  * Invariants: the state is read-only after dode_gmm_new, so every callback may run from
  * several threads at once; each call allocates its own workspace (O(B K + B d + K d) for
- * eps in blocks of B rows, B K <= 2^20, K d^2 for full covariances). Means are stored minus their
+ * eps in blocks of B rows, B K <= 2^16, K d^2 for full covariances). Means are stored minus their
  * weighted mean mbar (every formula is invariant under shifting xbar and mu together):
  * this keeps the expanded quadratic forms of the BLAS path below well conditioned. */
 #include <gsl/gsl_cblas.h>   /* not <cblas.h>: both define the enums; the symbols are
@@ -25,8 +25,9 @@ enum { COV_ISO, COV_DIAG, COV_FULL };
 
 static const double LOG_TWO_PI = 1.8378770664093454835606594728112;
 
-/* Rows per block of the BLAS path: B K <= BLOCK_ENTRIES logits (8 MiB), B >= MIN_ROWS. */
-enum { BLOCK_ENTRIES = 1 << 20, MIN_ROWS = 8 };
+/* Rows per block of the BLAS path: B K <= BLOCK_ENTRIES logits (512 KiB, so the softmax
+ * passes run in cache; larger blocks measured no faster for K = 1000), B >= MIN_ROWS. */
+enum { BLOCK_ENTRIES = 1 << 16, MIN_ROWS = 8 };
 
 /* Expanding ||x - mu||^2 / c as (||x||^2 - 2 x.mu + ||mu||^2) / c loses about
  * eps * T absolutely, T = (||x||^2 + ||mu||^2) / c, in a logit; that is a relative error
@@ -36,6 +37,10 @@ enum { BLOCK_ENTRIES = 1 << 20, MIN_ROWS = 8 };
  * small sigma near a mean far from mbar, only the few competing components pay this. */
 static const double REFINE_T = 512.0;
 static const double LOGIT_SPAN = 40.0;
+
+/* Responsibilities below e^-50 = 2e-22 of the largest are set to 0 without calling exp:
+ * even 10^6 of them change the sum by less than its rounding (exp is the costly part). */
+static const double EXP_CUTOFF = 50.0;
 
 typedef struct {
     size_t K, dim;
@@ -52,12 +57,19 @@ typedef struct {
     double sigma;
     double *cinv;   /* iso [K]; diag [K][dim] 1/c; full [K][dim][dim] C_k^{-1} (if asked) */
     double *chol;   /* full: [K][dim][dim] Cholesky factors L_k (lower) */
-    double *mc;     /* diag: [K][dim] mu_k / c_k */
+    double *ma;     /* iso, diag: [K][width] logit coefficients, see sig_diag */
+    size_t width;   /* d + s + 1, s = 1 (iso) or d (diag) */
     double *mmc;    /* [K] mu_k^T C_k^{-1} mu_k (iso, diag) */
     double *cmax;   /* [K] largest entry of C_k^{-1} (iso, diag) */
+    double cmax_all, mmc_max;   /* their maxima over k: rows below need no refinement */
     double *lwc;    /* [K] log w_k - (log det C_k + d log 2 pi) / 2 */
     double *block;  /* the one allocation the above are cut from */
 } gmm_sig;
+
+static double max2(double a, double b)
+{
+    return a > b ? a : b;   /* NaN-blind, but cheaper than a call to fmax in the hot loops */
+}
 
 static void sig_free(gmm_sig *sg)
 {
@@ -90,28 +102,32 @@ static int sig_full(const gmm_state *st, gmm_sig *sg, int want_inv)
     return DODE_OK;
 }
 
+/* Iso and diag: 1/c, and row k of ma = [mu_k / c_k (d), -1/(2 c_k) (s), b_k] with
+ * b_k = log w_k - (log det C_k + d log 2 pi + mu_k^T C_k^{-1} mu_k) / 2, so that
+ * [xc, sq, 1] . ma_k is the logit, sq = ||xc||^2 (iso) or xc^2 (diag): one dgemm. */
 static void sig_diag(const gmm_state *st, gmm_sig *sg)
 {
-    const size_t K = st->K, d = st->dim;
+    const size_t K = st->K, d = st->dim, W = sg->width, iso = st->kind == COV_ISO;
     const double s2 = sg->sigma * sg->sigma;
+    sg->cmax_all = sg->mmc_max = 0;
     for (size_t k = 0; k < K; k++) {
-        double logdet = 0, mmc = 0, cmax = 0;
+        double logdet = 0, mmc = 0, cmax = 0, *row = sg->ma + k * W;
         for (size_t j = 0; j < d; j++) {
             const size_t kj = k * d + j;
-            const double c = (st->kind == COV_ISO ? st->cov[k] : st->cov[kj]) + s2;
+            const double c = (iso ? st->cov[k] : st->cov[kj]) + s2;
             logdet += log(c);
             mmc += st->mu[kj] * st->mu[kj] / c;
-            cmax = fmax(cmax, 1.0 / c);
-            if (st->kind == COV_DIAG) {
-                sg->cinv[kj] = 1.0 / c;
-                sg->mc[kj] = st->mu[kj] / c;
-            } else {
-                sg->cinv[k] = 1.0 / c;
-            }
+            cmax = max2(cmax, 1.0 / c);
+            sg->cinv[iso ? k : kj] = 1.0 / c;
+            row[j] = st->mu[kj] / c;
+            row[d + (iso ? 0 : j)] = -0.5 / c;
         }
         sg->mmc[k] = mmc;
         sg->cmax[k] = cmax;
         sg->lwc[k] = st->logw[k] - 0.5 * (logdet + (double)d * LOG_TWO_PI);
+        row[W - 1] = sg->lwc[k] - 0.5 * mmc;
+        sg->cmax_all = max2(sg->cmax_all, cmax);
+        sg->mmc_max = max2(sg->mmc_max, mmc);
     }
 }
 
@@ -119,10 +135,13 @@ static void sig_diag(const gmm_state *st, gmm_sig *sg)
 static int sig_new(const gmm_state *st, double sigma, int want_inv, gmm_sig *sg)
 {
     const size_t K = st->K, d = st->dim, kd = K * d, kdd = K * d * d;
+    const size_t W = st->kind == COV_ISO ? d + 2 : 2 * d + 1;
     size_t len = 3 * K;
-    len += st->kind == COV_ISO ? K : st->kind == COV_DIAG ? 2 * kd : (want_inv ? 2 : 1) * kdd;
+    len += st->kind == COV_ISO ? K + K * W : st->kind == COV_DIAG ? kd + K * W
+         : (want_inv ? 2 : 1) * kdd;
     memset(sg, 0, sizeof *sg);
     sg->sigma = sigma;
+    sg->width = W;
     if (!(sigma >= 0 && isfinite(sigma)))
         return DODE_EINVAL;
     if ((sg->block = malloc(len * sizeof(double))) == NULL)
@@ -139,7 +158,7 @@ static int sig_new(const gmm_state *st, double sigma, int want_inv, gmm_sig *sg)
         return rc;
     }
     sg->cinv = sg->cmax + K;
-    sg->mc = st->kind == COV_DIAG ? sg->cinv + kd : NULL;
+    sg->ma = sg->cinv + (st->kind == COV_ISO ? K : kd);
     sig_diag(st, sg);
     return DODE_OK;
 }
@@ -194,46 +213,15 @@ static double row_direct(const gmm_state *st, const gmm_sig *sg, const double *x
 
 /* Workspace of the BLAS path for one block of at most B rows. */
 typedef struct {
-    double *xc;    /* [B][d] xbar - mbar */
-    double *x2;    /* [B][d] xc^2 (diag) */
-    double *tmp;   /* [B][d] scratch */
-    double *dir;   /* [B][d] eps share of the refined components, computed directly */
-    double *q;     /* [B][K] logits, then gamma (iso: gamma / c) of the expanded components */
-    double *xx;    /* [B] ||xc||^2, then sum_k gamma_k / c_k (iso) */
-    double *mx;    /* [B] largest logit of the row */
+    double *xa;    /* [B][width] [xc, sq, 1], xc = xbar - mbar (see sig_diag) */
+    double *q;     /* [B][K] logits, then exp(logit - max) of the expanded components */
+    double *r;     /* [B][d + s] q times the first d + s columns of ma */
+    double *dir;   /* [B][d] eps / sigma share of the refined components, computed directly */
+    double *xx;    /* [B] ||xc||^2 */
+    double *inv;   /* [B] 1 / sum of the row's exp(logit - max) */
+    double *diff;  /* [d] scratch */
     size_t *ref;   /* [K] the refined components of the current row */
 } eps_work;
-
-static double max2(double a, double b)
-{
-    return a > b ? a : b;   /* NaN-blind, but cheaper than a call to fmax in the hot loops */
-}
-
-/* Logits log w_k + log N(xbar; mu_k, C_k) by the expansion, two dgemms at most:
- * iso  q = (||x||^2 - 2 X M^T + ||mu||^2) / c;  diag  q = X^2 (1/C)^T - 2 X (M/C)^T + mmc. */
-static void block_logits(const gmm_state *st, const gmm_sig *sg, size_t nb, eps_work *w)
-{
-    const int K = (int)st->K, d = (int)st->dim;
-    if (st->kind == COV_ISO) {
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, K, d, -2.0, w->xc, d,
-                    st->mu, d, 0.0, w->q, K);
-    } else {
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, K, d, 1.0, w->x2, d,
-                    sg->cinv, d, 0.0, w->q, K);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, K, d, -2.0, w->xc, d,
-                    sg->mc, d, 1.0, w->q, K);
-    }
-    for (size_t i = 0; i < nb; i++) {
-        double *q = w->q + i * st->K, mx = -INFINITY;
-        const double xx = st->kind == COV_ISO ? w->xx[i] : 0.0;
-        for (size_t k = 0; k < st->K; k++) {
-            const double quad = st->kind == COV_ISO ? (xx + q[k]) * sg->cinv[k] : q[k];
-            q[k] = sg->lwc[k] - 0.5 * (quad + sg->mmc[k]);
-            mx = max2(mx, q[k]);
-        }
-        w->mx[i] = mx;
-    }
-}
 
 /* dir += gamma_k C_k^{-1}(xc - mu_k): a refined component's share of eps / sigma. */
 static void refined_share(const gmm_state *st, const gmm_sig *sg, size_t k, double gamma,
@@ -245,100 +233,110 @@ static void refined_share(const gmm_state *st, const gmm_sig *sg, size_t k, doub
                   * (st->kind == COV_ISO ? sg->cinv[k] : sg->cinv[k * d + j]);
 }
 
-/* One row: recomputes the ill-conditioned competing logits directly (see REFINE_T), takes
- * the softmax, moves the refined components' share to dir, scales gamma by 1/c (iso). The
- * shift is the expanded row maximum: any shift is exact for a softmax, and the refined
- * logits differ from the expanded ones by far less than the 709 that would overflow. */
+/* Recomputes directly the row's logits that the expansion got imprecisely (see REFINE_T)
+ * and that matter (within LOGIT_SPAN of the maximum); returns how many, listed in ref. */
+static size_t row_refine(const gmm_state *st, const gmm_sig *sg, eps_work *w, size_t i,
+                         double mx)
+{
+    const size_t K = st->K, d = st->dim;
+    const double xx = w->xx[i], *xc = w->xa + i * sg->width;
+    double *l = w->q + i * K;
+    size_t nref = 0;
+    if (xx * sg->cmax_all + sg->mmc_max <= REFINE_T)
+        return 0;   /* no component of this row can be ill-conditioned */
+    for (size_t k = 0; k < K; k++)
+        if (xx * sg->cmax[k] + sg->mmc[k] > REFINE_T && l[k] > mx - LOGIT_SPAN) {
+            for (size_t j = 0; j < d; j++)
+                w->diff[j] = xc[j] - st->mu[k * d + j];
+            l[k] = sg->lwc[k] - 0.5 * comp_solve(st, sg, k, w->diff);
+            w->ref[nref++] = k;
+        }
+    return nref;
+}
+
+/* One row of logits to unnormalised responsibilities exp(l - max) (any shift is exact for
+ * a softmax; the refined logits differ from the expanded ones by far less than the 709
+ * that would overflow); refined components move their share to dir and leave q. */
 static void row_softmax(const gmm_state *st, const gmm_sig *sg, eps_work *w, size_t i)
 {
     const size_t K = st->K, d = st->dim;
-    double *l = w->q + i * K, *diff = w->tmp + i * d, sum = 0, sw = 0;
-    const double mx = w->mx[i], xx = w->xx[i];
-    size_t nref = 0;
+    double *l = w->q + i * K, mx = -INFINITY, sum = 0;
+    for (size_t k = 0; k < K; k++)
+        mx = max2(mx, l[k]);
+    const size_t nref = row_refine(st, sg, w, i, mx);
     for (size_t k = 0; k < K; k++) {
-        if (xx * sg->cmax[k] + sg->mmc[k] > REFINE_T && l[k] > mx - LOGIT_SPAN) {
-            for (size_t j = 0; j < d; j++)
-                diff[j] = w->xc[i * d + j] - st->mu[k * d + j];
-            l[k] = sg->lwc[k] - 0.5 * comp_solve(st, sg, k, diff);
-            w->ref[nref++] = k;
-        }
-        l[k] = l[k] - mx < -745.0 ? 0.0 : exp(l[k] - mx);   /* below: exp underflows anyway */
+        l[k] = l[k] - mx < -EXP_CUTOFF ? 0.0 : exp(l[k] - mx);
         sum += l[k];
     }
-    const double inv = 1.0 / sum;
+    w->inv[i] = 1.0 / sum;
     memset(w->dir + i * d, 0, d * sizeof *w->dir);
     for (size_t r = 0; r < nref; r++) {
-        refined_share(st, sg, w->ref[r], l[w->ref[r]] * inv, w->xc + i * d, w->dir + i * d);
+        refined_share(st, sg, w->ref[r], l[w->ref[r]] * w->inv[i], w->xa + i * sg->width,
+                      w->dir + i * d);
         l[w->ref[r]] = 0;
     }
-    for (size_t k = 0; k < K; k++) {
-        l[k] *= st->kind == COV_ISO ? inv * sg->cinv[k] : inv;
-        sw += l[k];
-    }
-    w->xx[i] = sw;
 }
 
-/* eps = sigma [x sum_k gamma_k/c_k - (Gamma ./ c) M] (iso; diag with matrices) by dgemm,
- * plus the refined components' share, computed directly. */
+/* With e = exp(l - max) and R = E ma[:, :d+s]: sum_k e_k mu_k/c_k = R[:, :d] and
+ * sum_k e_k / c_k = -2 R[:, d:], so eps = sigma (inv (xc (-2 R_sq) - R_mu) + dir). */
 static void block_output(const gmm_state *st, const gmm_sig *sg, size_t nb, eps_work *w,
                          double *out)
 {
-    const size_t K = st->K, d = st->dim;
-    const double sigma = sg->sigma;
-    if (st->kind == COV_ISO) {
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)d, (int)K, 1.0,
-                    w->q, (int)K, st->mu, (int)d, 0.0, out, (int)d);
-    } else {
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)d, (int)K, 1.0,
-                    w->q, (int)K, sg->cinv, (int)d, 0.0, w->tmp, (int)d);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)d, (int)K, 1.0,
-                    w->q, (int)K, sg->mc, (int)d, 0.0, out, (int)d);
-    }
+    const size_t K = st->K, d = st->dim, W = sg->width, nr = W - 1;
+    const int iso = st->kind == COV_ISO;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)nr, (int)K, 1.0,
+                w->q, (int)K, sg->ma, (int)W, 0.0, w->r, (int)nr);
     for (size_t i = 0; i < nb; i++)
         for (size_t j = 0; j < d; j++) {
-            const size_t ij = i * d + j;
-            const double sc = st->kind == COV_ISO ? w->xx[i] : w->tmp[ij];   /* Gamma (1/C) */
-            out[ij] = sigma * (w->xc[ij] * sc - out[ij] + w->dir[ij]);
+            const double *r = w->r + i * nr, xc = w->xa[i * W + j];
+            const double sc = -2.0 * r[d + (iso ? 0 : j)];
+            out[i * d + j] = sg->sigma * (w->inv[i] * (xc * sc - r[j]) + w->dir[i * d + j]);
         }
 }
 
-/* xc = x sqrt(1+sigma^2) - mbar for nb rows, with xc^2 and its row sums. */
-static void block_input(const gmm_state *st, const double *x, double sigma, size_t nb,
+/* xa = [xc, sq, 1] with xc = x sqrt(1+sigma^2) - mbar, sq = ||xc||^2 or xc^2 (sig_diag). */
+static void block_input(const gmm_state *st, const gmm_sig *sg, const double *x, size_t nb,
                         eps_work *w)
 {
-    const size_t d = st->dim;
-    const double xs = sqrt(1.0 + sigma * sigma);
+    const size_t d = st->dim, W = sg->width;
+    const double xs = sqrt(1.0 + sg->sigma * sg->sigma);
     for (size_t i = 0; i < nb; i++) {
-        double ss = 0;
+        double ss = 0, *row = w->xa + i * W;
         for (size_t j = 0; j < d; j++) {
-            const double v = x[i * d + j] * xs - st->mbar[j];
-            w->xc[i * d + j] = v;
-            w->x2[i * d + j] = v * v;
-            ss += v * v;
+            row[j] = x[i * d + j] * xs - st->mbar[j];
+            ss += row[j] * row[j];
+            if (st->kind == COV_DIAG)
+                row[d + j] = row[j] * row[j];
         }
+        if (st->kind == COV_ISO)
+            row[d] = ss;
+        row[W - 1] = 1.0;
         w->xx[i] = ss;
     }
 }
 
 /* Isotropic and diagonal eps through BLAS, in blocks of B rows with B K <= BLOCK_ENTRIES
- * (at least MIN_ROWS): large enough for dgemm to run at speed, bounded for any n. */
+ * (at least MIN_ROWS): per block one dgemm for the logits [xc, sq, 1] ma^T and one for
+ * the responsibility-weighted sums, with only the row softmax in between. */
 static int eps_blas(const gmm_state *st, const gmm_sig *sg, size_t n, const double *x,
                     double *out)
 {
-    const size_t K = st->K, d = st->dim;
+    const size_t K = st->K, d = st->dim, W = sg->width;
     size_t B = BLOCK_ENTRIES / K > MIN_ROWS ? BLOCK_ENTRIES / K : MIN_ROWS;
     B = n < B ? n : B;
-    double *block = malloc((4 * B * d + B * K + 2 * B) * sizeof *block + K * sizeof(size_t));
+    double *block = malloc((B * (2 * W + K + d + 2) + d) * sizeof *block + K * sizeof(size_t));
     if (block == NULL)
         return DODE_ENOMEM;
-    eps_work w = { .xc = block, .x2 = block + B * d, .tmp = block + 2 * B * d,
-                   .dir = block + 3 * B * d, .q = block + 4 * B * d,
-                   .xx = block + 4 * B * d + B * K, .mx = block + 4 * B * d + B * K + B,
-                   .ref = (size_t *)(block + 4 * B * d + B * K + 2 * B) };
+    eps_work w = { .xa = block, .q = block + B * W, .r = block + B * (W + K),
+                   .dir = block + B * (2 * W + K), .xx = block + B * (2 * W + K + d),
+                   .inv = block + B * (2 * W + K + d + 1),
+                   .diff = block + B * (2 * W + K + d + 2),
+                   .ref = (size_t *)(block + B * (2 * W + K + d + 2) + d) };
     for (size_t i0 = 0; i0 < n; i0 += B) {
         const size_t nb = n - i0 < B ? n - i0 : B;
-        block_input(st, x + i0 * d, sg->sigma, nb, &w);
-        block_logits(st, sg, nb, &w);
+        block_input(st, sg, x + i0 * d, nb, &w);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)K, (int)W, 1.0,
+                    w.xa, (int)W, sg->ma, (int)W, 0.0, w.q, (int)K);
         for (size_t i = 0; i < nb; i++)
             row_softmax(st, sg, &w, i);
         block_output(st, sg, nb, &w, out + i0 * d);

@@ -48,13 +48,18 @@ enum { FOR_SAMPLE = 1u, FOR_REFERENCE = 2u, FOR_BOTH = 3u };
 typedef struct {
     const char *model, *schedule, *solver, *spacing, *variable, *x_T, *out, *trajectory;
     size_t nfe, steps, n, seed, max_steps;
-    double rho, t_max, t_min, eta, rtol, atol, r1, r2;
+    double rho, t_max, t_min, eta, rtol, atol, r1, r2, clip_value, dynamic_ratio;
     int to_zero, xspace, solver_type, d2, lower_order_final, denoise_to_zero, vs_reference;
+    int unipc_bh, thresholding;     /* choice indices; -1: not given */
 } sample_args;
 
 static const char *const solver_types[] = { "dpmsolver", "taylor", NULL };
 static const char *const d2_forms[] = { "official", "taylor", NULL };
 static const char *const zero_one[] = { "0", "1", NULL };
+/* index % 2 + 1 is the variant; configs spell it bh1 / bh2, so both spellings work */
+static const char *const unipc_bhs[] = { "1", "2", "bh1", "bh2", NULL };
+/* indices are dode_solver_opts.thresholding's values */
+static const char *const thresholdings[] = { "none", "static", "dynamic", NULL };
 
 #define ARG(field) offsetof(sample_args, field)
 static const cli_flag sample_flags[] = {
@@ -95,6 +100,14 @@ static const cli_flag sample_flags[] = {
       "finish with an x0-prediction jump to sigma = 0", FOR_SAMPLE },
     { "--r1", CLI_DOUBLE, ARG(r1), NULL, "R", "singlestep inner fraction 1", FOR_SAMPLE },
     { "--r2", CLI_DOUBLE, ARG(r2), NULL, "R", "singlestep inner fraction 2", FOR_SAMPLE },
+    { "--unipc-bh", CLI_CHOICE, ARG(unipc_bh), unipc_bhs, "1|2",
+      "UniPC B(h) = h (bh1) or expm1(h) (bh2, default)", FOR_SAMPLE },
+    { "--thresholding", CLI_CHOICE, ARG(thresholding), thresholdings, "none|static|dynamic",
+      "x0 thresholding of the dpm++ and unipc solvers (default none)", FOR_SAMPLE },
+    { "--clip-value", CLI_POSITIVE, ARG(clip_value), NULL, "V",
+      "static clip of |x0|, floor of the dynamic one (default 1)", FOR_SAMPLE },
+    { "--dynamic-ratio", CLI_POSITIVE, ARG(dynamic_ratio), NULL, "R",
+      "dynamic thresholding's quantile of |x0|, in (0, 1] (default 0.995)", FOR_SAMPLE },
     { "--n", CLI_COUNT, ARG(n), NULL, "N", "samples (default 1000)", FOR_BOTH },
     { "--seed", CLI_UINT, ARG(seed), NULL, "S", "mt19937 seed of x_T (default 0)", FOR_BOTH },
     { "--x-T", CLI_STRING, ARG(x_T), NULL, "FILE.npy", "x_T as n x dim (--n, --seed ignored)",
@@ -129,7 +142,8 @@ static void args_init(sample_args *a)
     *a = (sample_args){ .schedule = "ddpm-linear", .solver = DEFAULT_SOLVER,
                         .spacing = "logsnr", .n = 1000, .rho = 7.0, .t_max = NAN,
                         .t_min = NAN, .rtol = NAN, .atol = NAN, .r1 = NAN, .r2 = NAN,
-                        .solver_type = -1, .d2 = -1, .lower_order_final = -1 };
+                        .clip_value = NAN, .dynamic_ratio = NAN, .solver_type = -1, .d2 = -1,
+                        .lower_order_final = -1, .unipc_bh = -1, .thresholding = -1 };
 }
 
 static void run_free(sample_run *r)
@@ -285,6 +299,27 @@ static int setup_start(const sample_args *a, sample_run *r, char *err, size_t er
     return DODE_OK;
 }
 
+/* The DPM-Solver / UniPC options (MATH.md section 6); unset flags keep the defaults.
+ * --dynamic-ratio's upper end is checked here so the message names the flag. */
+static int setup_dpm_opts(const sample_args *a, dode_solver_opts *o, char *err,
+                          size_t errlen)
+{
+    if (!isnan(a->dynamic_ratio) && !(a->dynamic_ratio <= 1))
+        return dode_fail(err, errlen, DODE_EINVAL, "--dynamic-ratio %g must lie in (0, 1] "
+                         "(a quantile of |x0|)", a->dynamic_ratio);
+    o->taylor = a->solver_type >= 0 ? a->solver_type : o->taylor;
+    o->d2_taylor = a->d2 >= 0 ? a->d2 : o->d2_taylor;
+    o->lower_order_final = a->lower_order_final >= 0 ? a->lower_order_final
+                                                     : o->lower_order_final;
+    o->r1 = a->r1;
+    o->r2 = a->r2;
+    o->unipc_bh = a->unipc_bh >= 0 ? a->unipc_bh % 2 + 1 : o->unipc_bh;
+    o->thresholding = a->thresholding >= 0 ? a->thresholding : o->thresholding;
+    o->clip_value = isnan(a->clip_value) ? o->clip_value : a->clip_value;
+    o->dynamic_ratio = isnan(a->dynamic_ratio) ? o->dynamic_ratio : a->dynamic_ratio;
+    return DODE_OK;
+}
+
 /* Solver options from the flags; unset flags keep dode_solver_opts_init's defaults. */
 static int setup_opts(const sample_args *a, int reference, sample_run *r, char *err,
                       size_t errlen)
@@ -310,15 +345,9 @@ static int setup_opts(const sample_args *a, int reference, sample_run *r, char *
     o->rtol = isnan(a->rtol) ? o->rtol : a->rtol;
     o->atol = isnan(a->atol) ? o->atol : a->atol;
     o->max_steps = a->max_steps > 0 ? a->max_steps : o->max_steps;
-    o->taylor = a->solver_type >= 0 ? a->solver_type : o->taylor;
-    o->d2_taylor = a->d2 >= 0 ? a->d2 : o->d2_taylor;
-    o->lower_order_final = a->lower_order_final >= 0 ? a->lower_order_final
-                                                     : o->lower_order_final;
     o->denoise_to_zero = a->denoise_to_zero;
-    o->r1 = a->r1;
-    o->r2 = a->r2;
     r->sigma_end = o->denoise_to_zero && end > 0 ? 0.0 : end;
-    return DODE_OK;
+    return setup_dpm_opts(a, o, err, errlen);
 }
 
 /* The trace: step statistics always, every point's state with --trajectory. */

@@ -4,9 +4,11 @@
  * 3.0), the header length (2 bytes little-endian for 1.0, 4 for 2.0/3.0), then a Python
  * dict literal {'descr': '<f8', 'fortran_order': False, 'shape': (n, d), } padded with
  * spaces to a multiple of 64 bytes (16 in old files) and ended by '\n', then the raw data.
+ * Writing produces exactly what numpy.save writes for a 2-D float64 array (byte for byte);
+ * reading does not insist on the padding, which carries no information.
  *
  * Reading accepts float64 and float32, little-endian ('<', or '=' on a little-endian host),
- * C order, shapes (n,) (read as n x 1) and (n, d), with no element of size zero and at most
+ * C order, shapes (n,) (read as n x 1) and (n, d), with no dimension of size zero and at most
  * NPY_MAX_ELEMS elements; anything else is refused with a sentence naming the file and the
  * problem. The data must be exactly as long as the shape says. Values are not judged here
  * (NaN and Inf pass through): the caller knows whether they are wrong.
@@ -147,10 +149,12 @@ static int lex_dim(npy_lexer *lx, size_t *out)
     size_t v = 0;
     while (lx->p < lx->end && *lx->p >= '0' && *lx->p <= '9') {
         v = v * 10 + (size_t)(*lx->p++ - '0');
-        if (v > NPY_MAX_ELEMS)
+        if (v > NPY_MAX_ELEMS) {   /* the excerpt stops at the header's end: no NUL there */
+            const ptrdiff_t shown = lx->end - start < 24 ? lx->end - start : 24;
             return dode_fail(lx->err, lx->errlen, DODE_EFORMAT, "cannot read %s: shape entry "
-                             "%.24s... exceeds the limit of %zu elements", lx->src, start,
-                             NPY_MAX_ELEMS);
+                             "%.*s... exceeds the limit of %zu elements", lx->src, (int)shown,
+                             start, NPY_MAX_ELEMS);
+        }
     }
     if (lx->p == start) {
         const char *stop = start;
@@ -412,6 +416,12 @@ int dode_npy_read(const char *path, double **data, size_t *rows, size_t *cols,
     unsigned char *raw = NULL;
     size_t got = 0;
     int rc = read_header(f, path, &h, err, errlen);
+    struct stat st;
+    if (rc == DODE_OK && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)
+        && (size_t)st.st_size - h.data_off != h.rows * h.cols * h.itemsize)
+        /* a shape the file cannot hold is refused before allocating for it (a corrupt
+         * header may claim 2^34 elements); npy_data only reads `raw` when the size fits */
+        rc = npy_data(&h, NULL, (size_t)st.st_size - h.data_off, path, data, err, errlen);
     if (rc == DODE_OK) {
         /* one byte beyond the shape's need, so that trailing data is detected */
         const size_t need = h.rows * h.cols * h.itemsize + 1;
@@ -504,47 +514,54 @@ static mode_t target_mode(const char *path)
     return stat(path, &st) == 0 ? (st.st_mode & 07777) : 0644;
 }
 
-int dode_write_atomic(const char *path, const void *bytes, size_t len,
-                      char *err, size_t errlen)
+/* Fills the open temp file fd and closes it; returns the failed step's name or NULL
+ * (*errnum = its errno). */
+static const char *fill_temp(int fd, const char *path, const void *bytes, size_t len,
+                             int *errnum)
 {
-    if (path == NULL || (bytes == NULL && len > 0))
-        return dode_fail(err, errlen, DODE_EINVAL, "atomic write: NULL argument");
-    const size_t plen = strlen(path);
-    char *tmp = malloc(plen + sizeof ".tmp.XXXXXX");
-    if (tmp == NULL)
-        return dode_fail(err, errlen, DODE_ENOMEM, "cannot write %s: out of memory", path);
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
-    const int fd = mkstemp(tmp);
-    if (fd < 0) {
-        const int rc = dode_fail(err, errlen, DODE_EIO, "cannot write %s: cannot create a "
-                                 "temporary file beside it: %s", path, strerror(errno));
-        free(tmp);
-        return rc;
-    }
     const char *step = NULL;
-    int errnum = 0;
     if (fchmod(fd, target_mode(path)) != 0)
         step = "chmod";
     else if (write_all(fd, bytes, len) != 0)
         step = "write";
-    else if (fsync(fd) != 0)
+    else if (fsync(fd) != 0)        /* data on disk before the rename makes them visible */
         step = "fsync";
-    if (step != NULL)
-        errnum = errno;
+    *errnum = step != NULL ? errno : 0;
     if (close(fd) != 0 && step == NULL) {
         step = "close";
-        errnum = errno;
+        *errnum = errno;
     }
-    if (step == NULL && rename(tmp, path) != 0) {
-        step = "rename";
-        errnum = errno;
-    }
-    int rc = DODE_OK;
-    if (step != NULL) {
-        rc = dode_fail(err, errlen, DODE_EIO, "cannot write %s: %s of %s failed: %s", path,
-                       step, tmp, strerror(errnum));
-        unlink(tmp);
+    return step;
+}
+
+int dode_write_atomic(const char *path, const void *bytes, size_t len,
+                      char *err, size_t errlen)
+{
+    static const char suffix[] = ".tmp.XXXXXX";
+    if (path == NULL || (bytes == NULL && len > 0))
+        return dode_fail(err, errlen, DODE_EINVAL, "atomic write: NULL argument");
+    const size_t plen = strlen(path);
+    char *tmp = malloc(plen + sizeof suffix);
+    if (tmp == NULL)
+        return dode_fail(err, errlen, DODE_ENOMEM, "cannot write %s: out of memory", path);
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, suffix, sizeof suffix);
+    int rc = DODE_OK, errnum = 0;
+    const int fd = mkstemp(tmp);       /* same directory, so rename() cannot cross devices */
+    if (fd < 0) {
+        rc = dode_fail(err, errlen, DODE_EIO, "cannot write %s: cannot create a temporary "
+                       "file beside it: %s", path, strerror(errno));
+    } else {
+        const char *step = fill_temp(fd, path, bytes, len, &errnum);
+        if (step == NULL && rename(tmp, path) != 0) {
+            step = "rename";
+            errnum = errno;
+        }
+        if (step != NULL) {
+            rc = dode_fail(err, errlen, DODE_EIO, "cannot write %s: %s of %s failed: %s", path,
+                           step, tmp, strerror(errnum));
+            unlink(tmp);
+        }
     }
     free(tmp);
     return rc;

@@ -71,6 +71,9 @@ int dode_all_finite(const double *v, size_t len)
 static int call_model(dode_ode *ode, const double *x, double t, double sigma, double *eps)
 {
     const size_t len = ode->n * ode->dim;
+    if (dode_all_finite(x, len) != DODE_OK)     /* a step overflowed the state (issue 7) */
+        return dode_ode_fail(ode, DODE_ENONFINITE, "the state is not finite at sigma = %g "
+                             "(t = %g): a step overflowed", sigma, t);
     ode->nfe++;
     int rc = ode->model->eps(ode->model, ode->n, x, t, sigma, eps);
     if (rc != DODE_OK)

@@ -1,6 +1,7 @@
 /* dpm.h - private to the DPM-Solver family and UniPC (dpm_phi.c, dpm_single.c,
  * dpm_multi.c, dpm_adaptive.c, unipc.c): the phi functions, the step kernel they share,
- * the per-entry constants, option checks and the registry entries.
+ * the per-entry constants, option checks and the registry entries. (solve.c uses
+ * dpm_threshold too: denoise_to_zero thresholds the final x0 of the ++ and UniPC rows.)
  *
  * Every method here is an exponential integrator written in the DDIM variables
  * (MATH.md section 6), with h = lambda_t - lambda_s = log(sigma_s / sigma_t):

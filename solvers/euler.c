@@ -10,18 +10,12 @@
 #include "diffode/status.h"
 #include "solver_impl.h"
 
-/* ws[0]: d xbar/du at the start of the step. */
-static int euler_step(dode_ode *ode, const dode_solver_opts *opts, const double *sigmas,
-                      size_t i, size_t steps, double *xbar, double *const *ws, void *ctx)
+/* ws[0]: d xbar/du at the start of the step. (Steps to sigma = 0 in lambda or log sigma
+ * never get here: solver_run_var_steps takes the x0 prediction.) */
+static int euler_step(dode_ode *ode, dode_variable var, double u, double un, int to_zero,
+                      double *xbar, double *const *ws)
 {
-    (void)steps;
-    (void)ctx;
-    const dode_variable var = opts->variable;
-    const double s = sigmas[i], sn = sigmas[i + 1];
-    if (sn == 0 && solver_var_singular_at_zero(var))
-        return solver_step_to_zero(ode, s, xbar, ws[0]);
-    const double u = dode_var_from_sigma(ode->schedule, var, s);
-    const double un = dode_var_from_sigma(ode->schedule, var, sn);
+    (void)to_zero;
     int rc = dode_ode_rhs_in(ode, var, u, xbar, ws[0]);
     if (rc == DODE_OK)
         solver_axpy(xbar, un - u, ws[0], solver_len(ode));
@@ -31,7 +25,7 @@ static int euler_step(dode_ode *ode, const dode_solver_opts *opts, const double 
 static int euler_solve(dode_ode *ode, const double *sigmas, size_t steps, double *xbar,
                        const dode_solver_opts *opts, dode_trace *trace)
 {
-    return solver_run_steps(ode, sigmas, steps, xbar, opts, trace, 1, euler_step, NULL);
+    return solver_run_var_steps(ode, sigmas, steps, xbar, opts, trace, 1, euler_step);
 }
 
 const dode_solver_type dode_solver_euler = {

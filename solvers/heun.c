@@ -8,22 +8,15 @@
 #include "solver_impl.h"
 
 /* ws[0]: slope at the start, ws[1]: Euler predictor, ws[2]: slope at the predictor. */
-static int heun_step(dode_ode *ode, const dode_solver_opts *opts, const double *sigmas,
-                     size_t i, size_t steps, double *xbar, double *const *ws, void *ctx)
+static int heun_step(dode_ode *ode, dode_variable var, double u, double un, int to_zero,
+                     double *xbar, double *const *ws)
 {
-    (void)steps;
-    (void)ctx;
-    const dode_variable var = opts->variable;
     const size_t len = solver_len(ode);
-    const double s = sigmas[i], sn = sigmas[i + 1];
-    if (sn == 0 && solver_var_singular_at_zero(var))
-        return solver_step_to_zero(ode, s, xbar, ws[0]);
-    const double u = dode_var_from_sigma(ode->schedule, var, s);
-    const double un = dode_var_from_sigma(ode->schedule, var, sn), du = un - u;
+    const double du = un - u;
     int rc = dode_ode_rhs_in(ode, var, u, xbar, ws[0]);
     if (rc != DODE_OK)
         return rc;
-    if (sn == 0) {                                 /* EDM: the last step is Euler */
+    if (to_zero) {                                 /* EDM: the last step is Euler */
         solver_axpy(xbar, du, ws[0], len);
         return DODE_OK;
     }
@@ -40,7 +33,7 @@ static int heun_step(dode_ode *ode, const dode_solver_opts *opts, const double *
 static int heun_solve(dode_ode *ode, const double *sigmas, size_t steps, double *xbar,
                       const dode_solver_opts *opts, dode_trace *trace)
 {
-    return solver_run_steps(ode, sigmas, steps, xbar, opts, trace, 3, heun_step, NULL);
+    return solver_run_var_steps(ode, sigmas, steps, xbar, opts, trace, 3, heun_step);
 }
 
 const dode_solver_type dode_solver_heun = {

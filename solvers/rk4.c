@@ -9,20 +9,14 @@
 #include "solver_impl.h"
 
 /* ws[0..3]: the stages k1..k4, ws[4]: the stage state. */
-static int rk4_step(dode_ode *ode, const dode_solver_opts *opts, const double *sigmas,
-                    size_t i, size_t steps, double *xbar, double *const *ws, void *ctx)
+static int rk4_step(dode_ode *ode, dode_variable var, double u, double un, int to_zero,
+                    double *xbar, double *const *ws)
 {
     static const double c[4] = { 0.0, 0.5, 0.5, 1.0 };   /* nodes; a_{j,j-1} = c_j */
     static const double b[4] = { 1.0 / 6, 1.0 / 3, 1.0 / 3, 1.0 / 6 };
-    (void)steps;
-    (void)ctx;
-    const dode_variable var = opts->variable;
+    (void)to_zero;
     const size_t len = solver_len(ode);
-    const double s = sigmas[i], sn = sigmas[i + 1];
-    if (sn == 0 && solver_var_singular_at_zero(var))
-        return solver_step_to_zero(ode, s, xbar, ws[0]);
-    const double u = dode_var_from_sigma(ode->schedule, var, s);
-    const double un = dode_var_from_sigma(ode->schedule, var, sn), du = un - u;
+    const double du = un - u;
     for (int j = 0; j < 4; j++) {
         const double *y = xbar;
         if (j > 0) {
@@ -45,7 +39,7 @@ static int rk4_step(dode_ode *ode, const dode_solver_opts *opts, const double *s
 static int rk4_solve(dode_ode *ode, const double *sigmas, size_t steps, double *xbar,
                      const dode_solver_opts *opts, dode_trace *trace)
 {
-    return solver_run_steps(ode, sigmas, steps, xbar, opts, trace, 5, rk4_step, NULL);
+    return solver_run_var_steps(ode, sigmas, steps, xbar, opts, trace, 5, rk4_step);
 }
 
 const dode_solver_type dode_solver_rk4 = {

@@ -14,6 +14,7 @@
 
 #include "diffode/solver.h"
 #include "diffode/status.h"
+#include "dpm.h"
 #include "solver_impl.h"
 
 void dode_solver_opts_init(dode_solver_opts *o)
@@ -111,6 +112,33 @@ int solver_run_steps(dode_ode *ode, const double *sigmas, size_t steps, double *
     return rc;
 }
 
+typedef struct {
+    solver_var_step_fn step;
+} var_method;
+
+/* A solver_step_fn around a var_method (ctx): sigmas -> u, and the x0 limit at sigma = 0. */
+static int var_step(dode_ode *ode, const dode_solver_opts *opts, const double *sigmas,
+                    size_t i, size_t steps, double *xbar, double *const *ws, void *ctx)
+{
+    (void)steps;
+    const var_method *m = ctx;
+    const dode_variable var = opts->variable;
+    const double s = sigmas[i], sn = sigmas[i + 1];
+    if (sn == 0 && solver_var_singular_at_zero(var))
+        return solver_step_to_zero(ode, s, xbar, ws[0]);
+    const double u = dode_var_from_sigma(ode->schedule, var, s);
+    const double un = dode_var_from_sigma(ode->schedule, var, sn);
+    return m->step(ode, var, u, un, sn == 0, xbar, ws);
+}
+
+int solver_run_var_steps(dode_ode *ode, const double *sigmas, size_t steps, double *xbar,
+                         const dode_solver_opts *opts, dode_trace *trace, size_t nvec,
+                         solver_var_step_fn step)
+{
+    var_method m = { .step = step };
+    return solver_run_steps(ode, sigmas, steps, xbar, opts, trace, nvec, var_step, &m);
+}
+
 /* The grid: finite, >= 0, monotone, not constant; sigma = 0 only at an end, and in
  * lambda / log sigma only at the last point (log 0 elsewhere). */
 static int check_grid(const double *sigmas, size_t steps, dode_variable var, char *err,
@@ -184,14 +212,29 @@ static int check_input(const dode_solver_type *solver, const dode_ode *ode,
     return DODE_OK;
 }
 
-/* opts->denoise_to_zero: the x0-prediction jump from sigmas[steps] to 0 (one NFE). */
-static int denoise_to_zero(dode_ode *ode, double sigma, double *xbar, dode_trace *trace)
+/* 1 if the solver thresholds its x0 predictions (opts->thresholding, data-prediction
+ * families): then the final jump thresholds its x0 too, as the official denoise_to_zero_fn
+ * does (it returns data_prediction_fn, which applies the x0 correction). */
+static int thresholds_x0(const dode_solver_type *solver, const dode_solver_opts *opts)
+{
+    return opts->thresholding != 0 && solver->family != NULL
+           && (strcmp(solver->family, "dpm++") == 0 || strcmp(solver->family, "unipc") == 0);
+}
+
+/* opts->denoise_to_zero: the x0-prediction jump from sigmas[steps] to 0 (one NFE),
+ * x0h = xbar - sigma epsh, thresholded like the solver's own x0 (dpm_threshold, dpm.h). */
+static int denoise_to_zero(const dode_solver_type *solver, dode_ode *ode,
+                           const dode_solver_opts *opts, double sigma, double *xbar,
+                           dode_trace *trace)
 {
     double *eps = malloc(solver_len(ode) * sizeof *eps);
     if (eps == NULL)
         return dode_ode_fail(ode, DODE_ENOMEM, "denoise_to_zero: cannot allocate %zu "
                              "doubles", solver_len(ode));
     int rc = solver_step_to_zero(ode, sigma, xbar, eps);
+    if (rc == DODE_OK && thresholds_x0(solver, opts))   /* eps ([n][dim]) is free scratch */
+        dpm_threshold(xbar, ode->n, ode->dim, opts->thresholding, opts->clip_value,
+                      opts->dynamic_ratio, eps);
     free(eps);
     if (rc != DODE_OK)
         return solver_step_fail(ode, rc, 0, 1, sigma, 0.0);
@@ -223,7 +266,12 @@ int dode_solve(const dode_solver_type *solver, dode_ode *ode, const double *sigm
         rc = solver->solve(ode, sigmas, steps, xbar, opts, trace);
     }
     if (rc == DODE_OK && opts->denoise_to_zero && sigmas[steps] > 0)
-        rc = denoise_to_zero(ode, sigmas[steps], xbar, trace);
+        rc = denoise_to_zero(solver, ode, opts, sigmas[steps], xbar, trace);
+    /* an overflow in the last step has no model call after it to catch it (issue 7) */
+    if (rc == DODE_OK && dode_all_finite(xbar, solver_len(ode)) != DODE_OK)
+        rc = dode_ode_fail(ode, DODE_ENONFINITE, "the final state at sigma = %g is not "
+                           "finite: the last step overflowed", opts->denoise_to_zero
+                           && sigmas[steps] > 0 ? 0.0 : sigmas[steps]);
     if (rc != DODE_OK) {
         char cause[sizeof ode->err];
         memcpy(cause, ode->err, sizeof cause);

@@ -1,7 +1,7 @@
 /* solver_impl.h - what the solver files share and nobody else sees: the table entries
  * the registry lists, the workspace allocator, the x0-prediction step to sigma = 0, step
- * failure messages and trace bookkeeping. (Private to solvers/, as Lua keeps LUAI_FUNC
- * apart from LUA_API.)
+ * failure messages, trace bookkeeping and the fixed-grid step loops. (Private to
+ * solvers/, as Lua keeps LUAI_FUNC apart from LUA_API.)
  *
  * Division of labour with dode_solve (solve.c), which every caller goes through:
  *   - dode_solve validates the grid and options once, resets ode->nfe, ode->njac and the
@@ -10,7 +10,8 @@
  *     its steps (solver_trace_step), and explains a failure in ode->err WITHOUT its own
  *     name (dode_solve prefixes the solver name);
  *   - opts->denoise_to_zero is applied by dode_solve after the solver returns (one extra
- *     NFE, the x0 prediction at sigmas[steps]); solve functions ignore it. */
+ *     NFE, the x0 prediction at sigmas[steps], thresholded as opts->thresholding says for
+ *     the data-prediction families "dpm++" and "unipc"); solve functions ignore it. */
 #ifndef DIFFODE_SOLVER_IMPL_H
 #define DIFFODE_SOLVER_IMPL_H
 
@@ -86,6 +87,20 @@ typedef int (*solver_step_fn)(dode_ode *ode, const dode_solver_opts *opts,
 int solver_run_steps(dode_ode *ode, const double *sigmas, size_t steps, double *xbar,
                      const dode_solver_opts *opts, dode_trace *trace, size_t nvec,
                      solver_step_fn step, void *ctx);
+
+/* One step of a generic integrator (euler, heun, rk4) on d xbar/du = epsh dsigma/du in
+ * the variable var, from u to un (both finite; un is the grid point itself, not u + du);
+ * to_zero: the step ends at sigma = 0. Same workspace and failure contract as
+ * solver_step_fn. */
+typedef int (*solver_var_step_fn)(dode_ode *ode, dode_variable var, double u, double un,
+                                  int to_zero, double *xbar, double *const *ws);
+
+/* solver_run_steps for a generic integrator: maps each step's sigmas to u =
+ * opts->variable and calls step, except that a step to sigma = 0 in lambda or log sigma
+ * (u infinite there) is the x0 prediction, its limit (solver_step_to_zero on ws[0]). */
+int solver_run_var_steps(dode_ode *ode, const double *sigmas, size_t steps, double *xbar,
+                         const dode_solver_opts *opts, dode_trace *trace, size_t nvec,
+                         solver_var_step_fn step);
 
 /* xbar[k] += a * v[k] for k < len. */
 static inline void solver_axpy(double *xbar, double a, const double *v, size_t len)

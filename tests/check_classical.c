@@ -25,52 +25,8 @@
 #define DIM 2
 #define SEED 1
 
-typedef struct {
-    dode_schedule *sched;
-    dode_model *model;
-    dode_ode *ode;
-} problem;
-
-static problem problem_new(int gaussian)
-{
-    char err[ERRLEN];
-    problem p;
-    p.sched = dode_schedule_new("ddpm-linear", err, sizeof err);
-    ck_assert_msg(p.sched != NULL, "%s", err);
-    if (gaussian) {
-        static const double mean[DIM] = { 1.0, -0.5 };
-        p.model = dode_gaussian_new(DIM, mean, 0.5, DODE_PRED_EPS, err, sizeof err);
-        ck_assert_msg(p.model != NULL, "%s", err);
-    } else {
-        p.model = test_gmm2d();
-    }
-    p.ode = dode_ode_new(p.model, p.sched, NROWS, err, sizeof err);
-    ck_assert_msg(p.ode != NULL, "%s", err);
-    return p;
-}
-
-static void problem_free(problem *p)
-{
-    dode_ode_free(p->ode);
-    dode_model_free(p->model);
-    dode_schedule_free(p->sched);
-}
-
-static dode_grid make_grid(const problem *p, dode_spacing spacing, size_t steps, int to_zero)
-{
-    char err[ERRLEN];
-    dode_grid_opts go;
-    dode_grid_opts_init(&go);
-    go.spacing = spacing;
-    go.to_zero = to_zero;
-    dode_grid g;
-    ck_assert_msg(dode_grid_make(p->sched, &go, steps, &g, err, sizeof err) == DODE_OK,
-                  "%s", err);
-    return g;
-}
-
 /* Runs solver on xbar (in place) over sigmas with the variable var; returns the NFE. */
-static size_t run(const problem *p, const char *name, dode_variable var,
+static size_t run(const test_problem *p, const char *name, dode_variable var,
                   const double *sigmas, size_t steps, double *xbar)
 {
     char err[ERRLEN];
@@ -89,10 +45,10 @@ static size_t run(const problem *p, const char *name, dode_variable var,
 }
 
 /* RMSE at sigma_0 of solver with N logsnr steps, against rk8pd or the exact flow. */
-static double final_error(const problem *p, const char *name, dode_variable var, size_t N)
+static double final_error(const test_problem *p, const char *name, dode_variable var, size_t N)
 {
     const size_t len = NROWS * DIM;
-    dode_grid g = make_grid(p, DODE_SPACING_LOGSNR, N, 0);
+    dode_grid g = test_grid(p->sched, DODE_SPACING_LOGSNR, N, 0);
     const double sT = g.sigma[0], s0 = g.sigma[g.steps];
     double *x = test_xbar_T(NROWS, DIM, sT, SEED);
     double *ref = test_xbar_T(NROWS, DIM, sT, SEED);
@@ -114,9 +70,9 @@ static double final_error(const problem *p, const char *name, dode_variable var,
 
 static double observed_order(int gaussian, const char *name, dode_variable var, size_t N)
 {
-    problem p = problem_new(gaussian);
+    test_problem p = test_problem_new(gaussian, NROWS);
     const double e1 = final_error(&p, name, var, N), e2 = final_error(&p, name, var, 2 * N);
-    problem_free(&p);
+    test_problem_free(&p);
     if (getenv("DODE_TEST_VERBOSE"))
         printf("%s %s var=%d N=%zu: e=%.3e e2=%.3e order %.3f\n", gaussian ? "gauss" : "gmm",
                name, (int)var, N, e1, e2, log2(e1 / e2));
@@ -162,10 +118,10 @@ END_TEST
  * it converges with order 1 too. */
 START_TEST(euler_in_t_differs_from_euler_in_sigma_but_has_order_one)
 {
-    problem p = problem_new(0);
+    test_problem p = test_problem_new(0, NROWS);
     const double es = final_error(&p, "euler", DODE_VAR_SIGMA, 256);
     const double et = final_error(&p, "euler", DODE_VAR_T, 256);
-    problem_free(&p);
+    test_problem_free(&p);
     ck_assert_msg(fabs(es - et) > 0.5 * es, "euler in t %g vs in sigma %g", et, es);
     ck_assert_double_eq_tol(observed_order(0, "euler", DODE_VAR_T, 4096), 1.0, 0.1);
     ck_assert_double_eq_tol(observed_order(1, "euler", DODE_VAR_T, 1024), 1.0, 0.1);
@@ -173,7 +129,7 @@ START_TEST(euler_in_t_differs_from_euler_in_sigma_but_has_order_one)
 END_TEST
 
 /* NFE counted by the ODE, trace->accepted and the points recorded, for one grid. */
-static void check_cost(const problem *p, const char *name, dode_variable var,
+static void check_cost(const test_problem *p, const char *name, dode_variable var,
                        const dode_grid *g, size_t want_nfe)
 {
     char err[ERRLEN];
@@ -201,16 +157,16 @@ static void check_cost(const problem *p, const char *name, dode_variable var,
 
 START_TEST(nfe_counted_by_the_ode_is_the_documented_cost)
 {
-    problem p = problem_new(0);
+    test_problem p = test_problem_new(0, NROWS);
     const size_t S = 7;
-    dode_grid g = make_grid(&p, DODE_SPACING_LOGSNR, S, 0);
+    dode_grid g = test_grid(p.sched, DODE_SPACING_LOGSNR, S, 0);
     check_cost(&p, "euler", DODE_VAR_SIGMA, &g, S);
     check_cost(&p, "ddim", DODE_VAR_SIGMA, &g, S);
     check_cost(&p, "heun", DODE_VAR_SIGMA, &g, 2 * S);
     check_cost(&p, "rk4", DODE_VAR_SIGMA, &g, 4 * S);
     check_cost(&p, "rk4", DODE_VAR_T, &g, 4 * S);
     dode_grid_free(&g);
-    g = make_grid(&p, DODE_SPACING_LOGSNR, S, 1);       /* S + 1 steps, the last to 0 */
+    g = test_grid(p.sched, DODE_SPACING_LOGSNR, S, 1);  /* S + 1 steps, the last to 0 */
     ck_assert_uint_eq(g.steps, S + 1);
     check_cost(&p, "euler", DODE_VAR_LOGSIGMA, &g, S + 1);
     check_cost(&p, "ddim", DODE_VAR_SIGMA, &g, S + 1);
@@ -219,7 +175,7 @@ START_TEST(nfe_counted_by_the_ode_is_the_documented_cost)
     check_cost(&p, "rk4", DODE_VAR_SIGMA, &g, 4 * (S + 1));
     check_cost(&p, "rk4", DODE_VAR_LOGSIGMA, &g, 4 * (S + 1) - 3);
     dode_grid_free(&g);
-    problem_free(&p);
+    test_problem_free(&p);
 }
 END_TEST
 
@@ -237,7 +193,7 @@ static double rel_diff(const double *a, const double *b, size_t len)
 /* DDIM eq. 12 with eta = 0, written here from scratch on the training levels seq
  * (increasing, DDIM's range(0, N, N // S)): x' = sqrt(abar') x0 + sqrt(1 - abar') e, the
  * last step to abar = 1. The model is called directly in x-space. */
-static void ddim_eq12_loop(const problem *p, const size_t *seq, size_t count, double *x)
+static void ddim_eq12_loop(const test_problem *p, const size_t *seq, size_t count, double *x)
 {
     const double *acp = dode_schedule_alphas_cumprod(p->sched);
     const size_t N = dode_schedule_levels(p->sched), len = NROWS * DIM;
@@ -255,9 +211,9 @@ static void ddim_eq12_loop(const problem *p, const size_t *seq, size_t count, do
 
 START_TEST(ddim_eq12_over_alphas_cumprod_equals_euler_in_sigma)
 {
-    problem p = problem_new(0);
+    test_problem p = test_problem_new(0, NROWS);
     const size_t S = 10, len = NROWS * DIM, N = dode_schedule_levels(p.sched);
-    dode_grid g = make_grid(&p, DODE_SPACING_DDIM_UNIFORM, S, 0);
+    dode_grid g = test_grid(p.sched, DODE_SPACING_DDIM_UNIFORM, S, 0);
     size_t seq[64], count = 0;
     for (size_t i = 0; i < N; i += N / S)
         seq[count++] = i;
@@ -274,12 +230,12 @@ START_TEST(ddim_eq12_over_alphas_cumprod_equals_euler_in_sigma)
     ck_assert_msg(r < 1e-12, "DDIM eq. 12 vs euler: relative difference %g", r);
     free(xbar);
     dode_grid_free(&g);
-    problem_free(&p);
+    test_problem_free(&p);
 }
 END_TEST
 
 /* ddim on grid with eta (seeded) in x-space or xbar form; returns the final xbar. */
-static double *ddim_run(const problem *p, const dode_grid *g, double eta, int xspace)
+static double *ddim_run(const test_problem *p, const dode_grid *g, double eta, int xspace)
 {
     char err[ERRLEN];
     double *x = test_xbar_T(NROWS, DIM, g->sigma[0], SEED);
@@ -299,10 +255,10 @@ static double *ddim_run(const problem *p, const dode_grid *g, double eta, int xs
 
 START_TEST(ddim_xspace_with_eta_zero_equals_euler)
 {
-    problem p = problem_new(0);
+    test_problem p = test_problem_new(0, NROWS);
     const size_t len = NROWS * DIM;
     for (int sp = 0; sp < 2; sp++) {
-        dode_grid g = make_grid(&p, sp ? DODE_SPACING_DDIM_UNIFORM : DODE_SPACING_LOGSNR,
+        dode_grid g = test_grid(p.sched, sp ? DODE_SPACING_DDIM_UNIFORM : DODE_SPACING_LOGSNR,
                                 10, 0);
         double *d = ddim_run(&p, &g, 0.0, 1);
         double *e = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
@@ -312,16 +268,16 @@ START_TEST(ddim_xspace_with_eta_zero_equals_euler)
         free(e);
         dode_grid_free(&g);
     }
-    problem_free(&p);
+    test_problem_free(&p);
 }
 END_TEST
 
 START_TEST(ddim_eta_half_in_xspace_equals_the_xbar_form_with_the_same_seed)
 {
-    problem p = problem_new(0);
+    test_problem p = test_problem_new(0, NROWS);
     const size_t len = NROWS * DIM;
     for (int sp = 0; sp < 2; sp++) {
-        dode_grid g = make_grid(&p, sp ? DODE_SPACING_DDIM_UNIFORM : DODE_SPACING_LOGSNR,
+        dode_grid g = test_grid(p.sched, sp ? DODE_SPACING_DDIM_UNIFORM : DODE_SPACING_LOGSNR,
                                 10, 0);
         double *a = ddim_run(&p, &g, 0.5, 0), *b = ddim_run(&p, &g, 0.5, 1);
         double *det = ddim_run(&p, &g, 0.0, 0);
@@ -332,7 +288,7 @@ START_TEST(ddim_eta_half_in_xspace_equals_the_xbar_form_with_the_same_seed)
         free(det);
         dode_grid_free(&g);
     }
-    problem_free(&p);
+    test_problem_free(&p);
 }
 END_TEST
 
@@ -350,9 +306,9 @@ static double max_abs_diff(const double *a, const double *b, size_t len)
  * log sigma (each leg's global error ~5e-8, the order scan), so 1e-6 has margin. */
 START_TEST(rk4_encode_then_decode_returns_x0)
 {
-    problem p = problem_new(0);
+    test_problem p = test_problem_new(0, NROWS);
     const size_t len = NROWS * DIM;
-    dode_grid g = make_grid(&p, DODE_SPACING_LOGSNR, 200, 0);
+    dode_grid g = test_grid(p.sched, DODE_SPACING_LOGSNR, 200, 0);
     double *up = malloc((g.steps + 1) * sizeof *up);
     for (size_t i = 0; i <= g.steps; i++)
         up[i] = g.sigma[g.steps - i];                 /* sigma_min .. sigma_max */
@@ -371,7 +327,7 @@ START_TEST(rk4_encode_then_decode_returns_x0)
     free(x0);
     free(x);
     dode_grid_free(&g);
-    problem_free(&p);
+    test_problem_free(&p);
 }
 END_TEST
 
@@ -379,9 +335,10 @@ END_TEST
 START_TEST(denoise_to_zero_is_one_x0_prediction_more)
 {
     char err[ERRLEN];
-    problem p = problem_new(0);
+    test_problem p = test_problem_new(0, NROWS);
     const size_t len = NROWS * DIM;
-    dode_grid g = make_grid(&p, DODE_SPACING_LOGSNR, 8, 0), gz = make_grid(&p, DODE_SPACING_LOGSNR, 8, 1);
+    dode_grid g = test_grid(p.sched, DODE_SPACING_LOGSNR, 8, 0);
+    dode_grid gz = test_grid(p.sched, DODE_SPACING_LOGSNR, 8, 1);
     double *a = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
     double *b = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
     dode_solver_opts o;
@@ -399,12 +356,12 @@ START_TEST(denoise_to_zero_is_one_x0_prediction_more)
     free(b);
     dode_grid_free(&g);
     dode_grid_free(&gz);
-    problem_free(&p);
+    test_problem_free(&p);
 }
 END_TEST
 
 /* dode_solve refuses bad input with a message naming it and leaves xbar unchanged. */
-static void expect_refused(const problem *p, const char *name, const double *sigmas,
+static void expect_refused(const test_problem *p, const char *name, const double *sigmas,
                            size_t steps, const dode_solver_opts *o, int code, const char *what)
 {
     char err[ERRLEN] = "";
@@ -422,7 +379,7 @@ static void expect_refused(const problem *p, const char *name, const double *sig
 
 START_TEST(dode_solve_refuses_bad_grids_and_options)
 {
-    problem p = problem_new(0);
+    test_problem p = test_problem_new(0, NROWS);
     dode_solver_opts o, bad;
     dode_solver_opts_init(&o);
     const double ok[3] = { 2.0, 1.0, 0.5 }, nan_pt[3] = { 2.0, NAN, 0.5 };
@@ -448,13 +405,13 @@ START_TEST(dode_solve_refuses_bad_grids_and_options)
     bad = o;
     bad.denoise_to_zero = 1;
     expect_refused(&p, "euler", from0, 2, &bad, DODE_EINVAL, "denoise_to_zero");
-    problem_free(&p);
+    test_problem_free(&p);
 }
 END_TEST
 
 START_TEST(ddim_refuses_an_eta_that_makes_the_noise_exceed_sigma)
 {
-    problem p = problem_new(0);
+    test_problem p = test_problem_new(0, NROWS);
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     dode_solver_opts o;
     dode_solver_opts_init(&o);
@@ -463,26 +420,17 @@ START_TEST(ddim_refuses_an_eta_that_makes_the_noise_exceed_sigma)
     const double sig[3] = { 2.0, 1.0, 0.5 };     /* 9 (1 - 1/4) > 1 */
     expect_refused(&p, "ddim", sig, 2, &o, DODE_EINVAL, "ddim: eta = 3");
     gsl_rng_free(rng);
-    problem_free(&p);
+    test_problem_free(&p);
 }
 END_TEST
 
-/* A model that returns NaN below sigma = 1: the failure names the solver, the step and
- * sigma, and xbar holds the state at the last completed step. */
-static int nan_below_one(const dode_model *m, size_t n, const double *x, double t,
-                         double sigma, double *out)
-{
-    (void)t;
-    for (size_t k = 0; k < n * m->dim; k++)
-        out[k] = sigma < 1.0 ? NAN : 0.1 * x[k];
-    return DODE_OK;
-}
-
+/* A model that returns NaN below sigma = 1 (test_eps_nan_below_one): the failure names
+ * the solver, the step and sigma, and xbar holds the state at the last completed step. */
 START_TEST(a_failing_model_leaves_the_last_completed_step)
 {
     char err[ERRLEN];
     dode_schedule *sched = dode_schedule_new("ddpm-linear", err, sizeof err);
-    dode_model m = { .name = "nanmodel", .dim = DIM, .eps = nan_below_one };
+    dode_model m = { .name = "nanmodel", .dim = DIM, .eps = test_eps_nan_below_one };
     dode_ode *ode = dode_ode_new(&m, sched, NROWS, err, sizeof err);
     const double sig[5] = { 8.0, 4.0, 2.0, 0.5, 0.25 };
     /* the first model call below sigma = 1 is at 0.5: the start of step 4 for euler and

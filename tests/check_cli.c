@@ -7,7 +7,6 @@
  * to its tolerance; --out and --trajectory hold what the run computed; and every bad input
  * exits non-zero, names the problem on stderr, prints nothing on stdout and leaves no
  * output file. Test inputs are written into a mkdtemp directory at run time. */
-#include <dirent.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -32,29 +31,6 @@ static const char *diffode_path(void)
 {
     const char *p = getenv("DIFFODE");
     return p != NULL && *p != '\0' ? p : "build/diffode";
-}
-
-static char *make_tmpdir(void)
-{
-    char *dir = strdup("/tmp/check_cli.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    return dir;
-}
-
-static void rm_tree(char *dir)
-{
-    DIR *d = opendir(dir);
-    char path[1024];
-    for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
-    }
-    if (d != NULL)
-        closedir(d);
-    rmdir(dir);
-    free(dir);
 }
 
 static void slurp(const char *path, char *buf, size_t cap)
@@ -147,20 +123,20 @@ START_TEST(list_prints_solvers_schedules_and_models)
         "vp-cosine", "edm", "logsnr", "karras", "logsigma", "gaussian:dim=D", "gmm:FILE.json",
         "score",
     };
-    char *dir = make_tmpdir();
+    char *dir = test_tmpdir("check_cli");
     run_result *r = malloc(sizeof *r);
     run(dir, (const char *const[]){ "list", NULL }, r);
     ck_assert_int_eq(r->status, 0);
     for (size_t k = 0; k < sizeof words / sizeof words[0]; k++)
         ck_assert_msg(strstr(r->out, words[k]) != NULL, "list lacks %s", words[k]);
     free(r);
-    rm_tree(dir);
+    test_rm_tree(dir);
 }
 END_TEST
 
 START_TEST(sample_prints_one_json_line_with_the_requested_nfe)
 {
-    char *dir = make_tmpdir();
+    char *dir = test_tmpdir("check_cli");
     run_result *r = malloc(sizeof *r);
     run(dir, (const char *const[]){ "sample", "--model", "gaussian:dim=3", "--solver", "rk4",
                                     "--nfe", "80", "--n", "50", NULL }, r);
@@ -177,19 +153,19 @@ START_TEST(sample_prints_one_json_line_with_the_requested_nfe)
     ck_assert(num(json, "rmse") <= num(json, "max_err"));
     cJSON_Delete(json);
     free(r);
-    rm_tree(dir);
+    test_rm_tree(dir);
 }
 END_TEST
 
 /* MATH.md section 8: twice the NFE, 2^-p the error (rk4 measured 4.01, euler 1.0). */
 START_TEST(error_against_exact_flow_falls_with_the_solver_order)
 {
-    char *dir = make_tmpdir();
+    char *dir = test_tmpdir("check_cli");
     const double rk4 = log2(sample_rmse(dir, "rk4", "80") / sample_rmse(dir, "rk4", "160"));
     const double euler = log2(sample_rmse(dir, "euler", "160") / sample_rmse(dir, "euler", "320"));
     ck_assert_double_eq_tol(rk4, 4.0, 0.1);
     ck_assert_double_eq_tol(euler, 1.0, 0.1);
-    rm_tree(dir);
+    test_rm_tree(dir);
 }
 END_TEST
 
@@ -197,7 +173,7 @@ END_TEST
  * tolerance) x (the state's scale, |xbar_T| <~ 5 sigma_T ~ 800) of the closed form. */
 START_TEST(reference_matches_the_exact_flow_to_its_tolerance)
 {
-    char *dir = make_tmpdir();
+    char *dir = test_tmpdir("check_cli");
     run_result *r = malloc(sizeof *r);
     run(dir, (const char *const[]){ "reference", "--model", "gaussian:dim=3,std=0.5,mean=1",
                                     "--n", "40", NULL }, r);
@@ -208,14 +184,14 @@ START_TEST(reference_matches_the_exact_flow_to_its_tolerance)
     ck_assert_msg(num(json, "rmse") < bound, "rmse %g, bound %g", num(json, "rmse"), bound);
     cJSON_Delete(json);
     free(r);
-    rm_tree(dir);
+    test_rm_tree(dir);
 }
 END_TEST
 
 /* |rmse - ref_rmse| <= distance(reference, exact), which the previous test bounds. */
 START_TEST(vs_reference_error_agrees_with_exact_error)
 {
-    char *dir = make_tmpdir();
+    char *dir = test_tmpdir("check_cli");
     run_result *r = malloc(sizeof *r);
     run(dir, (const char *const[]){ "sample", "--model", "gaussian", "--solver", "heun",
                                     "--nfe", "20", "--n", "40", "--vs-reference", NULL }, r);
@@ -224,7 +200,7 @@ START_TEST(vs_reference_error_agrees_with_exact_error)
     ck_assert(num(json, "ref_nfe") > 0);
     cJSON_Delete(json);
     free(r);
-    rm_tree(dir);
+    test_rm_tree(dir);
 }
 END_TEST
 
@@ -234,7 +210,7 @@ END_TEST
  * (bounded as in the previous test). */
 START_TEST(out_holds_x0_of_the_given_x_T)
 {
-    char *dir = make_tmpdir(), xT_path[512], out_path[512], err[ERRLEN];
+    char *dir = test_tmpdir("check_cli"), xT_path[512], out_path[512], err[ERRLEN];
     snprintf(xT_path, sizeof xT_path, "%s/xT.npy", dir);
     snprintf(out_path, sizeof out_path, "%s/x0.npy", dir);
     const size_t n = 7, dim = 2;
@@ -264,14 +240,14 @@ START_TEST(out_holds_x0_of_the_given_x_T)
     dode_model_free(m);
     cJSON_Delete(json);
     free(r);
-    rm_tree(dir);
+    test_rm_tree(dir);
 }
 END_TEST
 
 /* Header, then (steps + 1) x n rows; the last point is sigma_min, step numbers in order. */
 START_TEST(trajectory_has_a_row_per_point_and_sample)
 {
-    char *dir = make_tmpdir(), path[512];
+    char *dir = test_tmpdir("check_cli"), path[512];
     snprintf(path, sizeof path, "%s/traj.csv", dir);
     run_result *r = malloc(sizeof *r);
     run(dir, (const char *const[]){ "sample", "--model", "gaussian", "--solver", "euler",
@@ -298,13 +274,13 @@ START_TEST(trajectory_has_a_row_per_point_and_sample)
     free(csv);
     cJSON_Delete(json);
     free(r);
-    rm_tree(dir);
+    test_rm_tree(dir);
 }
 END_TEST
 
 START_TEST(same_seed_gives_the_same_run)
 {
-    char *dir = make_tmpdir();
+    char *dir = test_tmpdir("check_cli");
     const char *args[] = { "sample", "--model", "gaussian", "--nfe", "10", "--n", "20", "--seed",
                            "9", NULL };
     run_result *a = malloc(sizeof *a), *b = malloc(sizeof *b);
@@ -317,20 +293,76 @@ START_TEST(same_seed_gives_the_same_run)
     cJSON_Delete(jb);
     free(a);
     free(b);
-    rm_tree(dir);
+    test_rm_tree(dir);
 }
 END_TEST
 
 START_TEST(help_lists_the_flags_and_exits_zero)
 {
-    char *dir = make_tmpdir();
+    char *dir = test_tmpdir("check_cli");
     run_result *r = malloc(sizeof *r);
     run(dir, (const char *const[]){ "sample", "--help", NULL }, r);
     ck_assert_int_eq(r->status, 0);
     ck_assert_ptr_nonnull(strstr(r->out, "--nfe"));
     ck_assert_ptr_nonnull(strstr(r->out, "--vs-reference"));
     free(r);
-    rm_tree(dir);
+    test_rm_tree(dir);
+}
+END_TEST
+
+/* With --to-zero the last step of a data-prediction solver is its thresholded x0, and x_0 =
+ * xbar at sigma = 0, so --out must hold values within the bound with the bound attained
+ * exactly (a clamp is exact; dynamic: clamp(x0, -s, s) / s, and s / s == 1 in IEEE):
+ * static --clip-value c bounds |x_0| by c, dynamic by 1. */
+START_TEST(thresholding_flags_bound_the_samples)
+{
+    static const char *const kinds[2] = { "static", "dynamic" };
+    static const double bounds[2] = { 0.05, 1.0 };
+    char *dir = test_tmpdir("check_cli"), out[512], err[ERRLEN];
+    snprintf(out, sizeof out, "%s/x0.npy", dir);
+    run_result *r = malloc(sizeof *r);
+    for (int k = 0; k < 2; k++) {
+        run(dir, (const char *const[]){ "sample", "--model", "gaussian:mean=1,std=2",
+                                        "--solver", "dpmpp2m", "--nfe", "10", "--to-zero",
+                                        "--n", "32", "--thresholding", kinds[k],
+                                        "--clip-value", "0.05", "--dynamic-ratio", "0.9",
+                                        "--out", out, NULL }, r);
+        cJSON *json = json_line(r);
+        ck_assert_double_eq(num(json, "sigma_min"), 0.0);
+        double *x = NULL, xmax = 0;
+        size_t rows = 0, cols = 0;
+        ck_assert_int_eq(dode_npy_read(out, &x, &rows, &cols, err, sizeof err), DODE_OK);
+        for (size_t j = 0; j < rows * cols; j++)
+            xmax = fmax(xmax, fabs(x[j]));
+        ck_assert_msg(xmax == bounds[k], "%s: max |x_0| = %.17g", kinds[k], xmax);
+        free(x);
+        cJSON_Delete(json);
+    }
+    free(r);
+    test_rm_tree(dir);
+}
+END_TEST
+
+/* --unipc-bh 2 (or bh2, the configs' spelling) is the default; 1 is another method. */
+START_TEST(unipc_bh_flag_selects_the_variant)
+{
+    static const char *const bh[4] = { NULL, "2", "bh2", "1" };
+    double rmse[4];
+    char *dir = test_tmpdir("check_cli");
+    run_result *r = malloc(sizeof *r);
+    for (int k = 0; k < 4; k++) {
+        const char *args[] = { "sample", "--model", "gaussian", "--solver", "unipc2", "--nfe",
+                               "10", "--n", "16", bh[k] != NULL ? "--unipc-bh" : NULL, bh[k],
+                               NULL };
+        run(dir, args, r);
+        cJSON *json = json_line(r);
+        rmse[k] = num(json, "rmse");
+        cJSON_Delete(json);
+    }
+    ck_assert(rmse[1] == rmse[0] && rmse[2] == rmse[0]);
+    ck_assert_msg(fabs(rmse[3] - rmse[0]) > 1e-6 * rmse[0], "bh1 %g, bh2 %g", rmse[3], rmse[0]);
+    free(r);
+    test_rm_tree(dir);
 }
 END_TEST
 
@@ -390,6 +422,12 @@ static const bad_case bad_cases[] = {
     { { "--solver", "gsl:rk8pd", "--nfe", "20" }, 2, "adaptive" },
     { { "--bogus" }, 2, "'--bogus'" },
     { { "--variable", "u" }, 2, "'u'" },
+    { { "--unipc-bh", "3" }, 2, "--unipc-bh '3'" },
+    { { "--thresholding", "clip" }, 2, "--thresholding 'clip'" },
+    { { "--clip-value", "0" }, 2, "--clip-value '0'" },
+    { { "--clip-value", "nan" }, 2, "--clip-value 'nan'" },
+    { { "--dynamic-ratio", "1.5" }, 2, "--dynamic-ratio 1.5 must lie in (0, 1]" },
+    { { "--dynamic-ratio", "-0.1" }, 2, "--dynamic-ratio '-0.1'" },
     { { "--x-T", "@/i8.npy" }, 1, "'<i8'" },
     { { "--x-T", "@/dim3.npy" }, 1, "shape (2, 3)" },
     { { "--x-T", "@/short.npy" }, 1, "needs 32 bytes, found 24" },
@@ -411,7 +449,7 @@ static const char *expand(const char *arg, const char *dir, char *buf, size_t le
 
 START_TEST(bad_inputs_fail_name_the_problem_and_write_nothing)
 {
-    char *dir = make_tmpdir(), out[512];
+    char *dir = test_tmpdir("check_cli"), out[512];
     write_bad_inputs(dir);
     snprintf(out, sizeof out, "%s/out.npy", dir);
     run_result *r = malloc(sizeof *r);
@@ -433,13 +471,13 @@ START_TEST(bad_inputs_fail_name_the_problem_and_write_nothing)
         ck_assert_msg(access(out, F_OK) != 0, "case %zu left %s", k, out);
     }
     free(r);
-    rm_tree(dir);
+    test_rm_tree(dir);
 }
 END_TEST
 
 START_TEST(unwritable_out_fails_and_leaves_nothing)
 {
-    char *dir = make_tmpdir(), out[512], traj[512];
+    char *dir = test_tmpdir("check_cli"), out[512], traj[512];
     snprintf(out, sizeof out, "%s/missing/x.npy", dir);
     snprintf(traj, sizeof traj, "%s/traj.csv", dir);
     run_result *r = malloc(sizeof *r);
@@ -450,20 +488,20 @@ START_TEST(unwritable_out_fails_and_leaves_nothing)
     ck_assert_str_eq(r->out, "");
     ck_assert_int_ne(access(traj, F_OK), 0);
     free(r);
-    rm_tree(dir);
+    test_rm_tree(dir);
 }
 END_TEST
 
 START_TEST(reference_refuses_a_solver_flag)
 {
-    char *dir = make_tmpdir();
+    char *dir = test_tmpdir("check_cli");
     run_result *r = malloc(sizeof *r);
     run(dir, (const char *const[]){ "reference", "--model", "gaussian", "--solver", "rk4",
                                     NULL }, r);
     ck_assert_int_eq(r->status, 2);
     ck_assert_ptr_nonnull(strstr(r->err, "diffode reference: unknown option '--solver'"));
     free(r);
-    rm_tree(dir);
+    test_rm_tree(dir);
 }
 END_TEST
 
@@ -472,7 +510,7 @@ END_TEST
  * trips, so step 0 must equal it to the last bit. */
 START_TEST(seeded_start_is_the_documented_draw)
 {
-    char *dir = make_tmpdir(), path[512];
+    char *dir = test_tmpdir("check_cli"), path[512];
     snprintf(path, sizeof path, "%s/traj.csv", dir);
     run_result *r = malloc(sizeof *r);
     run(dir, (const char *const[]){ "sample", "--model", "gaussian", "--solver", "euler",
@@ -495,7 +533,7 @@ START_TEST(seeded_start_is_the_documented_draw)
     free(csv);
     cJSON_Delete(json);
     free(r);
-    rm_tree(dir);
+    test_rm_tree(dir);
 }
 END_TEST
 
@@ -504,7 +542,7 @@ END_TEST
  * betas (relative 1e-12 is 10^4 ulps of headroom). */
 START_TEST(betas_file_schedule_matches_the_named_one)
 {
-    char *dir = make_tmpdir(), path[512], spec[600], err[ERRLEN];
+    char *dir = test_tmpdir("check_cli"), path[512], spec[600], err[ERRLEN];
     snprintf(path, sizeof path, "%s/betas.npy", dir);
     snprintf(spec, sizeof spec, "betas:%s", path);
     double betas[1000];
@@ -525,7 +563,7 @@ START_TEST(betas_file_schedule_matches_the_named_one)
     cJSON_Delete(jb);
     free(a);
     free(b);
-    rm_tree(dir);
+    test_rm_tree(dir);
 }
 END_TEST
 
@@ -649,6 +687,8 @@ static Suite *cli_suite(void)
     tcase_add_test(tc, trajectory_has_a_row_per_point_and_sample);
     tcase_add_test(tc, same_seed_gives_the_same_run);
     tcase_add_test(tc, help_lists_the_flags_and_exits_zero);
+    tcase_add_test(tc, thresholding_flags_bound_the_samples);
+    tcase_add_test(tc, unipc_bh_flag_selects_the_variant);
     tcase_add_test(tc, bad_inputs_fail_name_the_problem_and_write_nothing);
     tcase_add_test(tc, unwritable_out_fails_and_leaves_nothing);
     tcase_add_test(tc, reference_refuses_a_solver_flag);

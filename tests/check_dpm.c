@@ -25,50 +25,6 @@
 #define SEED 1
 #define LEN (NROWS * DIM)
 
-typedef struct {
-    dode_schedule *sched;
-    dode_model *model;
-    dode_ode *ode;
-} problem;
-
-static problem problem_new(int gaussian)
-{
-    char err[ERRLEN];
-    problem p;
-    p.sched = dode_schedule_new("ddpm-linear", err, sizeof err);
-    ck_assert_msg(p.sched != NULL, "%s", err);
-    if (gaussian) {
-        static const double mean[DIM] = { 1.0, -0.5 };
-        p.model = dode_gaussian_new(DIM, mean, 0.5, DODE_PRED_EPS, err, sizeof err);
-        ck_assert_msg(p.model != NULL, "%s", err);
-    } else {
-        p.model = test_gmm2d();
-    }
-    p.ode = dode_ode_new(p.model, p.sched, NROWS, err, sizeof err);
-    ck_assert_msg(p.ode != NULL, "%s", err);
-    return p;
-}
-
-static void problem_free(problem *p)
-{
-    dode_ode_free(p->ode);
-    dode_model_free(p->model);
-    dode_schedule_free(p->sched);
-}
-
-static dode_grid make_grid(const problem *p, dode_spacing spacing, size_t steps, int to_zero)
-{
-    char err[ERRLEN];
-    dode_grid_opts go;
-    dode_grid_opts_init(&go);
-    go.spacing = spacing;
-    go.to_zero = to_zero;
-    dode_grid g;
-    ck_assert_msg(dode_grid_make(p->sched, &go, steps, &g, err, sizeof err) == DODE_OK,
-                  "%s", err);
-    return g;
-}
-
 static dode_solver_opts opts_for(dode_spacing spacing)
 {
     dode_solver_opts o;
@@ -78,7 +34,7 @@ static dode_solver_opts opts_for(dode_spacing spacing)
 }
 
 /* Runs the named solver on xbar in place; returns the NFE the ODE counted. */
-static size_t run(const problem *p, const char *name, const dode_solver_opts *o,
+static size_t run(const test_problem *p, const char *name, const dode_solver_opts *o,
                   const double *sigmas, size_t steps, double *xbar)
 {
     char err[ERRLEN];
@@ -90,7 +46,7 @@ static size_t run(const problem *p, const char *name, const dode_solver_opts *o,
 }
 
 /* xbar at sigma_to from the seeded x_T at sigma_from: exact flow or rk8pd at 1e-12. */
-static double *reference(const problem *p, double sigma_from, double sigma_to)
+static double *reference(const test_problem *p, double sigma_from, double sigma_to)
 {
     double *from = test_xbar_T(NROWS, DIM, sigma_from, SEED);
     double *ref = test_xbar_T(NROWS, DIM, sigma_from, SEED);
@@ -110,10 +66,10 @@ static double *reference(const problem *p, double sigma_from, double sigma_to)
 }
 
 /* RMSE against ref of solver on N logsnr steps. */
-static double final_error(const problem *p, const char *name, const dode_solver_opts *o,
+static double final_error(const test_problem *p, const char *name, const dode_solver_opts *o,
                           size_t N, const double *ref)
 {
-    dode_grid g = make_grid(p, DODE_SPACING_LOGSNR, N, 0);
+    dode_grid g = test_grid(p->sched, DODE_SPACING_LOGSNR, N, 0);
     double *x = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
     run(p, name, o, g.sigma, g.steps, x);
     const double e = test_rmse(x, ref, LEN);
@@ -160,8 +116,8 @@ END_TEST
 
 START_TEST(dpm1_equals_ddim_equals_euler)
 {
-    problem p = problem_new(0);
-    dode_grid g = make_grid(&p, DODE_SPACING_LOGSNR, 20, 0);
+    test_problem p = test_problem_new(0, NROWS);
+    dode_grid g = test_grid(p.sched, DODE_SPACING_LOGSNR, 20, 0);
     double *a = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
     double *b = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
     double *c = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
@@ -181,7 +137,7 @@ START_TEST(dpm1_equals_ddim_equals_euler)
         ck_assert_double_eq_tol(d[k], c[k], 1e-12 * fmax(1.0, fabs(c[k])));
     free(a), free(b), free(c), free(d);
     dode_grid_free(&g);
-    problem_free(&p);
+    test_problem_free(&p);
 }
 END_TEST
 
@@ -193,9 +149,9 @@ START_TEST(fast_rule_with_even_nfe_is_fixed_dpm2_on_every_spacing)
 {
     static const dode_spacing sps[] = { DODE_SPACING_LOGSNR, DODE_SPACING_UNIFORM_T,
                                         DODE_SPACING_QUADRATIC_T, DODE_SPACING_KARRAS };
-    problem p = problem_new(0);
+    test_problem p = test_problem_new(0, NROWS);
     for (size_t s = 0; s < 4; s++) {
-        dode_grid g1 = make_grid(&p, sps[s], 6, 0), g2 = make_grid(&p, sps[s], 12, 0);
+        dode_grid g1 = test_grid(p.sched, sps[s], 6, 0), g2 = test_grid(p.sched, sps[s], 12, 0);
         double *a = test_xbar_T(NROWS, DIM, g1.sigma[0], SEED);
         double *b = test_xbar_T(NROWS, DIM, g1.sigma[0], SEED);
         dode_solver_opts o = opts_for(sps[s]);
@@ -206,14 +162,14 @@ START_TEST(fast_rule_with_even_nfe_is_fixed_dpm2_on_every_spacing)
         free(a), free(b);
         dode_grid_free(&g1), dode_grid_free(&g2);
     }
-    problem_free(&p);
+    test_problem_free(&p);
 }
 END_TEST
 
 START_TEST(explicit_r1_one_half_is_the_logsnr_default)
 {
-    problem p = problem_new(0);
-    dode_grid g = make_grid(&p, DODE_SPACING_LOGSNR, 8, 0);
+    test_problem p = test_problem_new(0, NROWS);
+    dode_grid g = test_grid(p.sched, DODE_SPACING_LOGSNR, 8, 0);
     double *a = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
     double *b = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
     dode_solver_opts o = opts_for(DODE_SPACING_LOGSNR);
@@ -224,7 +180,7 @@ START_TEST(explicit_r1_one_half_is_the_logsnr_default)
         ck_assert_double_eq_tol(a[k], b[k], 1e-12 * fmax(1.0, fabs(a[k])));
     /* on uniform-t the official inner point is the t midpoint, not the lambda one: its
      * lambda fraction, in closed form from the schedule, is far from 1/2 on the last step */
-    dode_grid gt = make_grid(&p, DODE_SPACING_UNIFORM_T, 8, 0);
+    dode_grid gt = test_grid(p.sched, DODE_SPACING_UNIFORM_T, 8, 0);
     double r[2];
     o = opts_for(DODE_SPACING_UNIFORM_T);
     const double ss = gt.sigma[7], st = gt.sigma[8];
@@ -237,7 +193,7 @@ START_TEST(explicit_r1_one_half_is_the_logsnr_default)
     ck_assert_msg(fabs(r[0] - 0.5) > 0.1, "uniform-t last-step r1 = %g", r[0]);
     free(a), free(b);
     dode_grid_free(&g), dode_grid_free(&gt);
-    problem_free(&p);
+    test_problem_free(&p);
 }
 END_TEST
 
@@ -245,8 +201,8 @@ START_TEST(d2_taylor_option_equals_the_taylor_entries)
 {
     static const char *pairs[2][2] = { { "dpm3m", "dpm3m-taylor" },
                                        { "dpmpp3m", "dpmpp3m-taylor" } };
-    problem p = problem_new(0);
-    dode_grid g = make_grid(&p, DODE_SPACING_LOGSNR, 15, 0);
+    test_problem p = test_problem_new(0, NROWS);
+    dode_grid g = test_grid(p.sched, DODE_SPACING_LOGSNR, 15, 0);
     for (int i = 0; i < 2; i++) {
         double *a = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
         double *b = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
@@ -258,7 +214,7 @@ START_TEST(d2_taylor_option_equals_the_taylor_entries)
         free(a), free(b);
     }
     dode_grid_free(&g);
-    problem_free(&p);
+    test_problem_free(&p);
 }
 END_TEST
 
@@ -284,8 +240,8 @@ static const order_row order_table[] = {
 
 START_TEST(observed_orders_match_math_section_8)
 {
-    problem p = problem_new(0);
-    dode_grid g = make_grid(&p, DODE_SPACING_LOGSNR, 1, 0);
+    test_problem p = test_problem_new(0, NROWS);
+    dode_grid g = test_grid(p.sched, DODE_SPACING_LOGSNR, 1, 0);
     double *ref = reference(&p, g.sigma[0], g.sigma[1]);
     const order_row *r = &order_table[_i];
     dode_solver_opts o = opts_for(DODE_SPACING_LOGSNR);
@@ -302,7 +258,7 @@ START_TEST(observed_orders_match_math_section_8)
                   r->name, q, r->order);
     free(ref);
     dode_grid_free(&g);
-    problem_free(&p);
+    test_problem_free(&p);
 }
 END_TEST
 
@@ -321,9 +277,9 @@ static const up_row up_table[] = {
     { "unipc2", 128, 3.0 }, { "dpm3m-taylor", 256, 3.0 },
 };
 
-static double upward_error(const problem *p, const char *name, size_t N, const double *ref)
+static double upward_error(const test_problem *p, const char *name, size_t N, const double *ref)
 {
-    dode_grid g = make_grid(p, DODE_SPACING_LOGSNR, N, 0);
+    dode_grid g = test_grid(p->sched, DODE_SPACING_LOGSNR, N, 0);
     double *up = malloc((g.steps + 1) * sizeof *up);
     for (size_t i = 0; i <= g.steps; i++)
         up[i] = g.sigma[g.steps - i];
@@ -340,8 +296,8 @@ static double upward_error(const problem *p, const char *name, size_t N, const d
 START_TEST(orders_hold_when_integrating_upwards)
 {
     const up_row *r = &up_table[_i];
-    problem p = problem_new(0);
-    dode_grid g = make_grid(&p, DODE_SPACING_LOGSNR, 1, 0);
+    test_problem p = test_problem_new(0, NROWS);
+    dode_grid g = test_grid(p.sched, DODE_SPACING_LOGSNR, 1, 0);
     double *ref = reference(&p, g.sigma[1], g.sigma[0]);
     const double e1 = upward_error(&p, r->name, r->N, ref);
     const double e2 = upward_error(&p, r->name, 2 * r->N, ref);
@@ -354,7 +310,7 @@ START_TEST(orders_hold_when_integrating_upwards)
                   r->name, q, r->order);
     free(ref);
     dode_grid_free(&g);
-    problem_free(&p);
+    test_problem_free(&p);
 }
 END_TEST
 
@@ -365,11 +321,11 @@ START_TEST(fast_rule_spends_exactly_the_budget)
     static const dode_spacing sps[] = { DODE_SPACING_LOGSNR, DODE_SPACING_UNIFORM_T,
                                         DODE_SPACING_KARRAS };
     static const char *names[] = { "dpm-fast2", "dpm-fast3", "dpmpp-fast2", "dpmpp-fast3" };
-    problem p = problem_new(0);
+    test_problem p = test_problem_new(0, NROWS);
     for (size_t s = 0; s < 3; s++)
         for (size_t nfe = 5; nfe <= 30; nfe++)
             for (int n = 0; n < 4; n++) {
-                dode_grid g = make_grid(&p, sps[s], nfe, 0);
+                dode_grid g = test_grid(p.sched, sps[s], nfe, 0);
                 double *x = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
                 dode_solver_opts o = opts_for(sps[s]);
                 ck_assert_uint_eq(run(&p, names[n], &o, g.sigma, g.steps, x), nfe);
@@ -377,7 +333,7 @@ START_TEST(fast_rule_spends_exactly_the_budget)
                 free(x);
                 dode_grid_free(&g);
             }
-    problem_free(&p);
+    test_problem_free(&p);
 }
 END_TEST
 
@@ -404,13 +360,13 @@ END_TEST
  * one NFE (the x0 prediction) for every solver; results stay finite. */
 START_TEST(nfe_per_step_and_grids_ending_at_zero)
 {
-    problem p = problem_new(0);
+    test_problem p = test_problem_new(0, NROWS);
     for (const dode_solver_type *const *s = dode_solvers(); *s != NULL; s++) {
         const char *f = (*s)->family;
         if (strcmp(f, "dpm") != 0 && strcmp(f, "dpm++") != 0 && strcmp(f, "unipc") != 0)
             continue;
         for (int to_zero = 0; to_zero < 2; to_zero++) {
-            dode_grid g = make_grid(&p, DODE_SPACING_KARRAS, 12, to_zero);
+            dode_grid g = test_grid(p.sched, DODE_SPACING_KARRAS, 12, to_zero);
             double *x = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
             dode_solver_opts o = opts_for(DODE_SPACING_KARRAS);
             const size_t nfe = run(&p, (*s)->name, &o, g.sigma, g.steps, x);
@@ -426,15 +382,15 @@ START_TEST(nfe_per_step_and_grids_ending_at_zero)
             dode_grid_free(&g);
         }
     }
-    problem_free(&p);
+    test_problem_free(&p);
 }
 END_TEST
 
 START_TEST(denoise_to_zero_costs_one_nfe_and_is_the_x0_prediction)
 {
     static const char *names[] = { "dpm2", "dpm-fast3", "dpmpp2m", "unipc2", "dpm3m" };
-    problem p = problem_new(0);
-    dode_grid g = make_grid(&p, DODE_SPACING_LOGSNR, 10, 0);
+    test_problem p = test_problem_new(0, NROWS);
+    dode_grid g = test_grid(p.sched, DODE_SPACING_LOGSNR, 10, 0);
     for (size_t i = 0; i < 5; i++) {
         double *a = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
         double *b = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
@@ -451,7 +407,7 @@ START_TEST(denoise_to_zero_costs_one_nfe_and_is_the_x0_prediction)
         free(a), free(b);
     }
     dode_grid_free(&g);
-    problem_free(&p);
+    test_problem_free(&p);
 }
 END_TEST
 
@@ -469,8 +425,8 @@ START_TEST(adaptive_solvers_reach_the_requested_tolerance_on_the_gaussian)
 {
     static const char *names[] = { "dpm-adaptive12", "dpm-adaptive23" };
     static const double tols[] = { 1e-3, 1e-5 };
-    problem p = problem_new(1);
-    dode_grid g = make_grid(&p, DODE_SPACING_LOGSNR, 1, 0);
+    test_problem p = test_problem_new(1, NROWS);
+    dode_grid g = test_grid(p.sched, DODE_SPACING_LOGSNR, 1, 0);
     double *ref = reference(&p, g.sigma[0], g.sigma[1]);
     double xmax = 0;
     for (size_t k = 0; k < LEN; k++)
@@ -498,15 +454,15 @@ START_TEST(adaptive_solvers_reach_the_requested_tolerance_on_the_gaussian)
         }
     free(ref);
     dode_grid_free(&g);
-    problem_free(&p);
+    test_problem_free(&p);
 }
 END_TEST
 
 START_TEST(adaptive_defaults_are_the_official_ones)
 {
     /* rtol = atol = 1e-6 (opts_init) means 0.05 / 0.0078: far fewer NFE than 1e-6 */
-    problem p = problem_new(0);
-    dode_grid g = make_grid(&p, DODE_SPACING_LOGSNR, 1, 0);
+    test_problem p = test_problem_new(0, NROWS);
+    dode_grid g = test_grid(p.sched, DODE_SPACING_LOGSNR, 1, 0);
     double *x = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
     double *y = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
     dode_solver_opts o = opts_for(DODE_SPACING_LOGSNR);
@@ -517,14 +473,14 @@ START_TEST(adaptive_defaults_are_the_official_ones)
     ck_assert_mem_eq(x, y, LEN * sizeof *x);
     free(x), free(y);
     dode_grid_free(&g);
-    problem_free(&p);
+    test_problem_free(&p);
 }
 END_TEST
 
 START_TEST(adaptive_respects_max_steps)
 {
-    problem p = problem_new(0);
-    dode_grid g = make_grid(&p, DODE_SPACING_LOGSNR, 1, 0);
+    test_problem p = test_problem_new(0, NROWS);
+    dode_grid g = test_grid(p.sched, DODE_SPACING_LOGSNR, 1, 0);
     double *x = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
     dode_solver_opts o = opts_for(DODE_SPACING_LOGSNR);
     o.max_steps = 3;
@@ -535,7 +491,7 @@ START_TEST(adaptive_respects_max_steps)
     ck_assert_msg(strstr(err, "max_steps") != NULL, "%s", err);
     free(x);
     dode_grid_free(&g);
-    problem_free(&p);
+    test_problem_free(&p);
 }
 END_TEST
 
@@ -564,8 +520,8 @@ END_TEST
  * x0 prediction, so a static clip at c bounds every output component by c. */
 START_TEST(static_thresholding_bounds_the_final_x0)
 {
-    problem p = problem_new(0);
-    dode_grid g = make_grid(&p, DODE_SPACING_LOGSNR, 10, 1);
+    test_problem p = test_problem_new(0, NROWS);
+    dode_grid g = test_grid(p.sched, DODE_SPACING_LOGSNR, 10, 1);
     double *x = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
     dode_solver_opts o = opts_for(DODE_SPACING_LOGSNR);
     o.thresholding = 1;
@@ -575,7 +531,52 @@ START_TEST(static_thresholding_bounds_the_final_x0)
         ck_assert_double_le(fabs(x[k]), 0.5);
     free(x);
     dode_grid_free(&g);
-    problem_free(&p);
+    test_problem_free(&p);
+}
+END_TEST
+
+/* denoise_to_zero after a data-prediction solver thresholds its x0 as the solver does
+ * (official denoise_to_zero_fn = data_prediction_fn): with a clip far below |x0| the output
+ * is clamp(xbar - sigma epsh) exactly (identity to 1e-12 relative) and lies in [-c, c]
+ * (static) or [-1, 1] (dynamic: clamp to s >= c, then / s). A noise-prediction solver
+ * ("dpm" family) does not threshold, so its jump stays the plain x0 prediction. */
+START_TEST(denoise_to_zero_thresholds_the_final_x0_of_data_prediction_solvers)
+{
+    static const char *names[] = { "dpmpp2m", "dpmpp3s", "unipc2", "dpm2" };
+    const double clip = 0.05;
+    test_problem p = test_problem_new(0, NROWS);
+    dode_grid g = test_grid(p.sched, DODE_SPACING_LOGSNR, 10, 0);
+    const double s0 = g.sigma[g.steps];
+    for (size_t i = 0; i < 4; i++)
+        for (int kind = 1; kind <= 2; kind++) {
+            double *a = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
+            double *b = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
+            double x0[LEN], scratch[DIM];
+            dode_solver_opts o = opts_for(DODE_SPACING_LOGSNR);
+            o.thresholding = kind, o.clip_value = clip;
+            run(&p, names[i], &o, g.sigma, g.steps, a);
+            o.denoise_to_zero = 1;
+            run(&p, names[i], &o, g.sigma, g.steps, b);
+            ck_assert_int_eq(dode_ode_rhs(p.ode, s0, a, x0), DODE_OK);
+            size_t clipped = 0;
+            for (size_t k = 0; k < LEN; k++) {
+                x0[k] = a[k] - s0 * x0[k];          /* the unthresholded x0 prediction */
+                clipped += fabs(x0[k]) > clip;
+            }
+            ck_assert_uint_gt(clipped, LEN / 2);    /* the clip is really active */
+            const int thresholded = strcmp(names[i], "dpm2") != 0;
+            if (thresholded)
+                dpm_threshold(x0, NROWS, DIM, kind, clip, o.dynamic_ratio, scratch);
+            const double bound = kind == 1 ? clip : 1.0;
+            for (size_t k = 0; k < LEN; k++) {
+                ck_assert_double_eq_tol(b[k], x0[k], 1e-12 * fmax(1.0, fabs(x0[k])));
+                if (thresholded)
+                    ck_assert_double_le(fabs(b[k]), bound);
+            }
+            free(a), free(b);
+        }
+    dode_grid_free(&g);
+    test_problem_free(&p);
 }
 END_TEST
 
@@ -611,8 +612,8 @@ static const bad_row bad_table[] = {
 START_TEST(bad_options_are_rejected_with_a_message_and_xbar_unchanged)
 {
     const bad_row *r = &bad_table[_i];
-    problem p = problem_new(0);
-    dode_grid g = make_grid(&p, DODE_SPACING_LOGSNR, 6, 0);
+    test_problem p = test_problem_new(0, NROWS);
+    dode_grid g = test_grid(p.sched, DODE_SPACING_LOGSNR, 6, 0);
     double *x = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
     double *x0 = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
     dode_solver_opts o = opts_for(DODE_SPACING_LOGSNR);
@@ -628,7 +629,7 @@ START_TEST(bad_options_are_rejected_with_a_message_and_xbar_unchanged)
     ck_assert_uint_eq(p.ode->nfe, 0);
     free(x), free(x0);
     dode_grid_free(&g);
-    problem_free(&p);
+    test_problem_free(&p);
 }
 END_TEST
 
@@ -637,8 +638,8 @@ START_TEST(order_four_and_unknown_names_are_rejected)
     ck_assert_ptr_null(dode_solver_find("dpm4"));
     ck_assert_ptr_null(dode_solver_find("dpm3m-foo"));
     ck_assert_ptr_null(dode_solver_find("unipc4"));
-    problem p = problem_new(0);
-    dode_grid g = make_grid(&p, DODE_SPACING_LOGSNR, 6, 0);
+    test_problem p = test_problem_new(0, NROWS);
+    dode_grid g = test_grid(p.sched, DODE_SPACING_LOGSNR, 6, 0);
     double *x = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
     double *x0 = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
     const dpm_entry four = { .order = 4, .form = DPM_NOISE };
@@ -654,7 +655,7 @@ START_TEST(order_four_and_unknown_names_are_rejected)
     }
     free(x), free(x0);
     dode_grid_free(&g);
-    problem_free(&p);
+    test_problem_free(&p);
 }
 END_TEST
 
@@ -681,6 +682,7 @@ static Suite *dpm_suite(void)
     tcase_add_test(tc, adaptive_respects_max_steps);
     tcase_add_test(tc, dynamic_thresholding_is_the_official_quantile_rule);
     tcase_add_test(tc, static_thresholding_bounds_the_final_x0);
+    tcase_add_test(tc, denoise_to_zero_thresholds_the_final_x0_of_data_prediction_solvers);
     tcase_add_loop_test(tc, bad_options_are_rejected_with_a_message_and_xbar_unchanged, 0,
                         (int)(sizeof bad_table / sizeof bad_table[0]));
     tcase_add_test(tc, order_four_and_unknown_names_are_rejected);

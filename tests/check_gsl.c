@@ -20,34 +20,17 @@
 #define SEED 3
 
 typedef struct {
-    dode_schedule *sched;
-    dode_model *model;
-    dode_ode *ode;
+    test_problem tp;    /* ddpm-linear, test_gauss2d, an ODE over n rows */
     size_t n;
     double ends[2];     /* sigma_T, sigma_0 */
 } problem;
 
 static problem problem_new(size_t n)
 {
-    char err[ERRLEN];
-    static const double mean[DIM] = { 1.0, -0.5 };
-    problem p = { .n = n };
-    p.sched = dode_schedule_new("ddpm-linear", err, sizeof err);
-    ck_assert_msg(p.sched != NULL, "%s", err);
-    p.model = dode_gaussian_new(DIM, mean, 0.5, DODE_PRED_EPS, err, sizeof err);
-    ck_assert_msg(p.model != NULL, "%s", err);
-    p.ode = dode_ode_new(p.model, p.sched, n, err, sizeof err);
-    ck_assert_msg(p.ode != NULL, "%s", err);
-    p.ends[0] = dode_schedule_sigma(p.sched, dode_schedule_t_max(p.sched));
-    p.ends[1] = dode_schedule_sigma(p.sched, dode_schedule_t_min(p.sched));
+    problem p = { .tp = test_problem_new(1, n), .n = n };
+    p.ends[0] = dode_schedule_sigma(p.tp.sched, dode_schedule_t_max(p.tp.sched));
+    p.ends[1] = dode_schedule_sigma(p.tp.sched, dode_schedule_t_min(p.tp.sched));
     return p;
-}
-
-static void problem_free(problem *p)
-{
-    dode_ode_free(p->ode);
-    dode_model_free(p->model);
-    dode_schedule_free(p->sched);
 }
 
 /* RMSE against the exact flow of a solve from ends[0] to ends[1] (or reversed). */
@@ -58,12 +41,14 @@ static double stepper_error(const problem *p, const char *name, dode_variable va
     const size_t len = p->n * DIM;
     const double sig[2] = { p->ends[encode], p->ends[!encode] };
     double *x = test_xbar_T(p->n, DIM, sig[0], SEED), *ref = test_xbar_T(p->n, DIM, 1, SEED);
-    ck_assert_int_eq(p->model->exact_flow(p->model, p->n, x, sig[0], sig[1], ref), DODE_OK);
+    const dode_model *m = p->tp.model;
+    ck_assert_int_eq(m->exact_flow(m, p->n, x, sig[0], sig[1], ref), DODE_OK);
     dode_solver_opts o;
     dode_solver_opts_init(&o);
     o.variable = var;
     o.rtol = o.atol = tol;
-    int rc = dode_solve(dode_solver_find(name), p->ode, sig, 1, x, &o, trace, err, sizeof err);
+    int rc = dode_solve(dode_solver_find(name), p->tp.ode, sig, 1, x, &o, trace, err,
+                        sizeof err);
     ck_assert_msg(rc == DODE_OK, "%s: %s", name, err);
     const double e = test_rmse(x, ref, len);
     free(x);
@@ -87,7 +72,7 @@ START_TEST(rk8pd_at_1e12_matches_the_gaussian_exact_flow_both_ways)
         ck_assert_msg(e < 1e-9, "encode %d: error %g after %zu steps", encode, e, tr.accepted);
         ck_assert_uint_gt(tr.accepted, 0);
     }
-    problem_free(&p);
+    test_problem_free(&p.tp);
 }
 END_TEST
 
@@ -106,7 +91,7 @@ START_TEST(every_stepper_meets_steps_times_tol_on_the_gaussian)
     const double tol = first_order ? 1e-6 : 1e-8;
     dode_trace tr = { 0 };
     const double e = stepper_error(&p, steppers[_i], DODE_VAR_LOGSIGMA, tol, 0, &tr);
-    ck_assert_uint_gt(p.ode->nfe, 0);
+    ck_assert_uint_gt(p.tp.ode->nfe, 0);
     ck_assert_uint_gt(tr.accepted, 0);
     ck_assert_uint_eq(tr.count, tr.accepted + 1);
     ck_assert_msg(e < (double)tr.accepted * tol * (1 + YMAX), "%s: error %g after %zu steps",
@@ -116,8 +101,8 @@ START_TEST(every_stepper_meets_steps_times_tol_on_the_gaussian)
     const char *implicit[] = { "imp", "bsimp", "msbdf" };
     for (int k = 0; k < 3; k++)
         if (strstr(steppers[_i], implicit[k]))
-            ck_assert_msg(p.ode->njac > 0, "%s used no Jacobian", steppers[_i]);
-    problem_free(&p);
+            ck_assert_msg(p.tp.ode->njac > 0, "%s used no Jacobian", steppers[_i]);
+    test_problem_free(&p.tp);
 }
 END_TEST
 
@@ -130,7 +115,7 @@ START_TEST(steppers_also_integrate_in_sigma)
         const double e = stepper_error(&p, names[k], DODE_VAR_SIGMA, 1e-8, 0, NULL);
         ck_assert_msg(e < 1e-5, "%s in sigma: error %g", names[k], e);
     }
-    problem_free(&p);
+    test_problem_free(&p.tp);
 }
 END_TEST
 
@@ -145,7 +130,7 @@ START_TEST(trace_records_every_accepted_step)
     dode_solver_opts_init(&o);
     o.variable = DODE_VAR_LOGSIGMA;
     double *x = test_xbar_T(8, DIM, p.ends[0], SEED);
-    ck_assert_int_eq(dode_solve(dode_solver_find("gsl:rkf45"), p.ode, p.ends, 1, x, &o, &tr,
+    ck_assert_int_eq(dode_solve(dode_solver_find("gsl:rkf45"), p.tp.ode, p.ends, 1, x, &o, &tr,
                                 err, sizeof err), DODE_OK);
     ck_assert(tr.count == tr.accepted + 1 && tr.count > 2 && tr.count <= cap);
     ck_assert_double_eq(ts[0], p.ends[0]);
@@ -156,7 +141,7 @@ START_TEST(trace_records_every_accepted_step)
     free(x);
     free(ts);
     free(tx);
-    problem_free(&p);
+    test_problem_free(&p.tp);
 }
 END_TEST
 
@@ -169,13 +154,13 @@ static void expect_refused(problem *p, const char *name, const double *sigmas, s
     const size_t len = p->n * DIM;
     double *x = malloc(len * sizeof *x);
     memcpy(x, xbar_in, len * sizeof *x);
-    int rc = dode_solve(dode_solver_find(name), p->ode, sigmas, steps, x, o, NULL, err,
+    int rc = dode_solve(dode_solver_find(name), p->tp.ode, sigmas, steps, x, o, NULL, err,
                         sizeof err);
     ck_assert_msg(rc == code, "%s: got %s (%s), expected %s", what, dode_strerror(rc), err,
                   dode_strerror(code));
     ck_assert_msg(strstr(err, what) != NULL, "message '%s' does not name '%s'", err, what);
     ck_assert_msg(strstr(err, name) == err, "message '%s' does not start with %s", err, name);
-    ck_assert_uint_eq(p->ode->nfe, 0);
+    ck_assert_uint_eq(p->tp.ode->nfe, 0);
     ck_assert(memcmp(x, xbar_in, len * sizeof *x) == 0 || (isnan(x[5]) && isnan(xbar_in[5])));
     free(x);
 }
@@ -208,7 +193,7 @@ START_TEST(bad_tolerances_and_budgets_are_refused)
     o.h_init = -0.1;
     expect_refused(&p, "gsl:rkf45", p.ends, 1, &o, x, DODE_EINVAL, "h_init");
     free(x);
-    problem_free(&p);
+    test_problem_free(&p.tp);
 }
 END_TEST
 
@@ -229,7 +214,7 @@ START_TEST(bad_grids_and_states_are_refused_with_xbar_unchanged)
     x[5] = INFINITY;
     expect_refused(&p, "gsl:rk8pd", p.ends, 1, &o, x, DODE_EINVAL, "xbar[5]");
     free(x);
-    problem_free(&p);
+    test_problem_free(&p.tp);
 }
 END_TEST
 
@@ -237,27 +222,27 @@ START_TEST(implicit_steppers_need_a_jacobian_and_a_small_system)
 {
     char err[ERRLEN];
     problem p = problem_new(8);
-    dode_model nojac = *p.model;               /* shares the Gaussian's state */
+    dode_model nojac = *p.tp.model;               /* shares the Gaussian's state */
     nojac.name = "nojac";
     nojac.jacobian = NULL;
-    dode_ode *ode = dode_ode_new(&nojac, p.sched, 8, err, sizeof err);
-    dode_ode *keep = p.ode;
-    p.ode = ode;
+    dode_ode *ode = dode_ode_new(&nojac, p.tp.sched, 8, err, sizeof err);
+    dode_ode *keep = p.tp.ode;
+    p.tp.ode = ode;
     double *x = test_xbar_T(8, DIM, p.ends[0], SEED);
     for (int k = 6; k < 11; k++)
         if (strstr(steppers[k], "msadams") == NULL)
             expect_refused(&p, steppers[k], p.ends, 1, NULL, x, DODE_EUNSUPPORTED, "nojac");
     ck_assert_double_lt(stepper_error(&p, "gsl:rk8pd", DODE_VAR_LOGSIGMA, 1e-8, 0, NULL), 1e-5);
     dode_ode_free(ode);
-    p.ode = keep;
+    p.tp.ode = keep;
     free(x);
-    problem_free(&p);
+    test_problem_free(&p.tp);
 
     p = problem_new(1025);                     /* n * dim = 2050 > 2048 */
     x = test_xbar_T(1025, DIM, p.ends[0], SEED);
     expect_refused(&p, "gsl:bsimp", p.ends, 1, NULL, x, DODE_EUNSUPPORTED, "2048");
     free(x);
-    problem_free(&p);
+    test_problem_free(&p.tp);
 }
 END_TEST
 
@@ -273,32 +258,23 @@ START_TEST(a_small_step_budget_ends_with_emaxiter)
     dode_solver_opts_init(&o);
     o.max_steps = 3;
     o.variable = DODE_VAR_LOGSIGMA;
-    int rc = dode_solve(dode_solver_find("gsl:rk8pd"), p.ode, p.ends, 1, x, &o, &tr, err,
+    int rc = dode_solve(dode_solver_find("gsl:rk8pd"), p.tp.ode, p.ends, 1, x, &o, &tr, err,
                         sizeof err);
     ck_assert_int_eq(rc, DODE_EMAXITER);
     ck_assert_msg(strstr(err, "gsl:rk8pd") == err && strstr(err, "max_steps = 3"), "%s", err);
     ck_assert_uint_eq(tr.accepted, 3);
     ck_assert_mem_eq(tx + 3 * len, x, len * sizeof *x);   /* the last accepted step */
     free(x);
-    problem_free(&p);
+    test_problem_free(&p.tp);
 }
 END_TEST
-
-static int nan_below_one(const dode_model *m, size_t n, const double *x, double t,
-                         double sigma, double *out)
-{
-    (void)t;
-    for (size_t k = 0; k < n * m->dim; k++)
-        out[k] = sigma < 1.0 ? NAN : 0.1 * x[k];
-    return DODE_OK;
-}
 
 START_TEST(a_failing_model_is_reported_with_the_sigma_reached)
 {
     char err[ERRLEN];
     problem p = problem_new(8);
-    dode_model m = { .name = "nanmodel", .dim = DIM, .eps = nan_below_one };
-    dode_ode *ode = dode_ode_new(&m, p.sched, 8, err, sizeof err);
+    dode_model m = { .name = "nanmodel", .dim = DIM, .eps = test_eps_nan_below_one };
+    dode_ode *ode = dode_ode_new(&m, p.tp.sched, 8, err, sizeof err);
     double *x = test_xbar_T(8, DIM, p.ends[0], SEED);
     const int rc = dode_solve(dode_solver_find("gsl:rkf45"), ode, p.ends, 1, x, NULL, NULL,
                               err, sizeof err);
@@ -308,7 +284,7 @@ START_TEST(a_failing_model_is_reported_with_the_sigma_reached)
     ck_assert_int_eq(dode_all_finite(x, 8 * DIM), DODE_OK);
     dode_ode_free(ode);
     free(x);
-    problem_free(&p);
+    test_problem_free(&p.tp);
 }
 END_TEST
 

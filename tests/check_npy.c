@@ -12,14 +12,6 @@
 
 #define SENTINEL ((size_t)77)
 
-/* A fresh directory under /tmp (removed by rm_tree at the end of each test). */
-static char *make_tmpdir(void)
-{
-    char *dir = strdup("/tmp/check_npy.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    return dir;
-}
-
 /* Number of entries in dir (without . and ..). */
 static int count_entries(const char *dir)
 {
@@ -30,24 +22,6 @@ static int count_entries(const char *dir)
         n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
     closedir(d);
     return n;
-}
-
-/* Removes the files (and empty subdirectories) of dir, then dir. */
-static void rm_tree(char *dir)
-{
-    DIR *d = opendir(dir);
-    char path[1024];
-    for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (unlink(path) != 0)
-            rmdir(path);
-    }
-    if (d != NULL)
-        closedir(d);
-    rmdir(dir);
-    free(dir);
 }
 
 static void write_file(const char *path, const unsigned char *buf, size_t len)
@@ -82,7 +56,7 @@ static size_t make_npy(unsigned char *buf, size_t cap, int major, const char *di
 START_TEST(float64_round_trip_is_bit_exact)
 {
     const double v[6] = { 1.0 / 3.0, -0.0, 4.9e-324, 1.7976931348623157e308, -2.5, NAN };
-    char *dir = make_tmpdir(), path[512], err[ERRLEN];
+    char *dir = test_tmpdir("check_npy"), path[512], err[ERRLEN];
     snprintf(path, sizeof path, "%s/x.npy", dir);
     ck_assert_int_eq(dode_npy_write(path, v, 3, 2, err, sizeof err), DODE_OK);
     double *got = NULL;
@@ -93,14 +67,14 @@ START_TEST(float64_round_trip_is_bit_exact)
     ck_assert_int_eq(memcmp(got, v, sizeof v), 0);
     ck_assert_int_eq(count_entries(dir), 1);        /* no temp file left beside it */
     free(got);
-    rm_tree(dir);
+    test_rm_tree(dir);
 }
 END_TEST
 
 START_TEST(written_header_is_version_1_and_64_aligned)
 {
     const double v[2] = { 1, 2 };
-    char *dir = make_tmpdir(), path[512], err[ERRLEN];
+    char *dir = test_tmpdir("check_npy"), path[512], err[ERRLEN];
     snprintf(path, sizeof path, "%s/x.npy", dir);
     ck_assert_int_eq(dode_npy_write(path, v, 2, 1, err, sizeof err), DODE_OK);
     unsigned char buf[256];
@@ -114,7 +88,7 @@ START_TEST(written_header_is_version_1_and_64_aligned)
     ck_assert_int_eq(buf[10 + hlen - 1], '\n');
     ck_assert_int_eq(memcmp(buf + 10, "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 1), }",
                             59), 0);
-    rm_tree(dir);
+    test_rm_tree(dir);
 }
 END_TEST
 
@@ -286,7 +260,7 @@ START_TEST(malformed_files_are_refused_by_read)
 {
     const double zeros[16] = { 0 };
     const size_t nbad = sizeof bad_cases / sizeof bad_cases[0];
-    char *dir = make_tmpdir();
+    char *dir = test_tmpdir("check_npy");
     for (size_t k = 0; k < nbad + N_RAW_BAD; k++) {
         unsigned char buf[256];
         const char *expect;
@@ -306,7 +280,7 @@ START_TEST(malformed_files_are_refused_by_read)
         const int rc = dode_npy_read(path, &data, &rows, &cols, err, sizeof err);
         assert_untouched(rc, err, expect, data, rows, cols, path);
     }
-    rm_tree(dir);
+    test_rm_tree(dir);
 }
 END_TEST
 
@@ -326,13 +300,13 @@ END_TEST
 START_TEST(write_into_missing_directory_fails_and_leaves_nothing)
 {
     const double v[2] = { 1, 2 };
-    char *dir = make_tmpdir(), path[512], err[ERRLEN] = "";
+    char *dir = test_tmpdir("check_npy"), path[512], err[ERRLEN] = "";
     snprintf(path, sizeof path, "%s/missing/x.npy", dir);
     ck_assert_int_eq(dode_npy_write(path, v, 1, 2, err, sizeof err), DODE_EIO);
     ck_assert_ptr_nonnull(strstr(err, path));
     ck_assert_int_eq(access(path, F_OK), -1);
     ck_assert_int_eq(count_entries(dir), 0);
-    rm_tree(dir);
+    test_rm_tree(dir);
 }
 END_TEST
 
@@ -340,20 +314,20 @@ END_TEST
  * must be removed and the directory left as it was. */
 START_TEST(failed_rename_removes_the_temporary_file)
 {
-    char *dir = make_tmpdir(), path[512], err[ERRLEN] = "";
+    char *dir = test_tmpdir("check_npy"), path[512], err[ERRLEN] = "";
     snprintf(path, sizeof path, "%s/target", dir);
     ck_assert_int_eq(mkdir(path, 0755), 0);
     ck_assert_int_eq(dode_write_atomic(path, "abc", 3, err, sizeof err), DODE_EIO);
     ck_assert_ptr_nonnull(strstr(err, "rename"));
     ck_assert_int_eq(count_entries(dir), 1);
-    rm_tree(dir);
+    test_rm_tree(dir);
 }
 END_TEST
 
 START_TEST(write_over_existing_file_replaces_it)
 {
     const double a[6] = { 1, 2, 3, 4, 5, 6 }, b[1] = { -9 };
-    char *dir = make_tmpdir(), path[512], err[ERRLEN];
+    char *dir = test_tmpdir("check_npy"), path[512], err[ERRLEN];
     snprintf(path, sizeof path, "%s/x.npy", dir);
     ck_assert_int_eq(dode_npy_write(path, a, 3, 2, err, sizeof err), DODE_OK);
     ck_assert_int_eq(chmod(path, 0640), 0);
@@ -368,19 +342,62 @@ START_TEST(write_over_existing_file_replaces_it)
     ck_assert_int_eq(st.st_mode & 0777, 0640);      /* the replaced file's mode is kept */
     ck_assert_int_eq(count_entries(dir), 1);
     free(got);
-    rm_tree(dir);
+    test_rm_tree(dir);
 }
 END_TEST
 
 START_TEST(write_refuses_empty_shape)
 {
     const double v[1] = { 0 };
-    char *dir = make_tmpdir(), path[512], err[ERRLEN] = "";
+    char *dir = test_tmpdir("check_npy"), path[512], err[ERRLEN] = "";
     snprintf(path, sizeof path, "%s/x.npy", dir);
     ck_assert_int_eq(dode_npy_write(path, v, 0, 2, err, sizeof err), DODE_EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "(0, 2)"));
     ck_assert_int_eq(count_entries(dir), 0);
-    rm_tree(dir);
+    test_rm_tree(dir);
+}
+END_TEST
+
+/* Fuzz regression (tests/fuzz/fuzz_npy.c): a header ending inside an over-long shape
+ * entry, with no NUL after it. The message quotes up to 24 characters of the entry and
+ * read past the buffer's end (an ASan report in the sanitizer pass of make check). */
+START_TEST(over_long_shape_entry_at_the_header_end_is_refused_without_over_read)
+{
+    static const char dict[] = "{'descr': '<f8', 'fortran_order': True, 'shape': (  "
+                               "06000000000000";
+    const size_t len = 10 + sizeof dict - 1;
+    unsigned char *buf = malloc(len);          /* exactly len bytes: nothing after it */
+    memcpy(buf, "\x93NUMPY\x01\x00", 8);
+    buf[8] = (unsigned char)(sizeof dict - 1);
+    buf[9] = 0;
+    memcpy(buf + 10, dict, sizeof dict - 1);
+    double *data = NULL;
+    size_t rows = SENTINEL, cols = SENTINEL;
+    char err[ERRLEN] = "";
+    const int rc = dode_npy_parse(buf, len, "long.npy", &data, &rows, &cols, err, sizeof err);
+    assert_untouched(rc, err, "exceeds the limit", data, rows, cols, "long.npy");
+    ck_assert_ptr_nonnull(strstr(err, "06000000000000..."));
+    free(buf);
+}
+END_TEST
+
+/* A shape the file cannot hold (64 GiB claimed by 80 bytes) is refused from the file's
+ * size, before the reader allocates for the shape. */
+START_TEST(read_refuses_a_shape_larger_than_the_file_before_allocating)
+{
+    unsigned char buf[256];
+    char *dir = test_tmpdir("check_npy"), path[512], err[ERRLEN] = "";
+    const double zeros[2] = { 0 };
+    const size_t len = make_npy(buf, sizeof buf, 1, "{'descr': '<f8', 'fortran_order': "
+                                "False, 'shape': (8589934591, 1), }", 64, zeros, 16);
+    snprintf(path, sizeof path, "%s/big.npy", dir);
+    write_file(path, buf, len);
+    double *data = NULL;
+    size_t rows = SENTINEL, cols = SENTINEL;
+    const int rc = dode_npy_read(path, &data, &rows, &cols, err, sizeof err);
+    assert_untouched(rc, err, "truncated", data, rows, cols, path);
+    ck_assert_ptr_nonnull(strstr(err, "found 16"));
+    test_rm_tree(dir);
 }
 END_TEST
 
@@ -400,6 +417,8 @@ static Suite *npy_suite(void)
     tcase_add_test(tc, failed_rename_removes_the_temporary_file);
     tcase_add_test(tc, write_over_existing_file_replaces_it);
     tcase_add_test(tc, write_refuses_empty_shape);
+    tcase_add_test(tc, over_long_shape_entry_at_the_header_end_is_refused_without_over_read);
+    tcase_add_test(tc, read_refuses_a_shape_larger_than_the_file_before_allocating);
     suite_add_tcase(s, tc);
     return s;
 }

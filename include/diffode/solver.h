@@ -86,7 +86,8 @@ const dode_solver_type *dode_solver_find(const char *name);
  * It resets ode->nfe and ode->njac to 0 (afterwards they are this solve's cost) and the
  * trace's count, accepted and rejected; records the start point; and applies
  * opts->denoise_to_zero itself (one more NFE and trace point, at sigma = 0; decreasing
- * grids only). opts may be NULL (the defaults). Adaptive gsl:* solvers record every
+ * grids only; for the "dpm++" and "unipc" families that final x0 is thresholded as
+ * opts->thresholding says, like their own x0 predictions). opts may be NULL (the defaults). Adaptive gsl:* solvers record every
  * accepted step in the trace, fixed-grid solvers every grid point. */
 int dode_solve(const dode_solver_type *solver, dode_ode *ode, const double *sigmas,
                size_t steps, double *xbar, const dode_solver_opts *opts,

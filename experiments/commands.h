@@ -18,5 +18,6 @@ int cmd_merge(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_images(int argc, char **argv);
+int cmd_nll(int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@ static const dode_command commands[] = {
     { "images", cmd_images, "PNG grids: solvers x NFE on the same x_T, slerp rows" },
     { "merge", cmd_merge, "join the shards of diffode run --shard K/N into one results dir" },
     { "plot", cmd_plot, "redraw a results dir's figures (plots/plot.sh) and print its table" },
+    { "nll", cmd_nll, "log-likelihood through the probability-flow ODE (nats, bits/dim)" },
     /* further subcommands: one line each, here */
     { NULL, NULL, NULL },
 };

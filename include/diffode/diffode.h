@@ -13,6 +13,7 @@
 #include "diffode/mlp.h"
 #include "diffode/data.h"
 #include "diffode/train.h"
+#include "diffode/likelihood.h"
 #include "diffode/idx.h"
 #include "diffode/ideal.h"
 #include "diffode/png.h"

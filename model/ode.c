@@ -67,19 +67,22 @@ int dode_all_finite(const double *v, size_t len)
     return DODE_OK;
 }
 
-/* One model call at (x, t, sigma) with the status and finiteness checks every NFE shares. */
+static int state_not_finite(dode_ode *ode, double t, double sigma)
+{
+    return dode_ode_fail(ode, DODE_ENONFINITE, "the state is not finite at sigma = %g "
+                         "(t = %g): a step overflowed", sigma, t);
+}
+
+/* One model call at (x, t, sigma) with the status and eps checks every NFE shares; the
+ * caller has checked that x is finite (a step overflowed otherwise, issue 7). */
 static int call_model(dode_ode *ode, const double *x, double t, double sigma, double *eps)
 {
-    const size_t len = ode->n * ode->dim;
-    if (dode_all_finite(x, len) != DODE_OK)     /* a step overflowed the state (issue 7) */
-        return dode_ode_fail(ode, DODE_ENONFINITE, "the state is not finite at sigma = %g "
-                             "(t = %g): a step overflowed", sigma, t);
     ode->nfe++;
     int rc = ode->model->eps(ode->model, ode->n, x, t, sigma, eps);
     if (rc != DODE_OK)
         return dode_ode_fail(ode, rc, "model %s failed at sigma = %g (t = %g): %s",
                              ode->model->name, sigma, t, dode_strerror(rc));
-    if (dode_all_finite(eps, len) != DODE_OK)
+    if (dode_all_finite(eps, ode->n * ode->dim) != DODE_OK)
         return dode_ode_fail(ode, DODE_ENONFINITE, "model %s returned a non-finite eps at "
                              "sigma = %g (t = %g)", ode->model->name, sigma, t);
     return DODE_OK;
@@ -91,13 +94,22 @@ int dode_ode_rhs(dode_ode *ode, double sigma, const double *xbar, double *dxbar_
         return dode_ode_fail(ode, DODE_EINVAL, "ode: sigma = %g is not a finite value >= 0", sigma);
     const size_t len = ode->n * ode->dim;
     const double a = 1.0 / sqrt(1.0 + sigma * sigma);      /* x = a xbar */
-    for (size_t i = 0; i < len; i++)
+    double nonfinite = 0;   /* v - v is 0 for finite v and NaN for Inf or NaN: the check
+                               rides along the scaling loop instead of a second pass */
+    for (size_t i = 0; i < len; i++) {
         ode->x[i] = a * xbar[i];
-    return call_model(ode, ode->x, dode_schedule_t(ode->schedule, sigma), sigma, dxbar_dsigma);
+        nonfinite += xbar[i] - xbar[i];
+    }
+    const double t = dode_schedule_t(ode->schedule, sigma);
+    if (nonfinite != 0)
+        return state_not_finite(ode, t, sigma);
+    return call_model(ode, ode->x, t, sigma, dxbar_dsigma);
 }
 
 int dode_ode_eps_x(dode_ode *ode, double t, double sigma, const double *x, double *eps)
 {
+    if (dode_all_finite(x, ode->n * ode->dim) != DODE_OK)
+        return state_not_finite(ode, t, sigma);
     return call_model(ode, x, t, sigma, eps);
 }
 

@@ -31,6 +31,7 @@
 #include "diffode/diffode.h"
 #include "bench_dpm.h"
 #include "bench_mlp.h"
+#include "bench_ideal.h"
 
 #define ERRLEN 512
 #define MAX_ROWS 12
@@ -809,12 +810,15 @@ int main(int argc, char **argv)
     if (r != NULL && r->failed)
         printf("WARNING: a check failed: the compared runs do not compute the same numbers\n");
     fflush(stdout);
-    /* the other issues' sections (bench_dpm.c: issue 4, bench_mlp.c: issue 6) */
+    /* the other issues' sections (bench_dpm.c: issue 4; bench_mlp.c, bench_ideal.c: issue 6) */
     const int quick = argc > 1;
     if (bench_dpm(quick) != 0 && rc == DODE_OK)
         rc = DODE_ESOLVER;
     fflush(stdout);
     if (bench_mlp(quick) != 0 && rc == DODE_OK)
+        rc = DODE_ESOLVER;
+    fflush(stdout);
+    if (bench_ideal(quick) != 0 && rc == DODE_OK)
         rc = DODE_ESOLVER;
     print_footer(load_start);
     free(r);

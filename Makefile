@@ -1,7 +1,8 @@
 # diffode - one non-recursive Makefile (the asan pass re-enters it with another BUILD dir).
 #   make            build the library, the diffode command and the test programs
 #   make run        run the default experiment end to end (installs missing packages as root)
-#   make check      run every Check suite, then again under AddressSanitizer + UBSan
+#   make check      run every Check suite, then again under AddressSanitizer + UBSan, then valgrind
+#   make fuzz       run each file parser's libFuzzer target 10^6 times (clang; tests/fuzz/)
 #   make bench      print speed ratios against baselines measured in the same run
 #   make install PREFIX=/usr/local   install the command, library and headers
 #   make clean      remove build/ (results/ is yours to keep)
@@ -83,6 +84,24 @@ check: deps
 	$(MAKE) test
 	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test
+	bash tests/valgrind.sh $(BUILD)
+
+# libFuzzer needs clang and its runtime (installed like deps above); builds into
+# $(BUILD)/fuzz, about 5 minutes on two idle cores.
+FUZZ_PKGS = clang libclang-rt-14-dev
+.PHONY: fuzz
+fuzz: deps
+	@if ! command -v clang >/dev/null 2>&1 || \
+	    ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "fuzz: installing $(FUZZ_PKGS)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(FUZZ_PKGS) >/dev/null || exit 1; \
+	  else \
+	    echo "fuzz: missing packages; run as root:"; \
+	    echo "  apt-get update && apt-get install -y $(FUZZ_PKGS)"; exit 1; \
+	  fi; \
+	fi
+	bash tests/fuzz/run.sh $(BUILD)/fuzz
 
 run: deps
 	$(MAKE) $(DIFFODE)

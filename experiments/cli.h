@@ -99,6 +99,20 @@ int dode_schedule_from_spec(const char *spec, dode_schedule **out, char *err,
 /* The named schedules `diffode list` shows, ended by NULL. */
 const char *const *dode_schedule_names(void);
 
+/* The --schedule and --model specs of a subcommand, in that order, into *sched and then
+ * *model (each set only on its success; the caller frees what was set). A failure's
+ * sentence is the spec reader's, prefixed by the flag: "--model: why". */
+int cli_schedule_and_model(const char *schedule_spec, const char *model_spec,
+                           dode_schedule **sched, dode_model **model, char *err,
+                           size_t errlen);
+
+/* The .npy file a flag names (flag "--x-T", path) as rows x dim doubles, rows >= min_rows;
+ * *x (free it) and *rows on success. A read failure is "FLAG: why"; a wrong shape is
+ * DODE_EFORMAT naming the file, its shape and the expected one. Outputs untouched on
+ * failure. */
+int cli_read_rows(const char *flag, const char *path, size_t dim, size_t min_rows,
+                  double **x, size_t *rows, char *err, size_t errlen);
+
 /* Prediction type names, indexed by dode_prediction ("eps" "x0" "v" "score"), and the
  * parser; DODE_ENOTFOUND names the value. */
 const char *dode_prediction_name(dode_prediction p);

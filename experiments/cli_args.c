@@ -2,14 +2,17 @@
  *
  * Numbers are read strictly: the whole argument must be the number (strtod / digits
  * only), so "--nfe 20x", "--nfe -3" and "--rtol nan" are refused with the flag and value
- * named, never half-read. */
+ * named, never half-read. cli_read_rows reads the .npy file a flag names, checked
+ * against the model's dim. */
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "diffode/io.h"
 #include "diffode/status.h"
 
 int cli_exit_status(int rc)
@@ -167,4 +170,25 @@ void cli_usage(FILE *out, const char *cmd, const char *synopsis, const cli_flag 
         fprintf(out, "  %-24s %s\n", head, f->help);
     }
     fprintf(out, "  %-24s %s\n", "--help", "this text");
+}
+
+int cli_read_rows(const char *flag, const char *path, size_t dim, size_t min_rows,
+                  double **x, size_t *rows, char *err, size_t errlen)
+{
+    char why[512], n[40] = "n";
+    size_t r = 0, cols = 0;
+    double *data = NULL;
+    const int rc = dode_npy_read(path, &data, &r, &cols, why, sizeof why);
+    if (rc != DODE_OK)
+        return dode_fail(err, errlen, rc, "%s: %s", flag, why);
+    if (cols != dim || r < min_rows) {
+        free(data);
+        if (min_rows > 0)
+            snprintf(n, sizeof n, "n >= %zu", min_rows);
+        return dode_fail(err, errlen, DODE_EFORMAT, "%s %s: shape (%zu, %zu), but the model "
+                         "has dim %zu: expected (%s, %zu)", flag, path, r, cols, dim, n, dim);
+    }
+    *x = data;
+    *rows = r;
+    return DODE_OK;
 }

@@ -115,15 +115,13 @@ static int fail_with(int rc, const char *why, char *err, size_t errlen, const ch
 /* Model, schedule and the options of dode_loglik (sigma range from the time flags). */
 static int setup_model(const nll_args *a, nll_run *r, char *err, size_t errlen)
 {
-    char why[512];
     int rc;
     if (a->model == NULL)
         return dode_fail(err, errlen, DODE_EINVAL, "--model is required (e.g. --model "
                          "gmm:FILE.json)");
-    if ((rc = dode_schedule_from_spec(a->schedule, &r->schedule, why, sizeof why)) != DODE_OK)
-        return fail_with(rc, why, err, errlen, "--schedule");
-    if ((rc = dode_model_from_spec(a->model, &r->model, why, sizeof why)) != DODE_OK)
-        return fail_with(rc, why, err, errlen, "--model");
+    if ((rc = cli_schedule_and_model(a->schedule, a->model, &r->schedule, &r->model, err,
+                                     errlen)) != DODE_OK)
+        return rc;
     r->dim = r->model->dim;
     dode_loglik_opts *o = &r->opts;
     dode_loglik_opts_init(o);
@@ -149,21 +147,7 @@ static int setup_model(const nll_args *a, nll_run *r, char *err, size_t errlen)
 /* --data: an n x dim array (the column count must be the model's dim). */
 static int setup_data_file(const char *path, nll_run *r, char *err, size_t errlen)
 {
-    char why[512];
-    size_t rows = 0, cols = 0;
-    double *x = NULL;
-    int rc = dode_npy_read(path, &x, &rows, &cols, why, sizeof why);
-    if (rc != DODE_OK)
-        return fail_with(rc, why, err, errlen, "--data");
-    if (cols != r->dim || rows == 0) {
-        free(x);
-        return dode_fail(err, errlen, DODE_EFORMAT, "--data %s: shape (%zu, %zu), but the "
-                         "model has dim %zu: expected (n >= 1, %zu)", path, rows, cols,
-                         r->dim, r->dim);
-    }
-    r->n = rows;
-    r->x0 = x;
-    return DODE_OK;
+    return cli_read_rows("--data", path, r->dim, 1, &r->x0, &r->n, err, errlen);
 }
 
 /* --samples-from-model N: x_T ~ N(0, I), xbar = x_T sqrt(1 + smax^2), rk8pd in sigma down

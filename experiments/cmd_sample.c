@@ -169,7 +169,6 @@ static int fail_with(int rc, const char *why, char *err, size_t errlen, const ch
 static int setup_names(const sample_args *a, int reference, sample_run *r, char *err,
                        size_t errlen)
 {
-    char why[512];
     int rc;
     if (a->model == NULL)
         return dode_fail(err, errlen, DODE_EINVAL, "--model is required (e.g. --model "
@@ -179,10 +178,9 @@ static int setup_names(const sample_args *a, int reference, sample_run *r, char 
         return dode_fail(err, errlen, reference ? DODE_ESOLVER : DODE_ENOTFOUND, "--solver '%s':"
                          " unknown solver (see diffode list)",
                          reference ? REFERENCE_SOLVER : a->solver);
-    if ((rc = dode_schedule_from_spec(a->schedule, &r->schedule, why, sizeof why)) != DODE_OK)
-        return fail_with(rc, why, err, errlen, "--schedule");
-    if ((rc = dode_model_from_spec(a->model, &r->model, why, sizeof why)) != DODE_OK)
-        return fail_with(rc, why, err, errlen, "--model");
+    if ((rc = cli_schedule_and_model(a->schedule, a->model, &r->schedule, &r->model, err,
+                                     errlen)) != DODE_OK)
+        return rc;
     r->dim = r->model->dim;
     return DODE_OK;
 }
@@ -243,17 +241,12 @@ static int setup_grid(const sample_args *a, int reference, sample_run *r, char *
 /* x_T from --x-T: n x dim, every value finite (the message gives the row, 0-based). */
 static int setup_x_T_file(const char *path, sample_run *r, char *err, size_t errlen)
 {
-    char why[512];
-    size_t rows = 0, cols = 0;
+    size_t rows = 0;
     double *x = NULL;
-    int rc = dode_npy_read(path, &x, &rows, &cols, why, sizeof why);
+    const size_t cols = r->dim;
+    int rc = cli_read_rows("--x-T", path, cols, 0, &x, &rows, err, errlen);
     if (rc != DODE_OK)
-        return fail_with(rc, why, err, errlen, "--x-T");
-    if (cols != r->dim) {
-        free(x);
-        return dode_fail(err, errlen, DODE_EFORMAT, "--x-T %s: shape (%zu, %zu), but the model "
-                         "has dim %zu: expected (n, %zu)", path, rows, cols, r->dim, r->dim);
-    }
+        return rc;
     for (size_t k = 0; k < rows * cols; k++) {
         if (!isfinite(x[k])) {
             const double bad = x[k];

@@ -1,6 +1,6 @@
 /* model_spec.c - the spec strings that name a model or a schedule on the command line and
  * in configs (cli.h): "gaussian:dim=2,std=0.5", "gmm:FILE.json", "ddpm-linear",
- * "betas:FILE.npy".
+ * "betas:FILE.npy"; cli_schedule_and_model reads a subcommand's --schedule and --model.
  *
  * Model kinds are rows of one const table; a new kind (mlp:, ideal:) is a make function
  * and a row, and `diffode list` shows it with no other change. */
@@ -227,5 +227,18 @@ int dode_schedule_from_spec(const char *spec, dode_schedule **out, char *err, si
     if (s == NULL)
         return DODE_ENOTFOUND;
     *out = s;
+    return DODE_OK;
+}
+
+int cli_schedule_and_model(const char *schedule_spec, const char *model_spec,
+                           dode_schedule **sched, dode_model **model, char *err,
+                           size_t errlen)
+{
+    char why[512];
+    int rc = dode_schedule_from_spec(schedule_spec, sched, why, sizeof why);
+    if (rc != DODE_OK)
+        return dode_fail(err, errlen, rc, "--schedule: %s", why);
+    if ((rc = dode_model_from_spec(model_spec, model, why, sizeof why)) != DODE_OK)
+        return dode_fail(err, errlen, rc, "--model: %s", why);
     return DODE_OK;
 }

@@ -7,11 +7,9 @@
  * to its tolerance; --out and --trajectory hold what the run computed; and every bad input
  * exits non-zero, names the problem on stderr, prints nothing on stdout and leaves no
  * output file. Test inputs are written into a mkdtemp directory at run time. */
-#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
 
@@ -27,52 +25,10 @@ typedef struct {
     char err[OUT_MAX];       /* stderr */
 } run_result;
 
-static const char *diffode_path(void)
-{
-    const char *p = getenv("DIFFODE");
-    return p != NULL && *p != '\0' ? p : "build/diffode";
-}
-
-static void slurp(const char *path, char *buf, size_t cap)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_ptr_nonnull(f);
-    const size_t n = fread(buf, 1, cap - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-}
-
-/* Runs diffode with args (NULL-terminated), stdout and stderr into files under dir. */
+/* Runs diffode with args (NULL-terminated), stdout and stderr captured under dir. */
 static void run(const char *dir, const char *const *args, run_result *r)
 {
-    const char *argv[64];
-    size_t argc = 0;
-    argv[argc++] = diffode_path();
-    for (size_t k = 0; args[k] != NULL && argc < 63; k++)
-        argv[argc++] = args[k];
-    argv[argc] = NULL;
-    char out_path[512], err_path[512];
-    snprintf(out_path, sizeof out_path, "%s/.stdout", dir);
-    snprintf(err_path, sizeof err_path, "%s/.stderr", dir);
-    fflush(NULL);
-    const pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        const int fo = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        const int fe = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0)
-            _exit(126);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    int status;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    r->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    ck_assert_msg(r->status != 127, "cannot run %s (set DIFFODE)", argv[0]);
-    slurp(out_path, r->out, sizeof r->out);
-    slurp(err_path, r->err, sizeof r->err);
-    unlink(out_path);
-    unlink(err_path);
+    r->status = test_run_diffode(dir, args, r->out, r->err, sizeof r->out);
 }
 
 /* The run's single JSON line: exit 0, nothing on stderr, exactly one '\n', at the end. */
@@ -254,7 +210,7 @@ START_TEST(trajectory_has_a_row_per_point_and_sample)
                                     "--steps", "5", "--n", "3", "--trajectory", path, NULL }, r);
     cJSON *json = json_line(r);
     char *csv = malloc(OUT_MAX);
-    slurp(path, csv, OUT_MAX);
+    test_slurp(path, csv, OUT_MAX);
     ck_assert_int_eq(strncmp(csv, "step,sample,sigma,t,xbar_0,xbar_1,x_0,x_1\n", 42), 0);
     size_t lines = 0;
     const char *last = csv;
@@ -519,7 +475,7 @@ START_TEST(seeded_start_is_the_documented_draw)
     cJSON *json = json_line(r);
     double *want = test_xbar_T(4, 2, num(json, "sigma_max"), 11);
     char *csv = malloc(OUT_MAX);
-    slurp(path, csv, OUT_MAX);
+    test_slurp(path, csv, OUT_MAX);
     const char *line = strchr(csv, '\n') + 1;
     for (size_t i = 0; i < 4; i++, line = strchr(line, '\n') + 1) {
         size_t step, sample;

@@ -21,14 +21,8 @@ static dode_mlp_arch make_arch(size_t dim, size_t temb, size_t nh, const size_t 
 static dode_mlp *make_mlp(size_t dim, size_t temb, size_t nh, const size_t *widths,
                           unsigned long seed)
 {
-    dode_mlp_arch a = make_arch(dim, temb, nh, widths);
-    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-    gsl_rng_set(rng, seed);
-    char err[ERRLEN];
-    dode_mlp *m = dode_mlp_new(&a, rng, err, sizeof err);
-    ck_assert_msg(m != NULL, "%s", err);
-    gsl_rng_free(rng);
-    return m;
+    const dode_mlp_arch a = make_arch(dim, temb, nh, widths);
+    return test_mlp_new(&a, seed);
 }
 
 static double silu(double z) { return z / (1.0 + exp(-z)); }
@@ -188,29 +182,11 @@ START_TEST(init_is_pytorch_uniform_in_inverse_sqrt_fan_in)
 }
 END_TEST
 
-static char *tmp_path(const char *name)
-{
-    char *dir = strdup("/tmp/check_mlp.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    char *path = malloc(strlen(dir) + strlen(name) + 2);
-    sprintf(path, "%s/%s", dir, name);
-    free(dir);
-    return path;
-}
-
-static void rm_path(char *path)
-{
-    unlink(path);
-    *strrchr(path, '/') = '\0';
-    rmdir(path);
-    free(path);
-}
-
 START_TEST(save_load_round_trip_f64_exact_and_f32_rounded)
 {
     const size_t w[2] = { 7, 5 };
     dode_mlp *m = make_mlp(2, 10, 2, w, 9);
-    char err[ERRLEN], *path = tmp_path("w.safetensors");
+    char err[ERRLEN], *path = test_tmp_path("check_mlp", "w.safetensors");
     const size_t P = dode_mlp_nparams(m);
     for (int f32 = 0; f32 <= 1; f32++) {
         ck_assert_int_eq(dode_mlp_save(m, path, f32 ? DODE_DTYPE_F32 : DODE_DTYPE_F64, err,
@@ -231,7 +207,7 @@ START_TEST(save_load_round_trip_f64_exact_and_f32_rounded)
         }
         dode_mlp_free(r);
     }
-    rm_path(path);
+    test_rm_path(path);
     dode_mlp_free(m);
 }
 END_TEST
@@ -242,7 +218,7 @@ START_TEST(model_eps_uses_training_label_of_sigma)
 {
     const size_t w[1] = { 8 };
     dode_mlp *m = make_mlp(2, 4, 1, w, 1);
-    char err[ERRLEN], *path = tmp_path("w.safetensors");
+    char err[ERRLEN], *path = test_tmp_path("check_mlp", "w.safetensors");
     ck_assert_int_eq(dode_mlp_save(m, path, DODE_DTYPE_F64, err, sizeof err), DODE_OK);
     dode_model *model = dode_mlp_load(path, err, sizeof err);
     ck_assert_msg(model != NULL, "%s", err);
@@ -261,7 +237,7 @@ START_TEST(model_eps_uses_training_label_of_sigma)
     dode_mlp_work_free(wk);
     dode_schedule_free(s);
     dode_model_free(model);
-    rm_path(path);
+    test_rm_path(path);
     dode_mlp_free(m);
 }
 END_TEST

@@ -1,7 +1,6 @@
 /* check_png.c - the PNG writer (png.h), read back here with zlib: the signature, IHDR's
  * fields, every chunk's CRC (zlib's crc32), the inflated rows equal to the input; the
  * grid's layout and value mapping; and refused writes that leave no file. */
-#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -122,17 +121,6 @@ START_TEST(grid_places_tiles_and_maps_values_to_levels)
 }
 END_TEST
 
-static int dir_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    int n = 0;
-    for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;)
-        n += e->d_name[0] != '.';
-    if (d != NULL)
-        closedir(d);
-    return n;
-}
-
 START_TEST(refused_writes_leave_no_file)
 {
     char dir[] = "/tmp/check_png.XXXXXX", path[64], err[ERRLEN] = "";
@@ -150,7 +138,7 @@ START_TEST(refused_writes_leave_no_file)
     ck_assert_int_eq(dode_png_write_grid(path, tile, 1, 1, 2, 2, 1.0, 1.0, 0, 0, err,
                                          sizeof err), DODE_EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "x.png"));
-    ck_assert_int_eq(dir_entries(dir), 0);
+    ck_assert_int_eq(test_count_visible(dir), 0);
     rmdir(dir);
 }
 END_TEST

@@ -34,24 +34,6 @@ static unsigned char *image(const char *json, const void *data, size_t dlen, siz
     return image_n(strlen(json), json, data, dlen, len);
 }
 
-static char *tmp_path(const char *name)
-{
-    char *dir = strdup("/tmp/check_safetensors.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    char *path = malloc(strlen(dir) + strlen(name) + 2);
-    sprintf(path, "%s/%s", dir, name);
-    free(dir);
-    return path;
-}
-
-static void rm_path(char *path)
-{
-    unlink(path);
-    *strrchr(path, '/') = '\0';
-    rmdir(path);
-    free(path);
-}
-
 /* Three tensors (a scalar, an empty one, a 2x3x2 block of awkward values) and metadata. */
 static void sample_tensors(dode_tensor t[3], double *block)
 {
@@ -73,7 +55,7 @@ START_TEST(f64_round_trip_is_bit_exact)
     sample_tensors(t, block);
     char *meta[] = { "format", "pt", "note", "a \"quoted\" value" };
     const dode_safetensors st = { .count = 3, .tensors = t, .nmeta = 2, .meta = meta };
-    char err[ERRLEN], *path = tmp_path("t.safetensors");
+    char err[ERRLEN], *path = test_tmp_path("check_safetensors", "t.safetensors");
     ck_assert_int_eq(dode_safetensors_write(path, &st, DODE_DTYPE_F64, err, sizeof err), DODE_OK);
     dode_safetensors *r = NULL;
     ck_assert_int_eq(dode_safetensors_read(path, &r, err, sizeof err), DODE_OK);
@@ -93,7 +75,7 @@ START_TEST(f64_round_trip_is_bit_exact)
     ck_assert_str_eq(dode_safetensors_meta(r, "format"), "pt");
     ck_assert_ptr_null(dode_safetensors_meta(r, "absent"));
     dode_safetensors_free(r);
-    rm_path(path);
+    test_rm_path(path);
 }
 END_TEST
 
@@ -104,7 +86,7 @@ START_TEST(f32_round_trip_rounds_each_value_to_float)
     sample_tensors(t, block);
     block[2] = 1e30;                        /* 1e300 does not fit in F32 */
     const dode_safetensors st = { .count = 3, .tensors = t };
-    char err[ERRLEN], *path = tmp_path("t.safetensors");
+    char err[ERRLEN], *path = test_tmp_path("check_safetensors", "t.safetensors");
     ck_assert_int_eq(dode_safetensors_write(path, &st, DODE_DTYPE_F32, err, sizeof err), DODE_OK);
     dode_safetensors *r = NULL;
     ck_assert_int_eq(dode_safetensors_read(path, &r, err, sizeof err), DODE_OK);
@@ -116,7 +98,7 @@ START_TEST(f32_round_trip_rounds_each_value_to_float)
     }
     ck_assert_uint_eq(r->nmeta, 0);
     dode_safetensors_free(r);
-    rm_path(path);
+    test_rm_path(path);
 }
 END_TEST
 
@@ -152,7 +134,7 @@ START_TEST(written_header_is_padded_to_eight_bytes)
     double v[3] = { 1, 2, 3 };
     dode_tensor t = { .name = "x", .ndim = 1, .shape = { 3 }, .size = 3, .data = v };
     const dode_safetensors st = { .count = 1, .tensors = &t };
-    char err[ERRLEN], *path = tmp_path("t.safetensors");
+    char err[ERRLEN], *path = test_tmp_path("check_safetensors", "t.safetensors");
     ck_assert_int_eq(dode_safetensors_write(path, &st, DODE_DTYPE_F64, err, sizeof err), DODE_OK);
     FILE *f = fopen(path, "rb");
     unsigned char head[9];
@@ -166,7 +148,7 @@ START_TEST(written_header_is_padded_to_eight_bytes)
     ck_assert_uint_eq(n % 8, 0);
     ck_assert_int_eq(head[8], '{');
     ck_assert_uint_eq((uint64_t)sb.st_size, 8 + n + 3 * 8);
-    rm_path(path);
+    test_rm_path(path);
 }
 END_TEST
 
@@ -284,7 +266,7 @@ START_TEST(writer_refuses_bad_tensors_and_leaves_no_file)
         { .name = "a", .ndim = 1, .shape = { 2 }, .size = 2, .data = v },
     };
     dode_safetensors st = { .count = 2, .tensors = t };
-    char err[ERRLEN], *path = tmp_path("t.safetensors");
+    char err[ERRLEN], *path = test_tmp_path("check_safetensors", "t.safetensors");
     ck_assert_int_eq(dode_safetensors_write(path, &st, DODE_DTYPE_F64, err, sizeof err),
                      DODE_EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "\"a\" appears twice"));
@@ -297,7 +279,7 @@ START_TEST(writer_refuses_bad_tensors_and_leaves_no_file)
                      DODE_EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "does not match its shape"));
     ck_assert_int_eq(access(path, F_OK), -1);
-    rm_path(path);
+    test_rm_path(path);
 }
 END_TEST
 
@@ -424,14 +406,14 @@ END_TEST
 
 START_TEST(mlp_read_passes_on_file_errors)
 {
-    char err[ERRLEN], *path = tmp_path("net.safetensors");
+    char err[ERRLEN], *path = test_tmp_path("check_safetensors", "net.safetensors");
     FILE *f = fopen(path, "wb");
     fputs("garbage!!", f);
     fclose(f);
     ck_assert_ptr_null(dode_mlp_read(path, err, sizeof err));
     ck_assert_ptr_nonnull(strstr(err, "header length"));
     ck_assert_ptr_null(dode_mlp_load(path, err, sizeof err));
-    rm_path(path);
+    test_rm_path(path);
 }
 END_TEST
 

@@ -6,11 +6,8 @@
  * must land between the two, in the lower half, and never (beyond noise) below Bayes.
  * The `diffode train` command is run as a child ($DIFFODE, default build/diffode): its
  * outputs load, a seed reproduces them byte for byte, and bad input leaves no file. */
-#include <dirent.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -33,13 +30,7 @@ static dode_mlp *small_mlp(const char *schedule, size_t dim, unsigned long seed)
     dode_mlp_arch a = { .dim = dim, .temb = 16, .nhidden = 2, .widths = { 32, 32 },
                         .prediction = DODE_PRED_EPS };
     snprintf(a.schedule, sizeof a.schedule, "%s", schedule);
-    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-    gsl_rng_set(rng, seed);
-    char err[ERRLEN];
-    dode_mlp *m = dode_mlp_new(&a, rng, err, sizeof err);
-    ck_assert_msg(m != NULL, "%s", err);
-    gsl_rng_free(rng);
-    return m;
+    return test_mlp_new(&a, seed);
 }
 
 /* The Bayes predictor's loss by Monte Carlo, written out from the closed form
@@ -308,76 +299,16 @@ END_TEST
 
 /* --- the command --- */
 
-static const char *diffode_path(void)
-{
-    const char *p = getenv("DIFFODE");
-    return p != NULL && *p != '\0' ? p : "build/diffode";
-}
-
-/* Files in dir other than the captured streams. */
-static int count_outputs(const char *dir)
-{
-    DIR *d = opendir(dir);
-    int n = 0;
-    for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;)
-        n += e->d_name[0] != '.';
-    if (d != NULL)
-        closedir(d);
-    return n;
-}
-
-static void rm_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    char path[600];
-    for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-            unlink(path);
-    }
-    if (d != NULL)
-        closedir(d);
-    rmdir(dir);
-}
-
-static void slurp(const char *path, char *buf, size_t cap)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_ptr_nonnull(f);
-    buf[fread(buf, 1, cap - 1, f)] = '\0';
-    fclose(f);
-}
-
 /* Runs `diffode train ARGS`; returns the exit status, stdout and stderr in out / err. */
 static int run_train(const char *dir, const char *const *args, char *out, char *err,
                      size_t cap)
 {
-    const char *argv[40] = { diffode_path(), "train" };
-    size_t argc = 2;
+    const char *argv[40] = { "train" };
+    size_t argc = 1;
     for (size_t k = 0; args[k] != NULL && argc < 39; k++)
         argv[argc++] = args[k];
     argv[argc] = NULL;
-    char po[600], pe[600];
-    snprintf(po, sizeof po, "%s/.stdout", dir);
-    snprintf(pe, sizeof pe, "%s/.stderr", dir);
-    fflush(NULL);
-    const pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        const int fo = open(po, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        const int fe = open(pe, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0)
-            _exit(126);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    int status;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    ck_assert_msg(code != 127, "cannot run %s (set DIFFODE)", argv[0]);
-    slurp(po, out, cap);
-    slurp(pe, err, cap);
-    return code;
+    return test_run_diffode(dir, argv, out, err, cap);
 }
 
 static int same_bytes(const char *a, const char *b)
@@ -396,9 +327,8 @@ static int same_bytes(const char *a, const char *b)
 
 START_TEST(train_command_writes_loadable_weights_reproducibly)
 {
-    char dir[] = "/tmp/check_train.XXXXXX", w1[64], w2[64], csv[64], png[64], out[4096],
+    char *dir = test_tmpdir("check_train"), w1[64], w2[64], csv[64], png[64], out[4096],
          err[4096];
-    ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(png, sizeof png, "%s/loss.png", dir);
     snprintf(w1, sizeof w1, "%s/a.safetensors", dir);
     snprintf(w2, sizeof w2, "%s/b.safetensors", dir);
@@ -431,14 +361,13 @@ START_TEST(train_command_writes_loadable_weights_reproducibly)
                          NULL };
     ck_assert_int_eq(run_train(dir, a2, out, err, sizeof out), 0);
     ck_assert(same_bytes(w1, w2));
-    rm_dir(dir);
+    test_rm_tree(dir);
 }
 END_TEST
 
 START_TEST(train_command_refuses_bad_input_and_leaves_no_file)
 {
-    char dir[] = "/tmp/check_train.XXXXXX", w[64], out[4096], err[4096];
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char *dir = test_tmpdir("check_train"), w[64], out[4096], err[4096];
     snprintf(w, sizeof w, "%s/w.safetensors", dir);
     const struct { const char *args[12]; int code; const char *needle; } cases[] = {
         { { "--data", "toy:moons", "--out", w, "--bogus", NULL }, 2, "--bogus" },
@@ -460,9 +389,9 @@ START_TEST(train_command_refuses_bad_input_and_leaves_no_file)
         ck_assert_msg(strncmp(err, "diffode train: ", 15) == 0, "case %zu: %s", k, err);
         ck_assert_msg(strstr(err, cases[k].needle) != NULL, "case %zu: %s", k, err);
         ck_assert_msg(out[0] == '\0', "case %zu printed: %s", k, out);
-        ck_assert_int_eq(count_outputs(dir), 0);
+        ck_assert_int_eq(test_count_visible(dir), 0);
     }
-    rm_dir(dir);
+    test_rm_tree(dir);
 }
 END_TEST
 

@@ -1,13 +1,15 @@
 /* testutil.h - what every Check suite shares: its main(), an error buffer size, the
  * MATH.md section 8 test problem (2-D GMM w = (0.5, 0.3, 0.2), means (-1.5,0), (1.5,0.5),
  * (0,2), isotropic stds 0.3, 0.5, 0.2; ddpm-linear; x_T ~ N(0, I)), the 2-D Gaussian the
- * solver suites use beside it, and temporary directories. Every helper asserts (Check)
+ * solver suites use beside it, temporary directories, a seeded MLP, and running the
+ * `diffode` command as a child with its output captured. Every helper asserts (Check)
  * instead of returning a status: a failure here fails the calling test. */
 #ifndef DIFFODE_TESTUTIL_H
 #define DIFFODE_TESTUTIL_H
 
 #include <check.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "diffode/diffode.h"
@@ -151,6 +154,103 @@ static inline void test_rm_tree(char *dir)
         closedir(d);
     rmdir(dir);
     free(dir);
+}
+
+/* A fresh file path /tmp/TAG.XXXXXX/NAME in its own directory (the file is not created);
+ * the caller owns the string and passes it to test_rm_path at the end of the test. */
+static inline char *test_tmp_path(const char *tag, const char *name)
+{
+    char *dir = test_tmpdir(tag);
+    char *path = malloc(strlen(dir) + strlen(name) + 2);
+    ck_assert_ptr_nonnull(path);
+    sprintf(path, "%s/%s", dir, name);
+    free(dir);
+    return path;
+}
+
+/* Removes a test_tmp_path's directory with everything in it, and frees the string. */
+static inline void test_rm_path(char *path)
+{
+    *strrchr(path, '/') = '\0';
+    test_rm_tree(path);
+}
+
+/* How many entries of dir are not hidden (name not starting with '.'): the outputs a
+ * command left there, beside test_run_diffode's hidden capture files. */
+static inline int test_count_visible(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;)
+        n += e->d_name[0] != '.';
+    if (d != NULL)
+        closedir(d);
+    return n;
+}
+
+/* An MLP of architecture a with weights drawn from a mt19937 seeded with seed (caller
+ * frees with dode_mlp_free). */
+static inline dode_mlp *test_mlp_new(const dode_mlp_arch *a, unsigned long seed)
+{
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, seed);
+    char err[ERRLEN];
+    dode_mlp *m = dode_mlp_new(a, rng, err, sizeof err);
+    ck_assert_msg(m != NULL, "%s", err);
+    gsl_rng_free(rng);
+    return m;
+}
+
+/* The file at path into buf as a string (at most cap - 1 bytes). */
+static inline void test_slurp(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    buf[fread(buf, 1, cap - 1, f)] = '\0';
+    fclose(f);
+}
+
+/* The diffode command under test: $DIFFODE (`make test` sets it), else build/diffode. */
+static inline const char *test_diffode_path(void)
+{
+    const char *p = getenv("DIFFODE");
+    return p != NULL && *p != '\0' ? p : "build/diffode";
+}
+
+/* Runs `diffode ARGS` (args NULL-terminated, at most 62 used) as a child with stdout and
+ * stderr sent to dir/.stdout and dir/.stderr, read back into out and err (cap bytes each,
+ * truncated) and removed; returns the exit status, or -1 if the child did not exit. */
+static inline int test_run_diffode(const char *dir, const char *const *args, char *out,
+                                   char *err, size_t cap)
+{
+    const char *argv[64] = { test_diffode_path() };
+    size_t argc = 1;
+    for (size_t k = 0; args[k] != NULL && argc < 63; k++)
+        argv[argc++] = args[k];
+    argv[argc] = NULL;
+    char po[1024], pe[1024];
+    snprintf(po, sizeof po, "%s/.stdout", dir);
+    snprintf(pe, sizeof pe, "%s/.stderr", dir);
+    fflush(NULL);
+    const pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        const int fo = open(po, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        const int fe = open(pe, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0)
+            _exit(126);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    ck_assert_msg(code != 127, "cannot run %s (set DIFFODE)", argv[0]);
+    test_slurp(po, out, cap);
+    test_slurp(pe, err, cap);
+    unlink(po);
+    unlink(pe);
+    return code;
 }
 
 /* Root mean square of a - b over len values. */

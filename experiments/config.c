@@ -354,9 +354,25 @@ static int set_name(parser *p, const entry *e, void *target)
     return DODE_OK;
 }
 
+/* Upper bounds on what a run holds, so an absurd config fails here, on its line, and not
+ * at an allocation deep in the sweep: at most 2^24 trajectories per run (each state array
+ * is samples x dim doubles, and a row keeps a few: 2^24 x dim 2 is 256 MiB each), and with
+ * trajectory = yes at most 2^31 stored points, samples x (nfe + 2) (a trace keeps steps + 2
+ * states of samples x dim values, steps <= nfe), i.e. 16 GiB per dimension. */
+#define CFG_MAX_SAMPLES ((size_t)1 << 24)
+#define CFG_MAX_TRACE ((size_t)1 << 31)
+
 static int set_samples(parser *p, const entry *e, void *t)
 {
-    return parse_size(p, e, e->value, 1, &((dode_config *)t)->samples);
+    size_t *n = &((dode_config *)t)->samples;
+    size_t v = 0;
+    const int rc = parse_size(p, e, e->value, 1, &v);
+    if (rc == DODE_OK && v > CFG_MAX_SAMPLES)
+        return key_fail(p, DODE_EINVAL, e->line, e->key, "%zu is above the limit of %zu "
+                        "trajectories per run (2^24)", v, CFG_MAX_SAMPLES);
+    if (rc == DODE_OK)
+        *n = v;
+    return rc;
 }
 
 static int set_seeds(parser *p, const entry *e, void *target)
@@ -938,6 +954,24 @@ static int check_grids(parser *p, const build *b, int line)
     return DODE_OK;
 }
 
+/* With trajectory = yes every row stores samples x (nfe + 2) points: within CFG_MAX_TRACE. */
+static int check_trace_size(parser *p, const header *exp, const build *b)
+{
+    const dode_config *cfg = b->cfg;
+    for (size_t k = 0; cfg->trajectory && k < cfg->nnfe; k++) {
+        const size_t points = cfg->nfe[k] + 2;
+        if (points > CFG_MAX_TRACE / cfg->samples) {
+            const entry *e = find_entry(p, exp->text, "samples");
+            return key_fail(p, DODE_EINVAL, e != NULL ? e->line : b->nfe_line,
+                            e != NULL ? "samples" : "nfe", "samples %zu x (nfe %zu + 2) "
+                            "trajectory points exceed the limit of 2^31 (trajectory = yes "
+                            "stores every step): lower samples or nfe, or set trajectory = no",
+                            cfg->samples, cfg->nfe[k]);
+        }
+    }
+    return DODE_OK;
+}
+
 /* What every sweep needs, and what only the whole config can tell. */
 static int check_sweep(parser *p, const header *exp, const header *sweep, build *b)
 {
@@ -975,7 +1009,7 @@ static int check_sweep(parser *p, const header *exp, const header *sweep, build 
                 return key_fail(p, DODE_EINVAL, b->nfe_line, "nfe", "%zu is below one step "
                                 "of solver \"%s\" (%d NFE per step)", cfg->nfe[k],
                                 cfg->solvers[i].name, cfg->solvers[i].type->evals_per_step);
-    return DODE_OK;
+    return check_trace_size(p, exp, b);
 }
 
 /* Pass two: entries -> config, section by section ([model]s and [solver]s before the

@@ -17,6 +17,7 @@
  * stochastic step. The reference is the model's exact flow or one gsl:rk8pd solve at
  * ref_rtol / ref_atol in log sigma (in sigma when the grid ends at 0), cached on disk. */
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <gsl/gsl_randist.h>
@@ -29,6 +30,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "diffode/diffode.h"
 #include "cli.h"
@@ -1271,6 +1273,45 @@ static int load_tables(sweep *sw, const char *dir, char *err, size_t errlen)
     return rc;
 }
 
+/* Is name FILE.tmp.XXXXXX for one of the files the sweep writes in its results directory,
+ * XXXXXX being mkstemp's six letters or digits (dode_write_atomic's temporary files)? */
+static int is_own_temp(const char *name)
+{
+    static const char *const files[] = {
+        "runs.csv", "timings.csv", "trajectories.csv", "error_vs_nfe.dat", "orders.dat",
+        "summary.json", "trajectory_error.dat", "trajectory_diff.dat", "config.ini",
+    };
+    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
+        const size_t n = strlen(files[k]);
+        if (strncmp(name, files[k], n) != 0 || strncmp(name + n, ".tmp.", 5) != 0)
+            continue;
+        const char *x = name + n + 5;
+        size_t len = 0;
+        while (isalnum((unsigned char)x[len]))
+            len++;
+        return len == 6 && x[6] == '\0';
+    }
+    return 0;
+}
+
+/* A SIGKILL between a temporary file's creation and its rename leaves FILE.tmp.XXXXXX
+ * behind; a resumed run removes its own (the names above, in this run's directory only,
+ * never the cache that parallel shards share). One run writes a results directory at a
+ * time, so none of them is in use. They hold no results: a failed unlink is ignored. */
+static void remove_stale_temps(const char *dir)
+{
+    char path[PATH_LEN + 258];              /* dir, '/', a d_name of up to 255 bytes */
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
+        if (!is_own_temp(e->d_name))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    if (d != NULL)
+        closedir(d);
+}
+
 static int prepare(sweep *sw, char *err, size_t errlen)
 {
     const char *root = sw->opts->root ? sw->opts->root : "results";
@@ -1286,6 +1327,8 @@ static int prepare(sweep *sw, char *err, size_t errlen)
         rc = mkdir_p(sw->dir, err, errlen);
     if (rc == DODE_OK)
         rc = mkdir_p(sw->cache, err, errlen);
+    if (rc == DODE_OK)
+        remove_stale_temps(sw->dir);
     if (rc == DODE_OK)
         rc = load_tables(sw, sw->dir, err, errlen);
     char path[PATH_LEN + 64];

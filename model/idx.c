@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include "diffode/idx.h"
@@ -120,27 +121,93 @@ static int keep_item(gsl_rng *rng, size_t seen, size_t items, size_t kept, size_
     return (double)(items - seen) * gsl_rng_uniform(rng) < (double)(want - kept);
 }
 
-/* Streams the payload item by item into x ([want][cols]), keeping the chosen ones. */
-static int read_items(gzFile f, const char *path, const idx_header *h, const dode_idx_opts *o,
-                      size_t want, gsl_rng *rng, double *x, char *err, size_t errlen)
+/* The kept values. The buffer grows geometrically as the data arrive, never beyond len,
+ * so a header claiming 2^32 values costs memory only for the bytes the file really holds:
+ * a 16-byte file claiming 2 x 2 x 134810123 values fails "truncated" after one 64 KiB read
+ * instead of asking for 4.3 GB (a gzip file's size is unknown until it is read). */
+typedef struct {
+    double *x;
+    size_t len, used, cap;      /* values wanted in all, filled, allocated */
+} idx_out;
+
+enum { IDX_CHUNK = 1 << 16 };   /* bytes read at a time; also the first allocation, values */
+
+/* Room for n more values: capacity doubled (at least IDX_CHUNK), at most len. */
+static int out_reserve(idx_out *out, size_t n)
 {
-    unsigned char *item = malloc(h->cols);
-    char what[64];
-    if (item == NULL)
+    const size_t need = out->used + n;
+    if (need <= out->cap)
+        return DODE_OK;
+    size_t cap = out->cap < IDX_CHUNK ? IDX_CHUNK : 2 * out->cap;
+    cap = cap < need ? need : cap > out->len ? out->len : cap;
+    double *x = realloc(out->x, cap * sizeof *x);
+    if (x == NULL)
+        return DODE_ENOMEM;
+    out->x = x;
+    out->cap = cap;
+    return DODE_OK;
+}
+
+/* Reads item i (cols bytes) in chunks through buf, appending its values to out if kept. */
+static int read_item(gzFile f, const char *path, const idx_header *h, size_t i, int raw,
+                     unsigned char *buf, idx_out *out, char *err, size_t errlen)
+{
+    for (size_t done = 0; done < h->cols;) {
+        const size_t n = h->cols - done < IDX_CHUNK ? h->cols - done : IDX_CHUNK;
+        const char *why = NULL;
+        const long long got = read_bytes(f, buf, n, &why);
+        if (got < 0)
+            return dode_fail(err, errlen, DODE_EFORMAT, "cannot read %s: data (item %zu of "
+                             "%zu): corrupt compressed data (%s)", path, i + 1, h->items,
+                             why != NULL ? why : "zlib error");
+        if ((size_t)got < n)
+            return dode_fail(err, errlen, DODE_EFORMAT, "cannot read %s: data (item %zu of "
+                             "%zu) truncated: %zu of %zu bytes%s", path, i + 1, h->items,
+                             done + (size_t)got, h->cols, got == 0 ? " (end of file)" : "");
+        done += n;
+        if (out == NULL)
+            continue;
+        if (out_reserve(out, n) != DODE_OK)
+            return dode_fail(err, errlen, DODE_ENOMEM, "cannot read %s: out of memory after "
+                             "%zu of %zu values", path, out->used, out->len);
+        for (size_t j = 0; j < n; j++)
+            out->x[out->used++] = raw ? (double)buf[j] : 2.0 * (double)buf[j] / 255.0 - 1.0;
+    }
+    return DODE_OK;
+}
+
+/* Streams the payload item by item into out ([want][cols]), keeping the chosen ones. */
+static int read_items(gzFile f, const char *path, const idx_header *h, const dode_idx_opts *o,
+                      size_t want, gsl_rng *rng, idx_out *out, char *err, size_t errlen)
+{
+    unsigned char *buf = malloc(h->cols < IDX_CHUNK ? h->cols : IDX_CHUNK);
+    if (buf == NULL)
         return dode_fail(err, errlen, DODE_ENOMEM, "cannot read %s: out of memory", path);
     int rc = DODE_OK;
-    size_t kept = 0;
-    for (size_t i = 0; rc == DODE_OK && kept < want; i++) {
-        snprintf(what, sizeof what, "data (item %zu of %zu)", i + 1, h->items);
-        rc = read_exact(f, path, what, item, h->cols, err, errlen);
-        if (rc != DODE_OK || !keep_item(rng, i, h->items, kept, want))
-            continue;
-        double *row = x + kept++ * h->cols;
-        for (size_t j = 0; j < h->cols; j++)
-            row[j] = o->raw ? (double)item[j] : 2.0 * (double)item[j] / 255.0 - 1.0;
+    for (size_t i = 0, kept = 0; rc == DODE_OK && kept < want; i++) {
+        const int keep = keep_item(rng, i, h->items, kept, want);
+        rc = read_item(f, path, h, i, o->raw, buf, keep ? out : NULL, err, errlen);
+        kept += keep != 0;
     }
-    free(item);
+    free(buf);
     return rc;
+}
+
+/* A plain file must hold at least the header and want items: checked from its size before
+ * anything is allocated, naming the first item cut. */
+static int check_size(gzFile f, const char *path, const idx_header *h, size_t want,
+                      char *err, size_t errlen)
+{
+    struct stat st;
+    if (!gzdirect(f) || stat(path, &st) != 0 || st.st_size < 0)
+        return DODE_OK;             /* gzip: checked as the data arrive */
+    const size_t head = 4 + 4 * h->ndims, have = (size_t)st.st_size;
+    const size_t data = have > head ? have - head : 0;
+    if (data / h->cols >= want)
+        return DODE_OK;
+    return dode_fail(err, errlen, DODE_EFORMAT, "cannot read %s: data (item %zu of %zu) "
+                     "truncated: the file holds %zu bytes of data, %zu items need %zu x %zu",
+                     path, data / h->cols + 1, h->items, data, want, want, h->cols);
 }
 
 /* Header read and checked; the subset size checked against it. */
@@ -167,8 +234,8 @@ int dode_idx_read(const char *path, const dode_idx_opts *opts, double **data, si
     idx_header h = { 0 };
     gzFile f = NULL;
     gsl_rng *rng = NULL;
-    double *x = NULL;
-    size_t want = 0, len = 0;
+    idx_out out = { 0 };
+    size_t want = 0;
     if (path == NULL || data == NULL || rows == NULL || cols == NULL)
         return dode_fail(err, errlen, DODE_EINVAL, "IDX read: NULL argument");
     if (opts != NULL)
@@ -177,25 +244,26 @@ int dode_idx_read(const char *path, const dode_idx_opts *opts, double **data, si
         dode_idx_opts_init(&o);
     errno = 0;
     int rc = open_checked(path, &o, &f, &h, &want, err, errlen);
+    if (rc == DODE_OK)
+        rc = check_size(f, path, &h, want, err, errlen);
     if (rc == DODE_OK && o.random && want < h.items
         && (rng = gsl_rng_alloc(gsl_rng_mt19937)) == NULL)
         rc = dode_fail(err, errlen, DODE_ENOMEM, "cannot read %s: out of memory", path);
     if (rng != NULL)
         gsl_rng_set(rng, o.seed);
-    if (rc == DODE_OK && (dode_mul_size(want, h.cols, &len) != DODE_OK
-                          || (x = malloc(len * sizeof *x)) == NULL))
+    if (rc == DODE_OK && dode_mul_size(want, h.cols, &out.len) != DODE_OK)
         rc = dode_fail(err, errlen, DODE_ENOMEM, "cannot read %s: %zu x %zu values do not fit "
                        "in memory", path, want, h.cols);
     if (rc == DODE_OK)
-        rc = read_items(f, path, &h, &o, want, rng, x, err, errlen);
+        rc = read_items(f, path, &h, &o, want, rng, &out, err, errlen);
     if (f != NULL)
         gzclose(f);
     gsl_rng_free(rng);
     if (rc != DODE_OK) {
-        free(x);
+        free(out.x);
         return rc;
     }
-    *data = x;
+    *data = out.x;
     *rows = want;
     *cols = h.cols;
     for (size_t k = 0; dims != NULL && k < DODE_IDX_MAX_DIMS; k++)

@@ -100,19 +100,35 @@ static int layout(dode_mlp *m)
     return DODE_OK;
 }
 
+/* At most 2^28 parameters (2 GiB of doubles): widths up to 65536 would otherwise allow
+ * 16 hidden layers of 2^32 weights each, far beyond any network this toolkit trains. */
+#define MLP_MAX_PARAMS ((size_t)1 << 28)
+
+/* The layout of a checked arch into m (no parameters allocated), within MLP_MAX_PARAMS. */
+static int plan(dode_mlp *m, const dode_mlp_arch *arch, char *err, size_t errlen)
+{
+    *m = (dode_mlp){ .arch = *arch };
+    if (layout(m) != DODE_OK || m->nparams > MLP_MAX_PARAMS)
+        return dode_fail(err, errlen, DODE_EINVAL, "mlp: dim %zu, temb %zu and %zu hidden "
+                         "layers give %s%zu parameters, above the limit of %zu (2^28)",
+                         arch->dim, arch->temb, arch->nhidden, layout(m) != DODE_OK ? "over "
+                         : "", m->nparams, MLP_MAX_PARAMS);
+    return DODE_OK;
+}
+
 static dode_mlp *mlp_alloc(const dode_mlp_arch *arch, char *err, size_t errlen)
 {
+    dode_mlp probe;
     if (arch == NULL) {
         dode_fail(err, errlen, DODE_EINVAL, "mlp: NULL architecture");
         return NULL;
     }
-    if (check_arch(arch, err, errlen) != DODE_OK)
+    if (check_arch(arch, err, errlen) != DODE_OK || plan(&probe, arch, err, errlen) != DODE_OK)
         return NULL;
-    dode_mlp *m = calloc(1, sizeof *m);
+    dode_mlp *m = malloc(sizeof *m);
     if (m != NULL) {
-        m->arch = *arch;
-        if (layout(m) == DODE_OK)
-            m->params = calloc(m->nparams, sizeof *m->params);
+        *m = probe;
+        m->params = calloc(m->nparams, sizeof *m->params);
     }
     if (m == NULL || m->params == NULL) {
         dode_mlp_free(m);
@@ -424,7 +440,8 @@ static int arch_from_meta(const dode_safetensors *st, dode_mlp_arch *a, const ch
     return rc;
 }
 
-/* Copies Linear i's weight and bias out of st, checking names, shapes and finiteness. */
+/* Copies Linear i's weight and bias out of st, checking names, shapes and finiteness;
+ * with m->params NULL (a planned layout) it only checks. */
 static int load_linear(dode_mlp *m, size_t i, const dode_safetensors *st, const char *source,
                        char *err, size_t errlen)
 {
@@ -444,10 +461,27 @@ static int load_linear(dode_mlp *m, size_t i, const dode_safetensors *st, const 
             if (!isfinite(t->data[k]))
                 return dode_fail(err, errlen, DODE_ENONFINITE, "cannot load %s: tensor "
                                  "\"%s\" has a non-finite value at index %zu", source, name, k);
-        memcpy(m->params + m->woff[i] + (bias ? m->out[i] * m->in[i] : 0), t->data,
-               t->size * sizeof *t->data);
+        if (m->params != NULL)
+            memcpy(m->params + m->woff[i] + (bias ? m->out[i] * m->in[i] : 0), t->data,
+                   t->size * sizeof *t->data);
     }
     return DODE_OK;
+}
+
+/* Every tensor a's layout needs, checked in st before the network is allocated: the
+ * metadata alone could describe gigabytes of parameters the file does not hold (a 200-byte
+ * file with widths "40000,40000" once allocated 12.8 GB before failing). */
+static int check_tensors(const dode_mlp_arch *a, const dode_safetensors *st,
+                         const char *source, char *err, size_t errlen)
+{
+    char why[256];
+    dode_mlp probe;
+    int rc = plan(&probe, a, why, sizeof why);
+    if (rc != DODE_OK)
+        return dode_fail(err, errlen, DODE_EFORMAT, "cannot load %s: %s", source, why);
+    for (size_t i = 0; rc == DODE_OK && i < probe.nlin; i++)
+        rc = load_linear(&probe, i, st, source, err, errlen);
+    return rc;
 }
 
 dode_mlp *dode_mlp_from_safetensors(const dode_safetensors *st, const char *source,
@@ -461,7 +495,8 @@ dode_mlp *dode_mlp_from_safetensors(const dode_safetensors *st, const char *sour
             dode_fail(err, errlen, DODE_EINVAL, "cannot load %s: NULL tensors", source);
         return NULL;
     }
-    dode_mlp *m = mlp_alloc(&a, err, errlen);
+    dode_mlp *m = check_tensors(&a, st, source, err, errlen) == DODE_OK
+                  ? mlp_alloc(&a, err, errlen) : NULL;
     int rc = m != NULL ? DODE_OK : DODE_ENOMEM;
     for (size_t i = 0; rc == DODE_OK && i < m->nlin; i++)
         rc = load_linear(m, i, st, source, err, errlen);

@@ -145,6 +145,11 @@ static const bad_case bad_cases[] = {
       "solvers = euler\nnfe = 4\n", DODE_EINVAL, 5, "key 'base': missing in [solver x]" },
     { EXP "just some words\n" MODEL SWEEP_HEAD "solvers = euler\nnfe = 4\n", DODE_EFORMAT, 3,
       "syntax error" },
+    { EXP "samples = 1000000000000\n" MODEL SWEEP_HEAD "solvers = euler\nnfe = 4\n",
+      DODE_EINVAL, 3, "key 'samples': 1000000000000 is above the limit of 16777216" },
+    { EXP "samples = 16777216\ntrajectory = yes\n" MODEL SWEEP_HEAD
+      "solvers = euler\nnfe = 4, 200\n", DODE_EINVAL, 3,
+      "samples 16777216 x (nfe 200 + 2) trajectory points exceed the limit of 2^31" },
     { EXP "samples = -3\n" MODEL SWEEP_HEAD "solvers = euler\nnfe = 4\n", DODE_EFORMAT, 3,
       "key 'samples': \"-3\" is not a positive integer" },
     { "[experiment]\nname = ../evil\n" MODEL SWEEP_HEAD "solvers = euler\nnfe = 4\n",

@@ -224,10 +224,13 @@ static size_t kill_at(const fixture *fx, const char *root, double delay)
     return rows;
 }
 
-/* Runs to the end in root and compares runs.csv with the uninterrupted run's. */
-static void resume_and_compare(const fixture *fx, const char *root)
+/* Runs to the end in root and compares runs.csv with the uninterrupted run's; the run
+ * removes the temporary files killed writers left, so only `foreign` *.tmp.* remain. */
+static void resume_and_compare(const fixture *fx, const char *root, size_t foreign)
 {
     ck_assert_int_eq(reap(spawn_run(fx->config, root)), 0);
+    ck_assert_msg(count_temp_files(root) == foreign, "%zu *.tmp.* files after the resumed "
+                  "run, expected %zu", count_temp_files(root), foreign);
     char *runs = read_runs(root);
     ck_assert_ptr_nonnull(runs);
     ck_assert_msg(strcmp(runs, fx->reference) == 0, "resumed runs.csv (%zu rows) differs "
@@ -247,7 +250,7 @@ START_TEST(sigkill_at_random_moments_then_rerun_gives_the_uninterrupted_runs_csv
         const size_t rows = kill_at(&fx, root, f * fx.seconds);
         len += (size_t)snprintf(kept + len, sizeof kept - len, " %.2fT:%zu", f, rows);
         temps += count_temp_files(root);
-        resume_and_compare(&fx, root);
+        resume_and_compare(&fx, root, 0);
     }
     snprintf(root, sizeof root, "%s/chain", fx.dir);
     for (int k = 0; k < 5; k++) {             /* five kills in a row on one root */
@@ -255,9 +258,15 @@ START_TEST(sigkill_at_random_moments_then_rerun_gives_the_uninterrupted_runs_csv
         len += (size_t)snprintf(kept + len, sizeof kept - len, " chain:%zu", rows);
     }
     temps += count_temp_files(root);
-    resume_and_compare(&fx, root);
+    char foreign[256];              /* not a name the sweep writes: the resume must keep it */
+    snprintf(foreign, sizeof foreign, "%s/crash/notes.txt.tmp.AbC123", root);
+    FILE *f = fopen(foreign, "w");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fclose(f), 0);
+    resume_and_compare(&fx, root, 1);
+    ck_assert_int_eq(access(foreign, F_OK), 0);
     printf("check_crash: T = %.2f s, %d rows; SIGKILL at (fraction of T: rows kept)%s; "
-           "every re-run identical; %zu temp files left by killed writers\n", fx.seconds,
+           "every re-run identical; %zu temp files left by killed writers, all removed by the re-runs\n", fx.seconds,
            ROWS, kept, temps);
     fixture_free(&fx);
 }
@@ -296,7 +305,7 @@ START_TEST(sigint_finishes_the_running_row_writes_it_and_exits_non_zero)
     assert_partial_of(part, fx.reference);
     ck_assert_uint_eq(count_temp_files(root), 0);   /* the row was finished, not cut */
     free(part);
-    resume_and_compare(&fx, root);
+    resume_and_compare(&fx, root, 0);
     printf("check_crash: SIGINT with %zu of %d rows on disk: stopped at %zu, exit 130, "
            "re-run identical\n", seen, ROWS, rows);
     fixture_free(&fx);

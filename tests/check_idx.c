@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -232,6 +234,64 @@ START_TEST(truncated_payload_is_refused_plain_and_gzipped)
 }
 END_TEST
 
+/* RLIMIT_AS of the child reading a file: its current address space plus 256 MiB. Not under
+ * AddressSanitizer, which reserves terabytes of shadow memory up front. */
+static void limit_address_space(void)
+{
+#if !defined(__SANITIZE_ADDRESS__)
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    unsigned long long kb = 0;
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "VmSize: %llu kB", &kb) == 1)
+            break;
+    if (f != NULL)
+        fclose(f);
+    const struct rlimit r = { .rlim_cur = (rlim_t)(kb * 1024 + (256u << 20)),
+                              .rlim_max = RLIM_INFINITY };
+    if (kb > 0)
+        setrlimit(RLIMIT_AS, &r);
+#endif
+}
+
+/* Fuzzing regression: a 16-byte file whose 3-D header claims 2 x 2 x 134810123 values
+ * (under the 2^32 cap) made the reader ask for 4.3 GB before reading any data. The
+ * allocation now follows the data present (a plain file's size is checked first; a gzip
+ * payload is converted as it arrives, the buffer growing geometrically), so the read
+ * fails "truncated" even in a child whose address space allows only 256 MiB more: with
+ * the old code that child got DODE_ENOMEM ("do not fit in memory") instead. */
+START_TEST(header_claiming_far_more_than_the_file_holds_fails_truncated_without_allocating)
+{
+    static const unsigned char bytes[16] = { 0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2,
+                                             0x08, 0x09, 0x0a, 0x0b };
+    for (int gz = 0; gz < 2; gz++) {
+        tmp_file t;
+        tmp_open(&t, "huge.idx");
+        write_file(t.path, bytes, sizeof bytes, gz);
+        const pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+            limit_address_space();
+            double *x = NULL;
+            size_t rows = 77, cols = 77;
+            char err[ERRLEN] = "";
+            const int rc = dode_idx_read(t.path, NULL, &x, &rows, &cols, NULL, NULL, err,
+                                         sizeof err);
+            const int ok = rc == DODE_EFORMAT && strstr(err, "truncated") != NULL
+                           && strstr(err, "item 1 of 2") != NULL && x == NULL && rows == 77;
+            if (!ok)
+                fprintf(stderr, "gz %d: rc %d: %s\n", gz, rc, err);
+            _exit(ok ? 0 : 1);
+        }
+        int status = 0;
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "gz %d: the child "
+                      "did not fail with DODE_EFORMAT \"truncated\" (status %d)", gz, status);
+        tmp_close(&t);
+    }
+}
+END_TEST
+
 START_TEST(missing_file_and_oversized_subset_are_refused)
 {
     check_refused("/nonexistent/dir/x.idx.gz", NULL, DODE_EIO, "cannot open");
@@ -255,6 +315,7 @@ static Suite *idx_suite(void)
     tcase_add_test(tc, subsets_are_the_first_items_or_a_seeded_sample_in_file_order);
     tcase_add_test(tc, corrupt_headers_are_refused_naming_the_file);
     tcase_add_test(tc, truncated_payload_is_refused_plain_and_gzipped);
+    tcase_add_test(tc, header_claiming_far_more_than_the_file_holds_fails_truncated_without_allocating);
     tcase_add_test(tc, missing_file_and_oversized_subset_are_refused);
     suite_add_tcase(s, tc);
     return s;

@@ -47,7 +47,8 @@ typedef struct dode_mlp dode_mlp;
 int dode_mlp_parse_widths(const char *text, dode_mlp_arch *arch, char *err, size_t errlen);
 
 /* A new network with PyTorch's default nn.Linear initialisation (weights and biases
- * uniform in +-1/sqrt(fan_in)) drawn from rng; NULL with a message for a bad arch. */
+ * uniform in +-1/sqrt(fan_in)) drawn from rng; NULL with a message for a bad arch or one
+ * of more than 2^28 parameters. */
 dode_mlp *dode_mlp_new(const dode_mlp_arch *arch, gsl_rng *rng, char *err, size_t errlen);
 void dode_mlp_free(dode_mlp *mlp);                       /* accepts NULL */
 
@@ -81,7 +82,8 @@ int dode_mlp_save(const dode_mlp *mlp, const char *path, dode_dtype dtype, char 
 
 /* Reads a network from a .safetensors file. Fails (NULL, a message naming the file) on a
  * malformed file, missing or invalid __metadata__ keys, an unknown schedule, a missing
- * tensor or a shape that does not match the architecture, or non-finite weights. */
+ * tensor or a shape that does not match the architecture, or non-finite weights;
+ * every tensor is checked before the network (at most 2^28 parameters) is allocated. */
 dode_mlp *dode_mlp_read(const char *path, char *err, size_t errlen);
 dode_mlp *dode_mlp_from_safetensors(const dode_safetensors *st, const char *source,
                                     char *err, size_t errlen);

@@ -4,7 +4,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -234,26 +233,6 @@ START_TEST(truncated_payload_is_refused_plain_and_gzipped)
 }
 END_TEST
 
-/* RLIMIT_AS of the child reading a file: its current address space plus 256 MiB. Not under
- * AddressSanitizer, which reserves terabytes of shadow memory up front. */
-static void limit_address_space(void)
-{
-#if !defined(__SANITIZE_ADDRESS__)
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    unsigned long long kb = 0;
-    while (f != NULL && fgets(line, sizeof line, f) != NULL)
-        if (sscanf(line, "VmSize: %llu kB", &kb) == 1)
-            break;
-    if (f != NULL)
-        fclose(f);
-    const struct rlimit r = { .rlim_cur = (rlim_t)(kb * 1024 + (256u << 20)),
-                              .rlim_max = RLIM_INFINITY };
-    if (kb > 0)
-        setrlimit(RLIMIT_AS, &r);
-#endif
-}
-
 /* Fuzzing regression: a 16-byte file whose 3-D header claims 2 x 2 x 134810123 values
  * (under the 2^32 cap) made the reader ask for 4.3 GB before reading any data. The
  * allocation now follows the data present (a plain file's size is checked first; a gzip
@@ -271,7 +250,7 @@ START_TEST(header_claiming_far_more_than_the_file_holds_fails_truncated_without_
         const pid_t pid = fork();
         ck_assert_int_ge(pid, 0);
         if (pid == 0) {
-            limit_address_space();
+            test_limit_address_space();
             double *x = NULL;
             size_t rows = 77, cols = 77;
             char err[ERRLEN] = "";

@@ -3,7 +3,6 @@
  * allocated, and no network may exceed 2^28 parameters (2 GiB of doubles). */
 #include <stdio.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,26 +33,6 @@ static dode_safetensors *parse(const char *widths)
     return st;
 }
 
-/* RLIMIT_AS of this (forked) process: its current address space plus 256 MiB. Not under
- * AddressSanitizer, which reserves terabytes of shadow memory up front. */
-static void limit_address_space(void)
-{
-#if !defined(__SANITIZE_ADDRESS__)
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    unsigned long long kb = 0;
-    while (f != NULL && fgets(line, sizeof line, f) != NULL)
-        if (sscanf(line, "VmSize: %llu kB", &kb) == 1)
-            break;
-    if (f != NULL)
-        fclose(f);
-    const struct rlimit r = { .rlim_cur = (rlim_t)(kb * 1024 + (256u << 20)),
-                              .rlim_max = RLIM_INFINITY };
-    if (kb > 0)
-        setrlimit(RLIMIT_AS, &r);
-#endif
-}
-
 /* Widths "8000,8000" with dim 2, temb 16 describe 64,176,002 parameters (513 MB), under
  * the cap, in a file holding none of them. The tensors are now checked first, so loading
  * fails "missing" even in a child allowed only 256 MiB more address space; the old code
@@ -64,7 +43,7 @@ START_TEST(metadata_without_tensors_is_refused_before_the_network_is_allocated)
     const pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
-        limit_address_space();
+        test_limit_address_space();
         char err[ERRLEN] = "";
         dode_mlp *m = dode_mlp_from_safetensors(st, "meta.safetensors", err, sizeof err);
         const int ok = m == NULL && strstr(err, "meta.safetensors") != NULL

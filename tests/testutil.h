@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -260,6 +261,27 @@ static inline double test_rmse(const double *a, const double *b, size_t len)
     for (size_t i = 0; i < len; i++)
         s += (a[i] - b[i]) * (a[i] - b[i]);
     return sqrt(s / (double)len);
+}
+
+/* In a forked child: limit its address space (RLIMIT_AS) to what it uses now plus 256 MiB,
+ * so a test can show that a reader refuses a huge claimed size without allocating it. Not
+ * under AddressSanitizer, which reserves terabytes of shadow memory up front. */
+static inline void test_limit_address_space(void)
+{
+#if !defined(__SANITIZE_ADDRESS__)
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    unsigned long long kb = 0;
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "VmSize: %llu kB", &kb) == 1)
+            break;
+    if (f != NULL)
+        fclose(f);
+    const struct rlimit r = { .rlim_cur = (rlim_t)(kb * 1024 + (256u << 20)),
+                              .rlim_max = RLIM_INFINITY };
+    if (kb > 0)
+        setrlimit(RLIMIT_AS, &r);
+#endif
 }
 
 #endif

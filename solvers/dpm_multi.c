@@ -28,6 +28,7 @@ typedef struct {
     double *m[3];           /* model values at the last three points, newest first */
     double lam[3];          /* their lambda = -log sigma */
     double *block;
+    const dpm_entry *e;     /* the registry entry being solved */
 } multi_ws;
 
 /* Weights on m0, m_{-1}, m_{-2} of E1 m0 + E2 D1 + E3 D2 for a step of order k. */
@@ -65,9 +66,14 @@ static int multi_order(const multi_ws *w, const dode_solver_opts *opts, int orde
     return (int)k;
 }
 
-static int multi_step(multi_ws *w, const dpm_entry *e, const dode_solver_opts *opts,
-                      const double *sigmas, size_t i, size_t steps, double *xbar)
+/* A solver_step_fn: ctx is the solve's multi_ws (its model values are the workspace). */
+static int multi_step(dode_ode *ode, const dode_solver_opts *opts, const double *sigmas,
+                      size_t i, size_t steps, double *xbar, double *const *ws, void *ctx)
 {
+    (void)ode;
+    (void)ws;
+    multi_ws *w = ctx;
+    const dpm_entry *e = w->e;
     const double ss = sigmas[i], st = sigmas[i + 1];
     double *oldest = w->m[2];
     w->m[2] = w->m[1], w->m[1] = w->m[0], w->m[0] = oldest;
@@ -96,20 +102,12 @@ int dpm_multi_run(const dpm_entry *e, dode_ode *ode, const double *sigmas, size_
     if (rc != DODE_OK)
         return rc;
     double *v[4];
-    multi_ws w = { .block = solver_workspace(ode, 4, v), .lam = { NAN, NAN, NAN } };
+    multi_ws w = { .block = solver_workspace(ode, 4, v), .lam = { NAN, NAN, NAN }, .e = e };
     if (w.block == NULL)
         return DODE_ENOMEM;
     w.m[0] = v[0], w.m[1] = v[1], w.m[2] = v[2];
     dpm_model_init(&w.mod, ode, e->form, opts, v[3]);
-    for (size_t i = 0; i < steps && rc == DODE_OK; i++) {
-        rc = multi_step(&w, e, opts, sigmas, i, steps, xbar);
-        if (rc != DODE_OK) {
-            rc = solver_step_fail(ode, rc, i, steps, sigmas[i], sigmas[i + 1]);
-        } else {
-            solver_trace_step(trace);
-            dode_trace_record(trace, sigmas[i + 1], xbar, w.mod.len);
-        }
-    }
+    rc = solver_step_loop(ode, sigmas, steps, xbar, opts, trace, NULL, multi_step, &w);
     free(w.block);
     return rc;
 }

@@ -87,6 +87,23 @@ int solver_step_fail(dode_ode *ode, int rc, size_t i, size_t steps, double sigma
                          sigma, sigma_next, cause[0] != '\0' ? cause : dode_strerror(rc));
 }
 
+int solver_step_loop(dode_ode *ode, const double *sigmas, size_t steps, double *xbar,
+                     const dode_solver_opts *opts, dode_trace *trace, double *const *ws,
+                     solver_step_fn step, void *ctx)
+{
+    int rc = DODE_OK;
+    for (size_t i = 0; i < steps && rc == DODE_OK; i++) {
+        rc = step(ode, opts, sigmas, i, steps, xbar, ws, ctx);
+        if (rc != DODE_OK) {
+            rc = solver_step_fail(ode, rc, i, steps, sigmas[i], sigmas[i + 1]);
+        } else {
+            solver_trace_step(trace);
+            dode_trace_record(trace, sigmas[i + 1], xbar, solver_len(ode));
+        }
+    }
+    return rc;
+}
+
 int solver_run_steps(dode_ode *ode, const double *sigmas, size_t steps, double *xbar,
                      const dode_solver_opts *opts, dode_trace *trace, size_t nvec,
                      solver_step_fn step, void *ctx)
@@ -98,16 +115,7 @@ int solver_run_steps(dode_ode *ode, const double *sigmas, size_t steps, double *
     double *block = solver_workspace(ode, nvec, ws);
     if (block == NULL)
         return DODE_ENOMEM;
-    int rc = DODE_OK;
-    for (size_t i = 0; i < steps && rc == DODE_OK; i++) {
-        rc = step(ode, opts, sigmas, i, steps, xbar, ws, ctx);
-        if (rc != DODE_OK) {
-            rc = solver_step_fail(ode, rc, i, steps, sigmas[i], sigmas[i + 1]);
-        } else {
-            solver_trace_step(trace);
-            dode_trace_record(trace, sigmas[i + 1], xbar, solver_len(ode));
-        }
-    }
+    int rc = solver_step_loop(ode, sigmas, steps, xbar, opts, trace, ws, step, ctx);
     free(block);
     return rc;
 }

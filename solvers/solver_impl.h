@@ -81,9 +81,14 @@ typedef int (*solver_step_fn)(dode_ode *ode, const dode_solver_opts *opts,
                               const double *sigmas, size_t i, size_t steps, double *xbar,
                               double *const *ws, void *ctx);
 
-/* The loop every fixed-grid method shares: allocates nvec workspace vectors once, calls
- * step for i = 0 .. steps-1, counts and records each point reached, and turns a failure
- * into "step i+1 of steps (sigma s -> s'): why" in ode->err. nvec <= 16. */
+/* The loop every fixed-grid method shares: calls step for i = 0 .. steps-1, counts and
+ * records each point reached, and turns a failure into "step i+1 of steps (sigma s -> s'):
+ * why" in ode->err. Allocates nothing: ws and ctx are the method's own. */
+int solver_step_loop(dode_ode *ode, const double *sigmas, size_t steps, double *xbar,
+                     const dode_solver_opts *opts, dode_trace *trace, double *const *ws,
+                     solver_step_fn step, void *ctx);
+
+/* solver_step_loop with nvec (<= 16) workspace vectors allocated once for the solve. */
 int solver_run_steps(dode_ode *ode, const double *sigmas, size_t steps, double *xbar,
                      const dode_solver_opts *opts, dode_trace *trace, size_t nvec,
                      solver_step_fn step, void *ctx);

@@ -31,6 +31,7 @@ typedef struct {
     double lam[3];
     double *u;              /* the predicted state */
     double *block;
+    int order;              /* p of UniPC-p */
 } unipc_ws;
 
 /* Solves the k x k system A x = b (k <= 3) by Gaussian elimination with pivoting. */
@@ -107,9 +108,14 @@ static void unipc_weights(double e1, double B, int k, const double *rks, const d
     *wt_t = B * rho_t;
 }
 
-static int unipc_step(unipc_ws *w, const dode_solver_opts *opts, int order,
-                      const double *sigmas, size_t i, size_t steps, double *xbar)
+/* A solver_step_fn: ctx is the solve's unipc_ws (history and scratch are its workspace). */
+static int unipc_step(dode_ode *ode, const dode_solver_opts *opts, const double *sigmas,
+                      size_t i, size_t steps, double *xbar, double *const *ws, void *ctx)
 {
+    (void)ode;
+    (void)ws;
+    unipc_ws *w = ctx;
+    const int order = w->order;
     const double ss = sigmas[i], st = sigmas[i + 1];
     if (st == 0 || ss == st) {
         if (st == 0)
@@ -157,7 +163,8 @@ int dpm_unipc_run(const dpm_entry *e, dode_ode *ode, const double *sigmas, size_
     if (rc != DODE_OK)
         return rc;
     double *v[6];
-    unipc_ws w = { .block = solver_workspace(ode, 6, v), .lam = { NAN, NAN, NAN } };
+    unipc_ws w = { .block = solver_workspace(ode, 6, v), .lam = { NAN, NAN, NAN },
+                    .order = e->order };
     if (w.block == NULL)
         return DODE_ENOMEM;
     for (int j = 0; j < 4; j++)
@@ -168,15 +175,8 @@ int dpm_unipc_run(const dpm_entry *e, dode_ode *ode, const double *sigmas, size_
     rc = dpm_model_eval(&w.mod, xbar, sigmas[0], w.m[0]);
     if (rc != DODE_OK)
         rc = solver_step_fail(ode, rc, 0, steps, sigmas[0], sigmas[1]);
-    for (size_t i = 0; i < steps && rc == DODE_OK; i++) {
-        rc = unipc_step(&w, opts, e->order, sigmas, i, steps, xbar);
-        if (rc != DODE_OK) {
-            rc = solver_step_fail(ode, rc, i, steps, sigmas[i], sigmas[i + 1]);
-        } else {
-            solver_trace_step(trace);
-            dode_trace_record(trace, sigmas[i + 1], xbar, w.mod.len);
-        }
-    }
+    if (rc == DODE_OK)
+        rc = solver_step_loop(ode, sigmas, steps, xbar, opts, trace, NULL, unipc_step, &w);
     free(w.block);
     return rc;
 }

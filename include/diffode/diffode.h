@@ -8,6 +8,7 @@
 #include "diffode/ode.h"
 #include "diffode/grid.h"
 #include "diffode/solver.h"
+#include "diffode/sample.h"
 #include "diffode/io.h"
 #include "diffode/safetensors.h"
 #include "diffode/mlp.h"

@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "diffode/model.h"
+#include "diffode/options.h"
 #include "diffode/schedule.h"
 
 /* How a flag's value is read and where it is stored (the field's C type in brackets). */
@@ -25,7 +26,9 @@ typedef enum {
     CLI_COUNT,      /* [size_t] a decimal integer >= 1 */
     CLI_UINT,       /* [size_t] a decimal integer >= 0 */
     CLI_SWITCH,     /* [int] no value; sets 1 */
-    CLI_CHOICE      /* [int] the index of the value in choices[] */
+    CLI_CHOICE,     /* [int] the index of the value in choices[] */
+    CLI_SOLVER_OPTIONS  /* [dode_solver_opts] one row standing for every option of the
+                           library's table (options.h): --KEY with '_' written '-' */
 } cli_kind;
 
 typedef struct {

@@ -113,17 +113,37 @@ static int store_value(const cli_flag *f, const char *value, void *opts, char *e
     return DODE_OK;
 }
 
-/* The row for argument arg ("--name" or "--name=value"); *inline_value set for the latter. */
+/* The row for argument arg ("--name" or "--name=value"); *inline_value set for the latter.
+ * A solver option (options.h) matches the CLI_SOLVER_OPTIONS row, *option its table row. */
 static const cli_flag *find_flag(const cli_flag *flags, unsigned mask, const char *arg,
-                                 const char **inline_value)
+                                 const char **inline_value, const dode_solver_option **option)
 {
     const char *eq = strchr(arg, '=');
     const size_t len = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
+    char name[128];
     *inline_value = eq != NULL ? eq + 1 : NULL;
+    *option = NULL;
     for (const cli_flag *f = flags; f->name != NULL; f++)
-        if ((f->mask & mask) != 0 && strlen(f->name) == len && strncmp(f->name, arg, len) == 0)
+        if ((f->mask & mask) != 0 && f->kind != CLI_SOLVER_OPTIONS && strlen(f->name) == len
+            && strncmp(f->name, arg, len) == 0)
+            return f;
+    snprintf(name, sizeof name, "%.*s", (int)len, arg);
+    for (const cli_flag *f = flags; f->name != NULL; f++)
+        if ((f->mask & mask) != 0 && f->kind == CLI_SOLVER_OPTIONS && strchr(name, '_') == NULL
+            && (*option = dode_solver_option_find(name)) != NULL)
             return f;
     return NULL;
+}
+
+/* A solver option's value into the dode_solver_opts the row points at. */
+static int store_option(const cli_flag *f, const char *flag, const char *value, void *opts,
+                        char *err, size_t errlen)
+{
+    char why[256];
+    dode_solver_opts *o = (dode_solver_opts *)((char *)opts + f->offset);
+    const dode_solver_option *r = dode_solver_option_find(flag);
+    int rc = dode_solver_opts_set(o, r->key, value, why, sizeof why);
+    return rc == DODE_OK ? DODE_OK : dode_fail(err, errlen, rc, "%s '%s': %s", flag, value, why);
 }
 
 int cli_parse(const cli_flag *flags, unsigned mask, int argc, char **argv, void *opts,
@@ -136,21 +156,28 @@ int cli_parse(const cli_flag *flags, unsigned mask, int argc, char **argv, void 
         if (strncmp(arg, "--", 2) != 0)
             return dode_fail(err, errlen, DODE_EINVAL, "unexpected argument '%s' (options "
                              "start with --; see --help)", arg);
-        const cli_flag *f = find_flag(flags, mask, arg, &value);
+        const dode_solver_option *option;
+        const cli_flag *f = find_flag(flags, mask, arg, &value, &option);
         if (f == NULL)
             return dode_fail(err, errlen, DODE_ENOTFOUND, "unknown option '%s' (see --help)",
                              arg);
+        char flag[128];
+        snprintf(flag, sizeof flag, "%.*s", (int)strcspn(arg, "="), arg);
+        const int is_switch = f->kind == CLI_SWITCH || (option != NULL && option->cli_switch);
         if (f->kind == CLI_SWITCH && value != NULL)
             return dode_fail(err, errlen, DODE_EINVAL, "%s takes no value (got '%s')",
                              f->name, value);
-        if (f->kind != CLI_SWITCH && value == NULL) {
+        if (is_switch && value == NULL)
+            value = "1";
+        if (!is_switch && value == NULL) {
             if (i + 1 >= argc)
-                return dode_fail(err, errlen, DODE_EINVAL, "%s needs a value%s%s", f->name,
+                return dode_fail(err, errlen, DODE_EINVAL, "%s needs a value%s%s", flag,
                                  f->metavar != NULL ? " " : "",
                                  f->metavar != NULL ? f->metavar : "");
             value = argv[++i];
         }
-        int rc = store_value(f, value, opts, err, errlen);
+        int rc = option != NULL ? store_option(f, flag, value, opts, err, errlen)
+                                : store_value(f, value, opts, err, errlen);
         if (rc != DODE_OK)
             return rc;
     }
@@ -165,6 +192,18 @@ void cli_usage(FILE *out, const char *cmd, const char *synopsis, const cli_flag 
         if ((f->mask & mask) == 0)
             continue;
         char head[64];
+        if (f->kind == CLI_SOLVER_OPTIONS) {     /* one line per row of the option table */
+            for (const dode_solver_option *r = dode_solver_options(); r->key != NULL; r++) {
+                snprintf(head, sizeof head, "--");
+                for (const char *c = r->key; *c != '\0' && strlen(head) < 40; c++)
+                    snprintf(head + strlen(head), sizeof head - strlen(head), "%c",
+                             *c == '_' ? '-' : *c);
+                if (!r->cli_switch)
+                    snprintf(head + strlen(head), sizeof head - strlen(head), " V");
+                fprintf(out, "  %-24s %s (default %s)\n", head, r->help, r->default_text);
+            }
+            continue;
+        }
         snprintf(head, sizeof head, "%s%s%s", f->name, f->metavar != NULL ? " " : "",
                  f->metavar != NULL ? f->metavar : "");
         fprintf(out, "  %-24s %s\n", head, f->help);

@@ -236,18 +236,17 @@ static int solve_row(const images_args *a, images_run *r, const dode_solver_type
     if (rc == DODE_OK && ode == NULL)
         rc = DODE_ENOMEM;
     dode_solver_opts_init(&o);
-    o.spacing = go.spacing;
     o.denoise_to_zero = a->denoise_to_zero;
     if (s->adaptive) {
-        o.variable = DODE_VAR_LOGSIGMA;
-        o.rtol = o.atol = a->ref_tol;
+        o.generic.variable = DODE_VAR_LOGSIGMA;
+        o.adaptive.rtol = o.adaptive.atol = a->ref_tol;
     }
     const double sT = grid.sigma != NULL ? grid.sigma[0] : 1.0;
     for (size_t k = 0; rc == DODE_OK && k < r->n * r->dim; k++)
         x0[k] = r->x_T[k] * sqrt(1.0 + sT * sT);
     const double start = now_seconds();
     if (rc == DODE_OK)
-        rc = dode_solve(s, ode, grid.sigma, grid.steps, x0, &o, NULL, err, errlen);
+        rc = dode_solve(s, ode, &grid, x0, &o, NULL, err, errlen);
     *seconds = now_seconds() - start;
     const double end = a->denoise_to_zero || rc != DODE_OK ? 0.0 : grid.sigma[grid.steps];
     for (size_t k = 0; rc == DODE_OK && k < r->n * r->dim; k++)

@@ -2,6 +2,7 @@
  * model kind and prediction type, as plain aligned text. Everything is read from the
  * tables other code uses (solver registry, model kinds, enum names), so the list cannot
  * drift from what `sample` accepts. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -64,12 +65,43 @@ static void list_names(void)
     printf("\n");
 }
 
+/* --options: the library's option table, as the CLI spells it and configs key it. */
+static void list_options(void)
+{
+    printf("solver options (sample: --KEY with '-' for '_'; configs: KEY = VALUE in "
+           "[solver NAME]):\n");
+    for (const dode_solver_option *r = dode_solver_options(); r->key != NULL; r++) {
+        char values[160] = "";
+        if (r->kind == DODE_OPTION_CHOICE)
+            for (size_t k = 0; r->choices[k] != NULL; k++)
+                snprintf(values + strlen(values), sizeof values - strlen(values), "%s%s",
+                         k ? "|" : "", r->choices[k]);
+        else if (r->kind == DODE_OPTION_BOOL)
+            snprintf(values, sizeof values, "yes|no%s", r->cli_switch ? " (flag alone: yes)"
+                                                                      : "");
+        else if (r->kind == DODE_OPTION_COUNT)
+            snprintf(values, sizeof values, "integer >= %g", r->lo);
+        else if (isfinite(r->hi))
+            snprintf(values, sizeof values, "%c%g, %g%c", r->lo_open ? '(' : '[', r->lo,
+                     r->hi, r->hi_open ? ')' : ']');
+        else
+            snprintf(values, sizeof values, "%s %g", r->lo_open ? ">" : ">=", r->lo);
+        printf("  %s\n      %s\n      values: %s; default: %s\n      read by: %s\n", r->key,
+               r->help, values, r->default_text, r->readers);
+    }
+}
+
 int cmd_list(int argc, char **argv)
 {
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        printf("usage: diffode list\n\nPrints the solvers, schedules, spacings, integration "
-               "variables, model kinds and prediction types diffode knows.\n");
+        printf("usage: diffode list [--options]\n\nPrints the solvers, schedules, spacings, "
+               "integration variables, model kinds and prediction types diffode knows;\n"
+               "with --options, every solver option with its values, default and readers.\n");
         return 0;
+    }
+    if (argc == 2 && strcmp(argv[1], "--options") == 0) {
+        list_options();
+        return fflush(stdout) == 0 ? 0 : 1;
     }
     if (argc > 1) {
         fprintf(stderr, "diffode list: unexpected argument '%s'\n", argv[1]);

@@ -166,15 +166,18 @@ static int setup_data_model(const nll_args *a, nll_run *r, char *err, size_t err
                  ? dode_fail(err, errlen, DODE_ENOMEM, "cannot allocate %zu samples", a->samples)
                  : DODE_OK;
     if (rc == DODE_OK) {
-        const double smax = r->opts.sigma_max, sigmas[2] = { smax, r->opts.sigma_min };
+        const double smax = r->opts.sigma_max;
+        double sigmas[2] = { smax, r->opts.sigma_min };
+        const dode_grid g = { .steps = 1, .sigma = sigmas, .spacing = DODE_SPACING_LOGSNR,
+                              .rho = 7.0 };
         gsl_rng_set(rng, (unsigned long)a->seed);
         for (size_t k = 0; k < len; k++)
             r->x0[k] = sqrt(1.0 + smax * smax) * gsl_ran_gaussian_ziggurat(rng, 1.0);
         dode_solver_opts o;
         dode_solver_opts_init(&o);
-        o.rtol = r->opts.rtol;
-        o.atol = r->opts.atol;
-        rc = dode_solve(dode_solver_find("gsl:rk8pd"), ode, sigmas, 1, r->x0, &o, NULL, why,
+        o.adaptive.rtol = r->opts.rtol;
+        o.adaptive.atol = r->opts.atol;
+        rc = dode_solve(dode_solver_find("gsl:rk8pd"), ode, &g, r->x0, &o, NULL, why,
                         sizeof why);
         if (rc != DODE_OK)
             fail_with(rc, why, err, errlen, "--samples-from-model");

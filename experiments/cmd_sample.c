@@ -46,20 +46,12 @@
 enum { FOR_SAMPLE = 1u, FOR_REFERENCE = 2u, FOR_BOTH = 3u };
 
 typedef struct {
-    const char *model, *schedule, *solver, *spacing, *variable, *x_T, *out, *trajectory;
-    size_t nfe, steps, n, seed, max_steps;
-    double rho, t_max, t_min, eta, rtol, atol, r1, r2, clip_value, dynamic_ratio;
-    int to_zero, xspace, solver_type, d2, lower_order_final, denoise_to_zero, vs_reference;
-    int unipc_bh, thresholding;     /* choice indices; -1: not given */
+    const char *model, *schedule, *solver, *spacing, *x_T, *out, *trajectory;
+    size_t nfe, steps, n, seed;
+    double rho, t_max, t_min;
+    int to_zero, vs_reference;
+    dode_solver_opts opts;      /* the solver options (options.h), given ones marked */
 } sample_args;
-
-static const char *const solver_types[] = { "dpmsolver", "taylor", NULL };
-static const char *const d2_forms[] = { "official", "taylor", NULL };
-static const char *const zero_one[] = { "0", "1", NULL };
-/* index % 2 + 1 is the variant; configs spell it bh1 / bh2, so both spellings work */
-static const char *const unipc_bhs[] = { "1", "2", "bh1", "bh2", NULL };
-/* indices are dode_solver_opts.thresholding's values */
-static const char *const thresholdings[] = { "none", "static", "dynamic", NULL };
 
 #define ARG(field) offsetof(sample_args, field)
 static const cli_flag sample_flags[] = {
@@ -82,32 +74,8 @@ static const cli_flag sample_flags[] = {
       FOR_BOTH },
     { "--t-min", CLI_DOUBLE, ARG(t_min), NULL, "T", "end time (default: the schedule's)",
       FOR_BOTH },
-    { "--variable", CLI_STRING, ARG(variable), NULL, "VAR", "sigma|t|lambda|logsigma for "
-      "generic solvers (default sigma; reference: logsigma)", FOR_BOTH },
-    { "--eta", CLI_NONNEG, ARG(eta), NULL, "E", "ddim noise (default 0)", FOR_SAMPLE },
-    { "--xspace", CLI_SWITCH, ARG(xspace), NULL, NULL, "ddim update on x (DDIM eq. 12)",
-      FOR_SAMPLE },
-    { "--rtol", CLI_POSITIVE, ARG(rtol), NULL, "R", "adaptive relative tolerance", FOR_BOTH },
-    { "--atol", CLI_POSITIVE, ARG(atol), NULL, "A", "adaptive absolute tolerance", FOR_BOTH },
-    { "--max-steps", CLI_COUNT, ARG(max_steps), NULL, "M", "adaptive step budget", FOR_BOTH },
-    { "--solver-type", CLI_CHOICE, ARG(solver_type), solver_types, "dpmsolver|taylor",
-      "DPM-Solver update form (default dpmsolver)", FOR_SAMPLE },
-    { "--d2", CLI_CHOICE, ARG(d2), d2_forms, "official|taylor",
-      "3M second difference (default official)", FOR_SAMPLE },
-    { "--lower-order-final", CLI_CHOICE, ARG(lower_order_final), zero_one, "0|1",
-      "lower order on the last steps (default 1)", FOR_SAMPLE },
-    { "--denoise-to-zero", CLI_SWITCH, ARG(denoise_to_zero), NULL, NULL,
-      "finish with an x0-prediction jump to sigma = 0", FOR_SAMPLE },
-    { "--r1", CLI_DOUBLE, ARG(r1), NULL, "R", "singlestep inner fraction 1", FOR_SAMPLE },
-    { "--r2", CLI_DOUBLE, ARG(r2), NULL, "R", "singlestep inner fraction 2", FOR_SAMPLE },
-    { "--unipc-bh", CLI_CHOICE, ARG(unipc_bh), unipc_bhs, "1|2",
-      "UniPC B(h) = h (bh1) or expm1(h) (bh2, default)", FOR_SAMPLE },
-    { "--thresholding", CLI_CHOICE, ARG(thresholding), thresholdings, "none|static|dynamic",
-      "x0 thresholding of the dpm++ and unipc solvers (default none)", FOR_SAMPLE },
-    { "--clip-value", CLI_POSITIVE, ARG(clip_value), NULL, "V",
-      "static clip of |x0|, floor of the dynamic one (default 1)", FOR_SAMPLE },
-    { "--dynamic-ratio", CLI_POSITIVE, ARG(dynamic_ratio), NULL, "R",
-      "dynamic thresholding's quantile of |x0|, in (0, 1] (default 0.995)", FOR_SAMPLE },
+    { "--OPTION", CLI_SOLVER_OPTIONS, ARG(opts), NULL, NULL, "every solver option of "
+      "`diffode list --options`", FOR_BOTH },
     { "--n", CLI_COUNT, ARG(n), NULL, "N", "samples (default 1000)", FOR_BOTH },
     { "--seed", CLI_UINT, ARG(seed), NULL, "S", "mt19937 seed of x_T (default 0)", FOR_BOTH },
     { "--x-T", CLI_STRING, ARG(x_T), NULL, "FILE.npy", "x_T as n x dim (--n, --seed ignored)",
@@ -141,9 +109,8 @@ static void args_init(sample_args *a)
 {
     *a = (sample_args){ .schedule = "ddpm-linear", .solver = DEFAULT_SOLVER,
                         .spacing = "logsnr", .n = 1000, .rho = 7.0, .t_max = NAN,
-                        .t_min = NAN, .rtol = NAN, .atol = NAN, .r1 = NAN, .r2 = NAN,
-                        .clip_value = NAN, .dynamic_ratio = NAN, .solver_type = -1, .d2 = -1,
-                        .lower_order_final = -1, .unipc_bh = -1, .thresholding = -1 };
+                        .t_min = NAN };
+    dode_solver_opts_init(&a->opts);
 }
 
 static void run_free(sample_run *r)
@@ -233,8 +200,6 @@ static int setup_grid(const sample_args *a, int reference, sample_run *r, char *
     go.to_zero = a->to_zero;
     if ((rc = dode_grid_make(r->schedule, &go, steps, &r->grid, why, sizeof why)) != DODE_OK)
         return dode_fail(err, errlen, rc, "%s", why);      /* grid messages name the grid */
-    r->opts.spacing = go.spacing;
-    r->opts.rho = go.rho;
     return DODE_OK;
 }
 
@@ -292,55 +257,37 @@ static int setup_start(const sample_args *a, sample_run *r, char *err, size_t er
     return DODE_OK;
 }
 
-/* The DPM-Solver / UniPC options (MATH.md section 6); unset flags keep the defaults.
- * --dynamic-ratio's upper end is checked here so the message names the flag. */
-static int setup_dpm_opts(const sample_args *a, dode_solver_opts *o, char *err,
-                          size_t errlen)
-{
-    if (!isnan(a->dynamic_ratio) && !(a->dynamic_ratio <= 1))
-        return dode_fail(err, errlen, DODE_EINVAL, "--dynamic-ratio %g must lie in (0, 1] "
-                         "(a quantile of |x0|)", a->dynamic_ratio);
-    o->taylor = a->solver_type >= 0 ? a->solver_type : o->taylor;
-    o->d2_taylor = a->d2 >= 0 ? a->d2 : o->d2_taylor;
-    o->lower_order_final = a->lower_order_final >= 0 ? a->lower_order_final
-                                                     : o->lower_order_final;
-    o->r1 = a->r1;
-    o->r2 = a->r2;
-    o->unipc_bh = a->unipc_bh >= 0 ? a->unipc_bh % 2 + 1 : o->unipc_bh;
-    o->thresholding = a->thresholding >= 0 ? a->thresholding : o->thresholding;
-    o->clip_value = isnan(a->clip_value) ? o->clip_value : a->clip_value;
-    o->dynamic_ratio = isnan(a->dynamic_ratio) ? o->dynamic_ratio : a->dynamic_ratio;
-    return DODE_OK;
-}
+/* The reference reads only the adaptive controller's options and the variable. */
+static const dode_option_id reference_options[] = {
+    DODE_OPT_VARIABLE, DODE_OPT_RTOL, DODE_OPT_ATOL, DODE_OPT_H_INIT, DODE_OPT_MAX_STEPS,
+};
 
-/* Solver options from the flags; unset flags keep dode_solver_opts_init's defaults. */
+/* Solver options from the flags (parsed by the option table); the reference solve
+ * defaults to rtol = atol = 1e-12 in log sigma (in sigma when the grid ends at 0). */
 static int setup_opts(const sample_args *a, int reference, sample_run *r, char *err,
                       size_t errlen)
 {
-    char why[512];
     dode_solver_opts *o = &r->opts;
-    const dode_spacing spacing = o->spacing;
-    const double rho = o->rho;
-    dode_solver_opts_init(o);
-    o->spacing = spacing;
-    o->rho = rho;
-    const double end = r->grid.sigma[r->grid.steps];
-    if (reference) {     /* log sigma cannot reach sigma = 0; sigma can */
-        o->variable = end > 0 ? DODE_VAR_LOGSIGMA : DODE_VAR_SIGMA;
-        o->rtol = o->atol = REFERENCE_TOL;
-    }
-    if (a->variable != NULL
-        && dode_variable_parse(a->variable, &o->variable, why, sizeof why) != DODE_OK)
-        return fail_with(DODE_ENOTFOUND, why, err, errlen, "--variable");
-    o->eta = a->eta;
-    o->ddim_xspace = a->xspace;
+    *o = a->opts;
     o->rng = r->rng;
-    o->rtol = isnan(a->rtol) ? o->rtol : a->rtol;
-    o->atol = isnan(a->atol) ? o->atol : a->atol;
-    o->max_steps = a->max_steps > 0 ? a->max_steps : o->max_steps;
-    o->denoise_to_zero = a->denoise_to_zero;
+    const double end = r->grid.sigma[r->grid.steps];
+    if (reference) {
+        unsigned long allowed = 0;
+        for (size_t k = 0; k < sizeof reference_options / sizeof *reference_options; k++)
+            allowed |= 1ul << reference_options[k];
+        for (const dode_solver_option *row = dode_solver_options(); row->key != NULL; row++)
+            if (dode_solver_opts_given(o, row->id) && !((allowed >> row->id) & 1ul))
+                return dode_fail(err, errlen, DODE_EINVAL, "option %s does not apply to the "
+                                 "reference solve (%s)", row->key, REFERENCE_SOLVER);
+        if (!dode_solver_opts_given(o, DODE_OPT_VARIABLE))
+            o->generic.variable = end > 0 ? DODE_VAR_LOGSIGMA : DODE_VAR_SIGMA;
+        if (!dode_solver_opts_given(o, DODE_OPT_RTOL))
+            o->adaptive.rtol = REFERENCE_TOL;
+        if (!dode_solver_opts_given(o, DODE_OPT_ATOL))
+            o->adaptive.atol = REFERENCE_TOL;
+    }
     r->sigma_end = o->denoise_to_zero && end > 0 ? 0.0 : end;
-    return setup_dpm_opts(a, o, err, errlen);
+    return DODE_OK;
 }
 
 /* The trace: step statistics always, every point's state with --trajectory. */
@@ -391,8 +338,8 @@ static double now_seconds(void)
 static int run_solve(sample_run *r, char *err, size_t errlen)
 {
     const double start = now_seconds();
-    int rc = dode_solve(r->solver, r->ode, r->grid.sigma, r->grid.steps, r->xbar, &r->opts,
-                        &r->trace, err, errlen);
+    int rc = dode_solve(r->solver, r->ode, &r->grid, r->xbar, &r->opts, &r->trace, err,
+                        errlen);
     r->seconds = now_seconds() - start;
     return rc;
 }
@@ -439,13 +386,15 @@ static int error_vs_reference(cJSON *json, const sample_run *r, double *work, ch
     dode_ode *ode = dode_ode_new(r->model, r->schedule, r->n, err, errlen);
     if (ode == NULL)
         return DODE_ENOMEM;
-    const double sigmas[2] = { r->grid.sigma[0], r->sigma_end };
+    double sigmas[2] = { r->grid.sigma[0], r->sigma_end };
+    const dode_grid g = { .steps = 1, .sigma = sigmas, .spacing = DODE_SPACING_LOGSNR,
+                          .rho = 7.0 };
     dode_solver_opts o;
     dode_solver_opts_init(&o);
-    o.variable = r->sigma_end > 0 ? DODE_VAR_LOGSIGMA : DODE_VAR_SIGMA;
-    o.rtol = o.atol = REFERENCE_TOL;
+    o.generic.variable = r->sigma_end > 0 ? DODE_VAR_LOGSIGMA : DODE_VAR_SIGMA;
+    o.adaptive.rtol = o.adaptive.atol = REFERENCE_TOL;
     memcpy(work, r->xbar_T, r->n * r->dim * sizeof *work);
-    int rc = dode_solve(ref, ode, sigmas, 1, work, &o, NULL, why, sizeof why);
+    int rc = dode_solve(ref, ode, &g, work, &o, NULL, why, sizeof why);
     const size_t nfe = ode->nfe;
     dode_ode_free(ode);
     if (rc != DODE_OK)
@@ -460,8 +409,8 @@ static void report_run(cJSON *json, const sample_args *a, const char *cmd, const
     cJSON_AddStringToObject(json, "command", cmd);
     cJSON_AddStringToObject(json, "solver", r->solver->name);
     cJSON_AddStringToObject(json, "schedule", a->schedule);
-    cJSON_AddStringToObject(json, "spacing", dode_spacing_name(r->opts.spacing));
-    cJSON_AddStringToObject(json, "variable", dode_variable_name(r->opts.variable));
+    cJSON_AddStringToObject(json, "spacing", dode_spacing_name(r->grid.spacing));
+    cJSON_AddStringToObject(json, "variable", dode_variable_name(r->opts.generic.variable));
     cJSON_AddStringToObject(json, "model", a->model);
     cJSON_AddNumberToObject(json, "n", (double)r->n);
     cJSON_AddNumberToObject(json, "dim", (double)r->dim);

@@ -509,138 +509,26 @@ static int set_base(parser *p, const entry *e, void *target)
     return DODE_OK;
 }
 
-static int set_variable(parser *p, const entry *e, void *t)
+/* Every other key of a [solver NAME] section is a solver option: the library's option
+ * table (options.h) parses and bounds it, exactly as it does the CLI flags. */
+static int set_option(parser *p, const entry *e, void *target)
 {
-    char msg[256];
-    if (dode_variable_parse(e->value, &((dode_cfg_solver *)t)->opts.variable, msg,
-                            sizeof msg) != DODE_OK)
-        return key_fail(p, DODE_ENOTFOUND, e->line, e->key, "\"%s\" is not one of sigma, t, "
-                        "lambda, logsigma", e->value);
-    return DODE_OK;
+    char why[256];
+    if (dode_solver_option_find(e->key) == NULL || strchr(e->key, '-') != NULL) {
+        char known[512] = "base";
+        for (const dode_solver_option *r = dode_solver_options(); r->key != NULL; r++)
+            snprintf(known + strlen(known), sizeof known - strlen(known), ", %s", r->key);
+        return key_fail(p, DODE_EFORMAT, e->line, e->key, "unknown in a [solver] section "
+                        "(known: %s)", known);
+    }
+    const int rc = dode_solver_opts_set(&((dode_cfg_solver *)target)->opts, e->key, e->value,
+                                        why, sizeof why);
+    return rc == DODE_OK ? DODE_OK : key_fail(p, rc, e->line, e->key, "%s", why);
 }
 
-#define OPTS(t) (&((dode_cfg_solver *)(t))->opts)
-
-static int set_eta(parser *p, const entry *e, void *t)
-{
-    return parse_double(p, e, 0, 1, &OPTS(t)->eta);
-}
-
-static int set_ddim_xspace(parser *p, const entry *e, void *t)
-{
-    return parse_bool(p, e, &OPTS(t)->ddim_xspace);
-}
-
-static int set_rtol(parser *p, const entry *e, void *t)
-{
-    return parse_double(p, e, 0, 0, &OPTS(t)->rtol);
-}
-
-static int set_atol(parser *p, const entry *e, void *t)
-{
-    return parse_double(p, e, 0, 0, &OPTS(t)->atol);
-}
-
-static int set_h_init(parser *p, const entry *e, void *t)
-{
-    return parse_double(p, e, 0, 0, &OPTS(t)->h_init);
-}
-
-static int set_max_steps(parser *p, const entry *e, void *t)
-{
-    return parse_size(p, e, e->value, 1, &OPTS(t)->max_steps);
-}
-
-static int set_solver_type(parser *p, const entry *e, void *t)
-{
-    static const char *const names[] = { "dpmsolver", "taylor", NULL };
-    return parse_choice(p, e, names, &OPTS(t)->taylor);
-}
-
-static int set_d2(parser *p, const entry *e, void *t)
-{
-    static const char *const names[] = { "official", "taylor", NULL };
-    return parse_choice(p, e, names, &OPTS(t)->d2_taylor);
-}
-
-static int set_lower_order_final(parser *p, const entry *e, void *t)
-{
-    return parse_bool(p, e, &OPTS(t)->lower_order_final);
-}
-
-static int set_lower_order_threshold(parser *p, const entry *e, void *t)
-{
-    return parse_size(p, e, e->value, 0, &OPTS(t)->lower_order_threshold);
-}
-
-static int set_denoise_to_zero(parser *p, const entry *e, void *t)
-{
-    return parse_bool(p, e, &OPTS(t)->denoise_to_zero);
-}
-
-static int parse_fraction(parser *p, const entry *e, double *out)
-{
-    double v = 0;
-    int rc = parse_double(p, e, 0, 0, &v);
-    if (rc == DODE_OK && !(v < 1))
-        return key_fail(p, DODE_EINVAL, e->line, e->key, "%g is out of range: expected a "
-                        "fraction in (0, 1)", v);
-    if (rc == DODE_OK)
-        *out = v;
-    return rc;
-}
-
-static int set_r1(parser *p, const entry *e, void *t)
-{
-    return parse_fraction(p, e, &OPTS(t)->r1);
-}
-
-static int set_r2(parser *p, const entry *e, void *t)
-{
-    return parse_fraction(p, e, &OPTS(t)->r2);
-}
-
-static int set_unipc_bh(parser *p, const entry *e, void *t)
-{
-    static const char *const names[] = { "bh0", "bh1", "bh2", NULL };   /* bh0 is refused */
-    int k = 0, rc = parse_choice(p, e, names + 1, &k);
-    if (rc == DODE_OK)
-        OPTS(t)->unipc_bh = k + 1;
-    return rc;
-}
-
-static int set_thresholding(parser *p, const entry *e, void *t)
-{
-    static const char *const names[] = { "none", "static", "dynamic", NULL };
-    return parse_choice(p, e, names, &OPTS(t)->thresholding);
-}
-
-static int set_clip_value(parser *p, const entry *e, void *t)
-{
-    return parse_double(p, e, 0, 0, &OPTS(t)->clip_value);
-}
-
-static int set_dynamic_ratio(parser *p, const entry *e, void *t)
-{
-    int rc = parse_double(p, e, 0, 0, &OPTS(t)->dynamic_ratio);
-    if (rc == DODE_OK && !(OPTS(t)->dynamic_ratio <= 1))
-        return key_fail(p, DODE_EINVAL, e->line, e->key, "%s is out of range: expected a "
-                        "ratio in (0, 1]", e->value);
-    return rc;
-}
-
-#undef OPTS
-
+/* "*": any key not matched before it (apply_section). */
 static const key_rule solver_keys[] = {
-    { "base", set_base }, { "variable", set_variable }, { "eta", set_eta },
-    { "ddim_xspace", set_ddim_xspace },
-    { "rtol", set_rtol }, { "atol", set_atol }, { "h_init", set_h_init },
-    { "max_steps", set_max_steps }, { "solver_type", set_solver_type }, { "d2", set_d2 },
-    { "lower_order_final", set_lower_order_final },
-    { "lower_order_threshold", set_lower_order_threshold },
-    { "denoise_to_zero", set_denoise_to_zero }, { "r1", set_r1 }, { "r2", set_r2 },
-    { "unipc_bh", set_unipc_bh }, { "thresholding", set_thresholding },
-    { "clip_value", set_clip_value }, { "dynamic_ratio", set_dynamic_ratio }, { NULL, NULL },
+    { "base", set_base }, { "*", set_option }, { NULL, NULL },
 };
 
 /* ---- [sweep] ---- */
@@ -811,7 +699,7 @@ static int apply_section(parser *p, const header *h, const key_rule *rules, void
         if (strcmp(e->section, h->text) != 0)
             continue;
         const key_rule *r = rules;
-        while (r->key != NULL && strcmp(r->key, e->key) != 0)
+        while (r->key != NULL && strcmp(r->key, e->key) != 0 && strcmp(r->key, "*") != 0)
             r++;
         if (r->key == NULL) {
             char known[512] = "";

@@ -57,21 +57,11 @@ static int first_grid(const portrait *p, size_t solver, dode_grid *g, char *err,
 static int flow(const portrait *p, size_t n, double *xbar, double from, double to, char *err,
                 size_t errlen)
 {
-    const dode_model *m = p->model;
-    if (m->exact_flow != NULL)
-        return m->exact_flow(m, n, xbar, from, to, xbar);
-    dode_ode *ode = dode_ode_new(m, p->schedule, n, err, errlen);
-    if (ode == NULL)
-        return DODE_ENOMEM;
-    dode_solver_opts o;
-    dode_solver_opts_init(&o);
-    o.variable = to > 0 ? DODE_VAR_LOGSIGMA : DODE_VAR_SIGMA;
-    o.rtol = o.atol = 1e-10;
-    const double sigmas[2] = { from, to };
-    int rc = dode_solve(dode_solver_find("gsl:rk8pd"), ode, sigmas, 1, xbar, &o, NULL, err,
-                        errlen);
-    dode_ode_free(ode);
-    return rc;
+    dode_reference_opts o;
+    dode_reference_opts_init(&o);
+    o.rtol = o.atol = 1e-10;        /* a picture needs far less than the sweep's 1e-12 */
+    return dode_reference(p->model, p->schedule, n, from, to, xbar, xbar, &o, NULL, NULL, err,
+                          errlen);
 }
 
 /* n rows of x_T ~ N(0, I) from rng, scaled to xbar at p->s0 (as the sweep draws them). */
@@ -103,8 +93,6 @@ static int solve(const portrait *p, size_t s, size_t n, double *xbar, dode_trace
     const dode_cfg_solver *sv = &p->cfg->solvers[s];
     dode_grid g = { 0 };
     dode_solver_opts o = sv->opts;
-    o.spacing = p->cfg->spacings[0];
-    o.rho = p->cfg->rho;
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     if (rng == NULL)
         return dode_fail(err, errlen, DODE_ENOMEM, "portrait: out of memory for a generator");
@@ -120,7 +108,7 @@ static int solve(const portrait *p, size_t s, size_t n, double *xbar, dode_trace
         rc = tr->sigma && tr->xbar ? DODE_OK : DODE_ENOMEM;
     }
     if (rc == DODE_OK)
-        rc = dode_solve(sv->type, ode, g.sigma, g.steps, xbar, &o, tr, err, errlen);
+        rc = dode_solve(sv->type, ode, &g, xbar, &o, tr, err, errlen);
     dode_grid_free(&g);
     dode_ode_free(ode);
     gsl_rng_free(rng);

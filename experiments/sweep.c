@@ -528,22 +528,13 @@ static unsigned long long ref_key(const sweep *sw, size_t im, size_t ish, const 
 static int rk8pd_solve(const sweep *sw, size_t im, size_t ish, size_t n, double s0, double s1,
                        double *xbar, char *err, size_t errlen)
 {
-    const dode_solver_type *rk8pd = dode_solver_find("gsl:rk8pd");
-    if (rk8pd == NULL)
-        return dode_fail(err, errlen, DODE_ENOTFOUND, "reference: gsl:rk8pd is not in the "
-                         "solver registry");
-    dode_ode *ode = dode_ode_new(sw->models[im], sw->schedules[ish], n, err, errlen);
-    if (ode == NULL)
-        return DODE_ENOMEM;
-    dode_solver_opts o;
-    dode_solver_opts_init(&o);
-    o.variable = s1 > 0 ? DODE_VAR_LOGSIGMA : DODE_VAR_SIGMA;
+    dode_reference_opts o;
+    dode_reference_opts_init(&o);
+    o.method = DODE_REFERENCE_RK8PD;
     o.rtol = sw->cfg->ref_rtol;
     o.atol = sw->cfg->ref_atol;
-    const double sigmas[2] = { s0, s1 };
-    int rc = dode_solve(rk8pd, ode, sigmas, 1, xbar, &o, NULL, err, errlen);
-    dode_ode_free(ode);
-    return rc;
+    return dode_reference(sw->models[im], sw->schedules[ish], n, s0, s1, xbar, xbar, &o, NULL,
+                          NULL, err, errlen);
 }
 
 static int remember(ref_store *sw, unsigned long long key, const double *x, size_t len)
@@ -778,8 +769,6 @@ static int solve_with(sweep *sw, const coords *c, const dode_grid *g, gsl_rng *r
 {
     const dode_cfg_solver *sv = &sw->cfg->solvers[c->solver];
     dode_solver_opts o = sv->opts;
-    o.spacing = sw->cfg->spacings[c->spacing];
-    o.rho = sw->cfg->rho;
     o.rng = rng;
     dode_ode *ode = dode_ode_new(sw->models[c->model], sw->schedules[c->schedule],
                                  sw->cfg->samples, why, whylen);
@@ -787,7 +776,7 @@ static int solve_with(sweep *sw, const coords *c, const dode_grid *g, gsl_rng *r
         return DODE_ENOMEM;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    int rc = dode_solve(sv->type, ode, g->sigma, g->steps, xbar, &o, tr, why, whylen);
+    int rc = dode_solve(sv->type, ode, g, xbar, &o, tr, why, whylen);
     *seconds = seconds_since(&t0);
     *nfe = ode->nfe;
     dode_ode_free(ode);
@@ -898,7 +887,8 @@ static int roundtrip_row(sweep *sw, const coords *c, const dode_grid *g, gsl_rng
     r->s1 = g->sigma[g->steps];
     for (size_t i = 0; i <= g->steps; i++)
         up[i] = g->sigma[g->steps - i];
-    const dode_grid rev = { .steps = g->steps, .sigma = up, .t = NULL };
+    const dode_grid rev = { .steps = g->steps, .sigma = up, .t = NULL, .spacing = g->spacing,
+                           .rho = g->rho };
     gsl_rng_set(rng, sw->cfg->seeds[c->seed]);
     draw_start(rng, len, r->s0, xbar_T);
     int rc = reference(sw, c->model, c->schedule, n, r->s0, r->s1, xbar_T, start, &r->ref_kind,

@@ -1,10 +1,10 @@
 /* ddim.c - DDIM (Song et al. 2021, eq. 12) with eta >= 0, first order, one NFE a step.
- * Always in the variable sigma (opts->variable is not read). MATH.md section 6:
+ * Always in the variable sigma (opts->generic.variable is not read). MATH.md section 6:
  *
  *   x0h = xbar - sigma epsh,   su = eta sigma' sqrt(1 - sigma'^2/sigma^2),
  *   xbar' = x0h + sqrt(sigma'^2 - su^2) epsh + su z,     z ~ N(0, I)
  *
- * With eta = 0 this is Euler in sigma. With opts->ddim_xspace the same method is written
+ * With eta = 0 this is Euler in sigma. With opts->ddim.xspace the same method is written
  * as DDIM eq. 12 on x = xbar sqrt(abar), abar = 1/(1 + sigma^2), keeping x through the
  * loop and converting back to xbar only for trace points and at the end (the DDIM
  * repository's own arithmetic; it differs from the xbar form by rounding only).
@@ -44,7 +44,7 @@ static int ddim_check_eta(dode_ode *ode, double eta, const double *sigmas, size_
 
 static void ddim_draw(const dode_solver_opts *opts, double *z, size_t len)
 {
-    if (opts->eta > 0)
+    if (opts->ddim.eta > 0)
         for (size_t k = 0; k < len; k++)
             z[k] = gsl_ran_gaussian_ziggurat(opts->rng, 1.0);
 }
@@ -61,7 +61,7 @@ static int ddim_step(dode_ode *ode, const dode_solver_opts *opts, const double *
     if (rc != DODE_OK)
         return rc;
     ddim_draw(opts, ws[1], len);
-    const double su = ddim_su(opts->eta, s, sn);
+    const double su = ddim_su(opts->ddim.eta, s, sn);
     const double c = sqrt(fmax(0.0, sn * sn - su * su));
     for (size_t k = 0; k < len; k++) {
         const double x0h = xbar[k] - s * ws[0][k];
@@ -80,8 +80,8 @@ static int ddim_x_step(dode_ode *ode, const dode_solver_opts *opts, double s, do
     if (rc != DODE_OK)
         return rc;
     ddim_draw(opts, z, len);
-    const double c1 = opts->eta > 0 && an > at
-        ? opts->eta * sqrt((1.0 - at / an) * (1.0 - an) / (1.0 - at)) : 0.0;
+    const double c1 = opts->ddim.eta > 0 && an > at
+        ? opts->ddim.eta * sqrt((1.0 - at / an) * (1.0 - an) / (1.0 - at)) : 0.0;
     const double c2 = sqrt(fmax(0.0, 1.0 - an - c1 * c1));
     const double sa = sqrt(at), sb = sqrt(1.0 - at), sna = sqrt(an);
     for (size_t k = 0; k < len; k++) {
@@ -125,11 +125,14 @@ static int ddim_x_loop(dode_ode *ode, const double *sigmas, size_t steps, double
     return DODE_OK;
 }
 
-static int ddim_solve(dode_ode *ode, const double *sigmas, size_t steps, double *xbar,
-                      const dode_solver_opts *opts, dode_trace *trace)
+static int ddim_solve(const dode_solver_type *self, dode_ode *ode, const dode_grid *grid,
+                      double *xbar, const dode_solver_opts *opts, dode_trace *trace)
 {
-    int rc = ddim_check_eta(ode, opts->eta, sigmas, steps);
-    if (rc != DODE_OK || !opts->ddim_xspace)
+    (void)self;
+    const double *sigmas = grid->sigma;
+    const size_t steps = grid->steps;
+    int rc = ddim_check_eta(ode, opts->ddim.eta, sigmas, steps);
+    if (rc != DODE_OK || !opts->ddim.xspace)
         return rc != DODE_OK ? rc
             : solver_run_steps(ode, sigmas, steps, xbar, opts, trace, 2, ddim_step, NULL);
     double *ws[4];

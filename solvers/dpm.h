@@ -14,10 +14,9 @@
  * dpm_coef. Dividing the official code's x-space updates (dpm_solver_pytorch.py) by
  * alpha_t gives exactly these, so results agree with it on the same grid.
  *
- * Adaptive tolerances: dpm-adaptive12/23 take opts->rtol and opts->atol as given, except
- * that the untouched generic default of dode_solver_opts_init (rtol = atol = 1e-6, the
- * GSL steppers' default) means "the official defaults" rtol = 0.05, atol = 0.0078; and
- * opts->h_init = 0 means the official h_init = 0.05 (in lambda). */
+ * Adaptive tolerances: dpm-adaptive12/23 take opts->adaptive.rtol, atol and h_init when
+ * they were given (dode_solver_opts_given), else the official defaults rtol = 0.05,
+ * atol = 0.0078, h_init = 0.05 (in lambda). */
 #ifndef DIFFODE_SOLVERS_DPM_H
 #define DIFFODE_SOLVERS_DPM_H
 
@@ -54,7 +53,7 @@ typedef struct {
 dpm_coef dpm_coef_make(dpm_form form, double sigma_s, double sigma_t);
 
 /* The model in a solver's form: m = epsh, or the data prediction x0h = xbar - sigma epsh
- * (thresholded as opts->thresholding says). One NFE per dpm_model_eval. */
+ * (thresholded as opts->threshold.kind says). One NFE per dpm_model_eval. */
 typedef struct {
     dode_ode *ode;
     size_t len;             /* n * dim */
@@ -85,17 +84,18 @@ void dpm_threshold(double *x0 /* [n][dim] */, size_t n, size_t dim, int kind, do
                    double ratio, double *scratch /* [dim] */);
 
 /* Lambda fractions r[0] (and r[1] for order 3) of the inner points of a singlestep
- * step sigma_s -> sigma_t split into `order` parts on opts->spacing's own grid (the
+ * step sigma_s -> sigma_t split into `order` parts on grid->spacing's own grid (the
  * official singlestep code): uniform in lambda (logsnr and ddim spacings), in t, in
- * sqrt t, or Karras' rho-th root of sigma. opts->r1 / r2 (not NaN) override. */
-void dpm_inner_fractions(const dode_schedule *sch, const dode_solver_opts *opts,
-                         double sigma_s, double sigma_t, int order, double r[2]);
+ * sqrt t, or Karras' rho-th root of sigma. opts->dpm.r1 / r2, when given, override. */
+void dpm_inner_fractions(const dode_schedule *sch, const dode_grid *grid,
+                         const dode_solver_opts *opts, double sigma_s, double sigma_t,
+                         int order, double r[2]);
 
-/* Validates the entry, the start sigma0 (> 0) and the options every member of the family
- * reads; on failure writes the reason into ode->err and returns DODE_EINVAL (before any
+/* Validates the entry, the grid's start (> 0) and spacing, and what the option table
+ * cannot check alone (r1 < r2); on failure writes the reason into ode->err and returns DODE_EINVAL (before any
  * NFE, xbar untouched). */
-int dpm_check_opts(dode_ode *ode, const dpm_entry *e, const dode_solver_opts *opts,
-                   double sigma0);
+int dpm_check_opts(dode_ode *ode, const dpm_entry *e, const dode_grid *grid,
+                   const dode_solver_opts *opts);
 
 /* One singlestep DPM-Solver(++) step of order 1..3 from sigma_s to sigma_t with inner
  * fractions r1, r2 and update form taylor (0 "dpmsolver", 1 "taylor"): out = xbar_t.
@@ -106,22 +106,19 @@ int dpm_single_step(dpm_model *mod, int order, int taylor, double r1, double r2,
                     double sigma_s, double sigma_t, const double *xbar, double *out,
                     double *const m[3], int known, double *u);
 
-/* The solve loops behind the entries (one per file), with the entry as an argument so
- * tests can run a hand-made entry. Same contract as dode_solve_fn. */
-int dpm_single_run(const dpm_entry *e, dode_ode *ode, const double *sigmas, size_t steps,
-                   double *xbar, const dode_solver_opts *opts, dode_trace *trace);
-int dpm_multi_run(const dpm_entry *e, dode_ode *ode, const double *sigmas, size_t steps,
-                  double *xbar, const dode_solver_opts *opts, dode_trace *trace);
-int dpm_adaptive_run(const dpm_entry *e, dode_ode *ode, const double *sigmas, size_t steps,
+/* The solve functions behind the entries (one per file): self->data is the dpm_entry, so
+ * tests can run a hand-made entry through a hand-made dode_solver_type. */
+int dpm_single_solve(const dode_solver_type *self, dode_ode *ode, const dode_grid *grid,
                      double *xbar, const dode_solver_opts *opts, dode_trace *trace);
-int dpm_unipc_run(const dpm_entry *e, dode_ode *ode, const double *sigmas, size_t steps,
-                  double *xbar, const dode_solver_opts *opts, dode_trace *trace);
+int dpm_multi_solve(const dode_solver_type *self, dode_ode *ode, const dode_grid *grid,
+                    double *xbar, const dode_solver_opts *opts, dode_trace *trace);
+int dpm_adaptive_solve(const dode_solver_type *self, dode_ode *ode, const dode_grid *grid,
+                       double *xbar, const dode_solver_opts *opts, dode_trace *trace);
+int dpm_unipc_solve(const dode_solver_type *self, dode_ode *ode, const dode_grid *grid,
+                    double *xbar, const dode_solver_opts *opts, dode_trace *trace);
 
 /* The official NFE -> orders rule of "singlestep" DPM-Solver (order 1..3, nfe >= 1):
  * writes the orders of its K steps into orders[] (room for nfe) and returns K. */
 size_t dpm_fast_orders(size_t nfe, int order, int *orders);
-
-/* The registry entries are declared in solver_impl.h (dpm_single.c, dpm_multi.c,
- * dpm_adaptive.c, unipc.c). */
 
 #endif

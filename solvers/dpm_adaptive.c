@@ -82,17 +82,19 @@ static int adapt_loop(adapt_ws *w, const dode_solver_opts *opts, double ss, doub
     const dode_schedule *sch = w->mod.ode->schedule;
     const double lam_end = -log(target), t_end = dode_schedule_t(sch, target);
     const double dir = lam_end > -log(ss) ? 1.0 : -1.0;
-    double h = fmin(opts->h_init > 0 ? opts->h_init : official_h_init, fabs(lam_end + log(ss)));
+    const double h0 = dode_solver_opts_given(opts, DODE_OPT_H_INIT) ? opts->adaptive.h_init
+                                                                : official_h_init;
+    double h = fmin(h0, fabs(lam_end + log(ss)));
     size_t attempts = 0;
     while (fabs(dode_schedule_t(sch, ss) - t_end) > t_err) {
-        if (attempts++ >= opts->max_steps)
+        if (attempts++ >= opts->adaptive.max_steps)
             return dode_ode_fail(w->mod.ode, DODE_EMAXITER, "%zu attempts (max_steps) did "
-                                 "not reach sigma = %g from sigma = %g", opts->max_steps,
+                                 "not reach sigma = %g from sigma = %g", opts->adaptive.max_steps,
                                  target, ss);
         const double st = h == fabs(lam_end + log(ss)) ? target : ss * exp(-dir * h);
-        int rc = attempt(w, opts->taylor, ss, st, xbar);
+        int rc = attempt(w, opts->dpm.taylor, ss, st, xbar);
         if (rc != DODE_OK)
-            return solver_step_fail(w->mod.ode, rc, attempts - 1, opts->max_steps, ss, st);
+            return solver_step_fail(w->mod.ode, rc, attempts - 1, opts->adaptive.max_steps, ss, st);
         const double E = attempt_error(w, st);
         if (!isfinite(E))
             return dode_ode_fail(w->mod.ode, DODE_ENONFINITE, "error estimate %g at sigma "
@@ -119,10 +121,13 @@ static double adapt_target(const dode_schedule *sch, double s0, double s1)
     return smin < s0 ? smin : s0;
 }
 
-int dpm_adaptive_run(const dpm_entry *e, dode_ode *ode, const double *sigmas, size_t steps,
-                     double *xbar, const dode_solver_opts *opts, dode_trace *trace)
+int dpm_adaptive_solve(const dode_solver_type *self, dode_ode *ode, const dode_grid *grid,
+                       double *xbar, const dode_solver_opts *opts, dode_trace *trace)
 {
-    int rc = dpm_check_opts(ode, e, opts, sigmas[0]);
+    const dpm_entry *e = self->data;
+    const double *sigmas = grid->sigma;
+    const size_t steps = grid->steps;
+    int rc = dpm_check_opts(ode, e, grid, opts);
     if (rc == DODE_OK && e->order < 2)
         rc = dode_ode_fail(ode, DODE_EINVAL, "adaptive DPM-Solver needs order 2 or 3, got %d",
                            e->order);
@@ -132,11 +137,13 @@ int dpm_adaptive_run(const dpm_entry *e, dode_ode *ode, const double *sigmas, si
     double *block = solver_workspace(ode, 8, v);
     if (block == NULL)
         return DODE_ENOMEM;
-    const int official = opts->rtol == 1e-6 && opts->atol == 1e-6;
     adapt_ws w = { .m = { v[0], v[1], v[2] }, .u = v[3], .lower = v[4], .higher = v[5],
                    .x_prev = v[6], .order = e->order,
-                   .rtol = official ? official_rtol : opts->rtol,
-                   .atol = official ? official_atol : opts->atol };
+                   /* each tolerance the official default unless the user gave it */
+                   .rtol = dode_solver_opts_given(opts, DODE_OPT_RTOL) ? opts->adaptive.rtol
+                                                                       : official_rtol,
+                   .atol = dode_solver_opts_given(opts, DODE_OPT_ATOL) ? opts->adaptive.atol
+                                                                       : official_atol };
     dpm_model_init(&w.mod, ode, e->form, opts, v[7]);
     const double a0 = 1.0 / sqrt(1.0 + sigmas[0] * sigmas[0]);
     for (size_t k = 0; k < w.mod.len; k++)
@@ -160,25 +167,13 @@ int dpm_adaptive_run(const dpm_entry *e, dode_ode *ode, const double *sigmas, si
 static const dpm_entry a12_e = { .order = 2, .form = DPM_NOISE };
 static const dpm_entry a23_e = { .order = 3, .form = DPM_NOISE };
 
-static int a12_solve(dode_ode *ode, const double *sigmas, size_t steps, double *xbar,
-                     const dode_solver_opts *opts, dode_trace *trace)
-{
-    return dpm_adaptive_run(&a12_e, ode, sigmas, steps, xbar, opts, trace);
-}
-
-static int a23_solve(dode_ode *ode, const double *sigmas, size_t steps, double *xbar,
-                     const dode_solver_opts *opts, dode_trace *trace)
-{
-    return dpm_adaptive_run(&a23_e, ode, sigmas, steps, xbar, opts, trace);
-}
-
 const dode_solver_type dode_solver_dpm_adaptive12 = {
     .name = "dpm-adaptive12", .family = "dpm", .order = 0, .evals_per_step = 0,
     .adaptive = 1, .summary = "DPM-Solver-12: adaptive step in lambda, orders 1 and 2 "
-    "(official controller; rtol 0.05, atol 0.0078)", .solve = a12_solve, .data = &a12_e,
+    "(official controller; rtol 0.05, atol 0.0078)", .solve = dpm_adaptive_solve, .data = &a12_e,
 };
 const dode_solver_type dode_solver_dpm_adaptive23 = {
     .name = "dpm-adaptive23", .family = "dpm", .order = 0, .evals_per_step = 0,
     .adaptive = 1, .summary = "DPM-Solver-23: adaptive step in lambda, orders 2 and 3 "
-    "(official controller; rtol 0.05, atol 0.0078)", .solve = a23_solve, .data = &a23_e,
+    "(official controller; rtol 0.05, atol 0.0078)", .solve = dpm_adaptive_solve, .data = &a23_e,
 };

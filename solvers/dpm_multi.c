@@ -9,10 +9,10 @@
  * The official code (and diffusers, k-diffusion) has c2 = 1, which makes 3M a
  * second-order method; Taylor's expansion asks for c2 = 2 (the E3 term needs h^2 m'',
  * the difference gives h^2 m''/2), which gives order 3 (MATH.md section 6). c2 = 1 is the
- * default; opts->d2_taylor or the "-taylor" entries choose c2 = 2.
+ * default; opts->dpm.d2_taylor or the "-taylor" entries choose c2 = 2.
  *
  * Warm-up: step i uses order min(order, i + 1). lower_order_final (official): only when
- * steps < opts->lower_order_threshold, step i uses at most order steps - i. A step to
+ * steps < opts->dpm.lower_order_threshold, step i uses at most order steps - i. A step to
  * sigma = 0 is the x0 prediction from the model value at its start. A repeated grid
  * level (h = 0, DDIM's quadratic sequence) is an identity step that still costs its NFE,
  * and the next steps drop the differences that would divide by zero. */
@@ -57,7 +57,7 @@ static int multi_order(const multi_ws *w, const dode_solver_opts *opts, int orde
                        size_t steps)
 {
     size_t k = (size_t)order < i + 1 ? (size_t)order : i + 1;
-    if (opts->lower_order_final && steps < opts->lower_order_threshold && steps - i < k)
+    if (opts->dpm.lower_order_final && steps < opts->dpm.lower_order_threshold && steps - i < k)
         k = steps - i;
     if (k >= 2 && w->lam[0] == w->lam[1])
         k = 1;
@@ -87,18 +87,21 @@ static int multi_step(dode_ode *ode, const dode_solver_opts *opts, const double 
     }
     const int k = multi_order(w, opts, e->order, i, steps);
     const dpm_coef c = dpm_coef_make(e->form, ss, st);
-    const double c2 = (e->d2_taylor || opts->d2_taylor) ? 2.0 : 1.0;
+    const double c2 = (e->d2_taylor || opts->dpm.d2_taylor) ? 2.0 : 1.0;
     double wt[3];
-    multi_weights(w, &c, k, opts->taylor, c2, wt);
+    multi_weights(w, &c, k, opts->dpm.taylor, c2, wt);
     dpm_lincomb(xbar, w->mod.len, c.k0, xbar, -c.c * wt[0], w->m[0], -c.c * wt[1],
                 w->m[k >= 2 ? 1 : 0], -c.c * wt[2], w->m[k >= 3 ? 2 : 0], 0.0, w->m[0]);
     return DODE_OK;
 }
 
-int dpm_multi_run(const dpm_entry *e, dode_ode *ode, const double *sigmas, size_t steps,
-                  double *xbar, const dode_solver_opts *opts, dode_trace *trace)
+int dpm_multi_solve(const dode_solver_type *self, dode_ode *ode, const dode_grid *grid,
+                    double *xbar, const dode_solver_opts *opts, dode_trace *trace)
 {
-    int rc = dpm_check_opts(ode, e, opts, sigmas[0]);
+    const dpm_entry *e = self->data;
+    const double *sigmas = grid->sigma;
+    const size_t steps = grid->steps;
+    int rc = dpm_check_opts(ode, e, grid, opts);
     if (rc != DODE_OK)
         return rc;
     double *v[4];
@@ -112,12 +115,7 @@ int dpm_multi_run(const dpm_entry *e, dode_ode *ode, const double *sigmas, size_
     return rc;
 }
 
-#define DPM_MULTI_SOLVE(fn, entry)                                                      \
-    static int fn(dode_ode *ode, const double *sigmas, size_t steps, double *xbar,     \
-                  const dode_solver_opts *opts, dode_trace *trace)                     \
-    {                                                                                  \
-        return dpm_multi_run(&entry, ode, sigmas, steps, xbar, opts, trace);           \
-    }
+/* The entries: one constant block each, read by dpm_multi_solve through self->data. */
 
 static const dpm_entry m2_e = { .order = 2, .form = DPM_NOISE };
 static const dpm_entry m3_e = { .order = 3, .form = DPM_NOISE };
@@ -125,41 +123,35 @@ static const dpm_entry m3t_e = { .order = 3, .form = DPM_NOISE, .d2_taylor = 1 }
 static const dpm_entry pp2m_e = { .order = 2, .form = DPM_DATA };
 static const dpm_entry pp3m_e = { .order = 3, .form = DPM_DATA };
 static const dpm_entry pp3mt_e = { .order = 3, .form = DPM_DATA, .d2_taylor = 1 };
-DPM_MULTI_SOLVE(m2_solve, m2_e)
-DPM_MULTI_SOLVE(m3_solve, m3_e)
-DPM_MULTI_SOLVE(m3t_solve, m3t_e)
-DPM_MULTI_SOLVE(pp2m_solve, pp2m_e)
-DPM_MULTI_SOLVE(pp3m_solve, pp3m_e)
-DPM_MULTI_SOLVE(pp3mt_solve, pp3mt_e)
 
 const dode_solver_type dode_solver_dpm2m = {
     .name = "dpm2m", .family = "dpm", .order = 2, .evals_per_step = 1,
     .summary = "multistep DPM-Solver-2M (noise prediction)",
-    .solve = m2_solve, .data = &m2_e,
+    .solve = dpm_multi_solve, .data = &m2_e,
 };
-/* order 2: the official second difference (opts->d2_taylor = 1 gives order 3) */
+/* order 2: the official second difference (opts->dpm.d2_taylor = 1 gives order 3) */
 const dode_solver_type dode_solver_dpm3m = {
     .name = "dpm3m", .family = "dpm", .order = 2, .evals_per_step = 1,
     .summary = "multistep DPM-Solver-3M, official D2 (order 2 measured; see dpm3m-taylor)",
-    .solve = m3_solve, .data = &m3_e,
+    .solve = dpm_multi_solve, .data = &m3_e,
 };
 const dode_solver_type dode_solver_dpm3m_taylor = {
     .name = "dpm3m-taylor", .family = "dpm", .order = 3, .evals_per_step = 1,
     .summary = "multistep DPM-Solver-3M with the Taylor-consistent D2 (2x official)",
-    .solve = m3t_solve, .data = &m3t_e,
+    .solve = dpm_multi_solve, .data = &m3t_e,
 };
 const dode_solver_type dode_solver_dpmpp2m = {
-    .name = "dpmpp2m", .family = "dpm++", .order = 2, .evals_per_step = 1,
+    .name = "dpmpp2m", .family = "dpm++", .data_prediction = 1, .order = 2, .evals_per_step = 1,
     .summary = "DPM-Solver++(2M): multistep, data prediction",
-    .solve = pp2m_solve, .data = &pp2m_e,
+    .solve = dpm_multi_solve, .data = &pp2m_e,
 };
 const dode_solver_type dode_solver_dpmpp3m = {
-    .name = "dpmpp3m", .family = "dpm++", .order = 2, .evals_per_step = 1,
+    .name = "dpmpp3m", .family = "dpm++", .data_prediction = 1, .order = 2, .evals_per_step = 1,
     .summary = "DPM-Solver++(3M), official D2 (order 2 measured; see dpmpp3m-taylor)",
-    .solve = pp3m_solve, .data = &pp3m_e,
+    .solve = dpm_multi_solve, .data = &pp3m_e,
 };
 const dode_solver_type dode_solver_dpmpp3m_taylor = {
-    .name = "dpmpp3m-taylor", .family = "dpm++", .order = 3, .evals_per_step = 1,
+    .name = "dpmpp3m-taylor", .family = "dpm++", .data_prediction = 1, .order = 3, .evals_per_step = 1,
     .summary = "DPM-Solver++(3M) with the Taylor-consistent D2 (2x official)",
-    .solve = pp3mt_solve, .data = &pp3mt_e,
+    .solve = dpm_multi_solve, .data = &pp3mt_e,
 };

@@ -112,8 +112,8 @@ void dpm_model_init(dpm_model *mod, dode_ode *ode, dpm_form form,
 {
     *mod = (dpm_model){
         .ode = ode, .len = ode->n * ode->dim, .form = form,
-        .thresholding = form == DPM_DATA ? opts->thresholding : 0,
-        .clip_value = opts->clip_value, .dynamic_ratio = opts->dynamic_ratio,
+        .thresholding = form == DPM_DATA ? opts->threshold.kind : 0,
+        .clip_value = opts->threshold.clip_value, .dynamic_ratio = opts->threshold.dynamic_ratio,
         .scratch = scratch,
     };
 }
@@ -141,10 +141,10 @@ void dpm_to_zero(const dpm_model *mod, double sigma, double *xbar, const double 
 }
 
 /* lambda at the fraction f of the step s -> t in the spacing's own variable. */
-static double inner_lambda(const dode_schedule *sch, const dode_solver_opts *opts,
-                           double sigma_s, double sigma_t, double f)
+static double inner_lambda(const dode_schedule *sch, const dode_grid *grid, double sigma_s,
+                           double sigma_t, double f)
 {
-    switch (opts->spacing) {
+    switch (grid->spacing) {
     case DODE_SPACING_UNIFORM_T: {
         const double ts = dode_schedule_t(sch, sigma_s), tt = dode_schedule_t(sch, sigma_t);
         return dode_schedule_lambda(sch, ts + f * (tt - ts));
@@ -155,88 +155,66 @@ static double inner_lambda(const dode_schedule *sch, const dode_solver_opts *opt
         return dode_schedule_lambda(sch, q * q);
     }
     case DODE_SPACING_KARRAS: {
-        const double a = pow(sigma_s, 1.0 / opts->rho), b = pow(sigma_t, 1.0 / opts->rho);
-        return -opts->rho * log(a + f * (b - a));
+        const double a = pow(sigma_s, 1.0 / grid->rho), b = pow(sigma_t, 1.0 / grid->rho);
+        return -grid->rho * log(a + f * (b - a));
     }
     default:            /* logsnr; ddim spacings: documented choice, uniform in lambda */
         return -log(sigma_s) + f * (log(sigma_s) - log(sigma_t));
     }
 }
 
-void dpm_inner_fractions(const dode_schedule *sch, const dode_solver_opts *opts,
-                         double sigma_s, double sigma_t, int order, double r[2])
+void dpm_inner_fractions(const dode_schedule *sch, const dode_grid *grid,
+                         const dode_solver_opts *opts, double sigma_s, double sigma_t,
+                         int order, double r[2])
 {
     r[0] = r[1] = NAN;
     if (order >= 2) {
         /* the ends through the same map, as the official code takes lambda(t) of all */
-        const double l0 = inner_lambda(sch, opts, sigma_s, sigma_t, 0.0);
-        const double h = inner_lambda(sch, opts, sigma_s, sigma_t, 1.0) - l0;
+        const double l0 = inner_lambda(sch, grid, sigma_s, sigma_t, 0.0);
+        const double h = inner_lambda(sch, grid, sigma_s, sigma_t, 1.0) - l0;
         for (int j = 1; j < order; j++) {
-            r[j - 1] = (inner_lambda(sch, opts, sigma_s, sigma_t, (double)j / order) - l0) / h;
+            r[j - 1] = (inner_lambda(sch, grid, sigma_s, sigma_t, (double)j / order) - l0) / h;
             if (!isfinite(r[j - 1]))    /* a repeated level (h = 0): any r gives xbar_s */
                 r[j - 1] = (double)j / order;
         }
     }
-    if (order >= 2 && !isnan(opts->r1))
-        r[0] = opts->r1;
-    if (order >= 3 && !isnan(opts->r2))
-        r[1] = opts->r2;
+    if (order >= 2 && dode_solver_opts_given(opts, DODE_OPT_R1))
+        r[0] = opts->dpm.r1;
+    if (order >= 3 && dode_solver_opts_given(opts, DODE_OPT_R2))
+        r[1] = opts->dpm.r2;
 }
 
+/* The table (options.h) bounds r1 and r2 one by one; together they must be ordered. */
 static int check_fractions(dode_ode *ode, const dode_solver_opts *o)
 {
-    if (!isnan(o->r1) && !(o->r1 > 0 && o->r1 < 1))
-        return dode_ode_fail(ode, DODE_EINVAL, "r1 = %g must lie in (0, 1) (NaN: the "
-                             "grid's own inner points)", o->r1);
-    if (!isnan(o->r2) && isnan(o->r1))
+    const int r1 = dode_solver_opts_given(o, DODE_OPT_R1);
+    const int r2 = dode_solver_opts_given(o, DODE_OPT_R2);
+    if (r2 && !r1)
         return dode_ode_fail(ode, DODE_EINVAL, "r2 = %g given without r1 (set both or "
-                             "neither)", o->r2);
-    if (!isnan(o->r2) && !(o->r2 > o->r1 && o->r2 < 1))
+                             "neither)", o->dpm.r2);
+    if (r2 && !(o->dpm.r2 > o->dpm.r1))
         return dode_ode_fail(ode, DODE_EINVAL, "r2 = %g must lie in (r1, 1) = (%g, 1)",
-                             o->r2, o->r1);
+                             o->dpm.r2, o->dpm.r1);
     return DODE_OK;
 }
 
-static int check_thresholding(dode_ode *ode, const dode_solver_opts *o)
+int dpm_check_opts(dode_ode *ode, const dpm_entry *e, const dode_grid *grid,
+                   const dode_solver_opts *o)
 {
-    if (o->thresholding < 0 || o->thresholding > 2)
-        return dode_ode_fail(ode, DODE_EINVAL, "thresholding = %d is not 0 (none), 1 "
-                             "(static clip) or 2 (dynamic)", o->thresholding);
-    if (o->thresholding != 0 && (!(o->clip_value > 0) || !isfinite(o->clip_value)))
-        return dode_ode_fail(ode, DODE_EINVAL, "clip_value = %g must be finite and > 0",
-                             o->clip_value);
-    if (o->thresholding == 2 && !(o->dynamic_ratio > 0 && o->dynamic_ratio <= 1))
-        return dode_ode_fail(ode, DODE_EINVAL, "dynamic_ratio = %g must lie in (0, 1]",
-                             o->dynamic_ratio);
-    return DODE_OK;
-}
-
-int dpm_check_opts(dode_ode *ode, const dpm_entry *e, const dode_solver_opts *o,
-                   double sigma0)
-{
+    const double sigma0 = grid->sigma[0];
     if (!(sigma0 > 0))
         return dode_ode_fail(ode, DODE_EINVAL, "cannot start at sigma = %g: exponential "
                              "integrators need lambda = -log sigma finite", sigma0);
     if (e == NULL || e->order < 1 || e->order > 3)
         return dode_ode_fail(ode, DODE_EINVAL, "order %d is not supported (orders 1, 2 "
                              "and 3 only)", e == NULL ? 0 : e->order);
-    if (o->taylor != 0 && o->taylor != 1)
-        return dode_ode_fail(ode, DODE_EINVAL, "unknown solver type (taylor = %d): use 0 "
-                             "(dpmsolver) or 1 (taylor)", o->taylor);
-    if (o->d2_taylor != 0 && o->d2_taylor != 1)
-        return dode_ode_fail(ode, DODE_EINVAL, "unknown 3M second-difference variant "
-                             "(d2_taylor = %d): use 0 (official) or 1 (taylor)", o->d2_taylor);
-    if (o->unipc_bh != 1 && o->unipc_bh != 2)
-        return dode_ode_fail(ode, DODE_EINVAL, "unknown UniPC variant (unipc_bh = %d): use "
-                             "1 (bh1) or 2 (bh2)", o->unipc_bh);
-    if ((unsigned)o->spacing >= DODE_SPACING_COUNT)
-        return dode_ode_fail(ode, DODE_EINVAL, "spacing = %d is not a known spacing",
-                             (int)o->spacing);
-    if (o->spacing == DODE_SPACING_KARRAS && (!(o->rho > 0) || !isfinite(o->rho)))
-        return dode_ode_fail(ode, DODE_EINVAL, "rho = %g must be finite and > 0 (karras "
-                             "spacing)", o->rho);
-    int rc = check_fractions(ode, o);
-    return rc != DODE_OK ? rc : check_thresholding(ode, o);
+    if ((unsigned)grid->spacing >= DODE_SPACING_COUNT)
+        return dode_ode_fail(ode, DODE_EINVAL, "grid spacing = %d is not a known spacing",
+                             (int)grid->spacing);
+    if (grid->spacing == DODE_SPACING_KARRAS && (!(grid->rho > 0) || !isfinite(grid->rho)))
+        return dode_ode_fail(ode, DODE_EINVAL, "grid rho = %g must be finite and > 0 (karras "
+                             "spacing)", grid->rho);
+    return check_fractions(ode, o);
 }
 
 /* Second stage of a 3rd-order step: u2 = k0 xbar - c [E1(z2) m0 + (r2/r1) E2(z2) (m1-m0)]

@@ -4,7 +4,7 @@
  * "singlestep" NFE rule (dpm-fast2/3, dpmpp-fast2/3: "DPM-Solver-fast"). Order k is the global order
  * of DPM-Solver-k; the step formulas are in dpm_phi.c (MATH.md section 6).
  *
- * Inner points: each step is split into `order` parts on opts->spacing's own grid and
+ * Inner points: each step is split into `order` parts on grid->spacing's own grid and
  * r1, r2 are their lambda fractions, as the official code places them; only on the
  * logsnr spacing are they 1/2 (1/3, 2/3).
  *
@@ -47,6 +47,7 @@ size_t dpm_fast_orders(size_t nfe, int order, int *orders)
 /* Workspace of a singlestep solve: m0, m1, m2, u and a dim-long sort buffer. */
 typedef struct {
     dpm_model mod;
+    const dode_grid *grid;      /* its spacing places the inner points */
     double *m[3], *u, *block;
 } single_ws;
 
@@ -58,6 +59,7 @@ static int single_ws_new(single_ws *w, dode_ode *ode, const dpm_entry *e,
     if (w->block == NULL)
         return DODE_ENOMEM;
     w->m[0] = v[0], w->m[1] = v[1], w->m[2] = v[2], w->u = v[3];
+    w->grid = NULL;
     dpm_model_init(&w->mod, ode, e->form, opts, v[4]);
     return DODE_OK;
 }
@@ -68,8 +70,8 @@ static int outer_step(single_ws *w, const dode_solver_opts *opts, int order, dou
 {
     double r[2] = { NAN, NAN };
     if (st > 0)
-        dpm_inner_fractions(w->mod.ode->schedule, opts, ss, st, order, r);
-    return dpm_single_step(&w->mod, order, opts->taylor, r[0], r[1], ss, st, xbar, xbar,
+        dpm_inner_fractions(w->mod.ode->schedule, w->grid, opts, ss, st, order, r);
+    return dpm_single_step(&w->mod, order, opts->dpm.taylor, r[0], r[1], ss, st, xbar, xbar,
                            w->m, 0, w->u);
 }
 
@@ -89,10 +91,10 @@ static int run_outer(single_ws *w, const dode_solver_opts *opts, const double *b
 }
 
 /* Boundaries of the fast rule over sigmas[0 .. last] (last = NFE points). */
-static void fast_bounds(const dode_solver_opts *opts, const double *sigmas, size_t last,
+static void fast_bounds(const dode_grid *grid, const double *sigmas, size_t last,
                         const int *orders, size_t K, double *bounds)
 {
-    if (opts->spacing == DODE_SPACING_LOGSNR) {
+    if (grid->spacing == DODE_SPACING_LOGSNR) {
         const double l0 = -log(sigmas[0]), l1 = -log(sigmas[last]);
         for (size_t k = 0; k <= K; k++)
             bounds[k] = exp(-(l0 + (l1 - l0) * (double)k / (double)K));
@@ -117,7 +119,7 @@ static int fast_run(single_ws *w, const dpm_entry *e, const double *sigmas, size
                            last);
     } else if (last > 0) {
         const size_t K = dpm_fast_orders(last, e->order, orders);
-        fast_bounds(opts, sigmas, last, orders, K, bounds);
+        fast_bounds(w->grid, sigmas, last, orders, K, bounds);
         rc = run_outer(w, opts, bounds, orders, 0, K, xbar, trace);
     }
     if (rc == DODE_OK && last < steps)      /* the x0-prediction jump to sigma = 0 */
@@ -127,30 +129,24 @@ static int fast_run(single_ws *w, const dpm_entry *e, const double *sigmas, size
     return rc;
 }
 
-int dpm_single_run(const dpm_entry *e, dode_ode *ode, const double *sigmas, size_t steps,
-                   double *xbar, const dode_solver_opts *opts, dode_trace *trace)
+int dpm_single_solve(const dode_solver_type *self, dode_ode *ode, const dode_grid *grid,
+                     double *xbar, const dode_solver_opts *opts, dode_trace *trace)
 {
-    int rc = dpm_check_opts(ode, e, opts, sigmas[0]);
+    const dpm_entry *e = self->data;
+    int rc = dpm_check_opts(ode, e, grid, opts);
     single_ws w;
     if (rc != DODE_OK || (rc = single_ws_new(&w, ode, e, opts)) != DODE_OK)
         return rc;
+    w.grid = grid;
     if (e->fast)
-        rc = fast_run(&w, e, sigmas, steps, xbar, opts, trace);
+        rc = fast_run(&w, e, grid->sigma, grid->steps, xbar, opts, trace);
     else
-        rc = run_outer(&w, opts, sigmas, NULL, e->order, steps, xbar, trace);
+        rc = run_outer(&w, opts, grid->sigma, NULL, e->order, grid->steps, xbar, trace);
     free(w.block);
     return rc;
 }
 
-/* The entries: one constant block each, one thin solve function each (solve() has no
- * pointer to its entry). */
-#define DPM_SINGLE_SOLVE(fn, entry)                                                     \
-    static int fn(dode_ode *ode, const double *sigmas, size_t steps, double *xbar,     \
-                  const dode_solver_opts *opts, dode_trace *trace)                     \
-    {                                                                                  \
-        return dpm_single_run(&entry, ode, sigmas, steps, xbar, opts, trace);          \
-    }
-
+/* The entries: one constant block each, read by dpm_single_solve through self->data. */
 static const dpm_entry dpm1_e = { .order = 1, .form = DPM_NOISE };
 static const dpm_entry dpm2_e = { .order = 2, .form = DPM_NOISE };
 static const dpm_entry dpm3_e = { .order = 3, .form = DPM_NOISE };
@@ -160,59 +156,50 @@ static const dpm_entry ppfast2_e = { .order = 2, .form = DPM_DATA, .fast = 1 };
 static const dpm_entry ppfast3_e = { .order = 3, .form = DPM_DATA, .fast = 1 };
 static const dpm_entry pp2s_e = { .order = 2, .form = DPM_DATA };
 static const dpm_entry pp3s_e = { .order = 3, .form = DPM_DATA };
-DPM_SINGLE_SOLVE(dpm1_solve, dpm1_e)
-DPM_SINGLE_SOLVE(dpm2_solve, dpm2_e)
-DPM_SINGLE_SOLVE(dpm3_solve, dpm3_e)
-DPM_SINGLE_SOLVE(fast2_solve, fast2_e)
-DPM_SINGLE_SOLVE(fast3_solve, fast3_e)
-DPM_SINGLE_SOLVE(ppfast2_solve, ppfast2_e)
-DPM_SINGLE_SOLVE(ppfast3_solve, ppfast3_e)
-DPM_SINGLE_SOLVE(pp2s_solve, pp2s_e)
-DPM_SINGLE_SOLVE(pp3s_solve, pp3s_e)
 
 const dode_solver_type dode_solver_dpm1 = {
     .name = "dpm1", .family = "dpm", .order = 1, .evals_per_step = 1,
     .summary = "DPM-Solver-1 (= DDIM, eta = 0): xbar' = xbar - sigma' expm1(h) eps",
-    .solve = dpm1_solve, .data = &dpm1_e,
+    .solve = dpm_single_solve, .data = &dpm1_e,
 };
 const dode_solver_type dode_solver_dpm2 = {
     .name = "dpm2", .family = "dpm", .order = 2, .evals_per_step = 2,
     .summary = "singlestep DPM-Solver-2 (noise prediction), inner point on the spacing",
-    .solve = dpm2_solve, .data = &dpm2_e,
+    .solve = dpm_single_solve, .data = &dpm2_e,
 };
 const dode_solver_type dode_solver_dpm3 = {
     .name = "dpm3", .family = "dpm", .order = 3, .evals_per_step = 3,
     .summary = "singlestep DPM-Solver-3 (noise prediction), inner points on the spacing",
-    .solve = dpm3_solve, .data = &dpm3_e,
+    .solve = dpm_single_solve, .data = &dpm3_e,
 };
 const dode_solver_type dode_solver_dpm_fast2 = {
     .name = "dpm-fast2", .family = "dpm", .order = 2, .evals_per_step = 1,
     .summary = "DPM-Solver-fast, order 2: official NFE -> steps/orders rule (steps = NFE)",
-    .solve = fast2_solve, .data = &fast2_e,
+    .solve = dpm_single_solve, .data = &fast2_e,
 };
 const dode_solver_type dode_solver_dpm_fast3 = {
     .name = "dpm-fast3", .family = "dpm", .order = 3, .evals_per_step = 1,
     .summary = "DPM-Solver-fast, order 3: official NFE -> steps/orders rule (steps = NFE)",
-    .solve = fast3_solve, .data = &fast3_e,
+    .solve = dpm_single_solve, .data = &fast3_e,
 };
 /* the official README's choice for unconditional sampling: dpmsolver++, singlestep, 3 */
 const dode_solver_type dode_solver_dpmpp_fast2 = {
-    .name = "dpmpp-fast2", .family = "dpm++", .order = 2, .evals_per_step = 1,
+    .name = "dpmpp-fast2", .family = "dpm++", .data_prediction = 1, .order = 2, .evals_per_step = 1,
     .summary = "DPM-Solver++ singlestep under the official NFE rule, order 2 (steps = NFE)",
-    .solve = ppfast2_solve, .data = &ppfast2_e,
+    .solve = dpm_single_solve, .data = &ppfast2_e,
 };
 const dode_solver_type dode_solver_dpmpp_fast3 = {
-    .name = "dpmpp-fast3", .family = "dpm++", .order = 3, .evals_per_step = 1,
+    .name = "dpmpp-fast3", .family = "dpm++", .data_prediction = 1, .order = 3, .evals_per_step = 1,
     .summary = "DPM-Solver++ singlestep under the official NFE rule, order 3 (steps = NFE)",
-    .solve = ppfast3_solve, .data = &ppfast3_e,
+    .solve = dpm_single_solve, .data = &ppfast3_e,
 };
 const dode_solver_type dode_solver_dpmpp2s = {
-    .name = "dpmpp2s", .family = "dpm++", .order = 2, .evals_per_step = 2,
+    .name = "dpmpp2s", .family = "dpm++", .data_prediction = 1, .order = 2, .evals_per_step = 2,
     .summary = "DPM-Solver++(2S): singlestep, data prediction",
-    .solve = pp2s_solve, .data = &pp2s_e,
+    .solve = dpm_single_solve, .data = &pp2s_e,
 };
 const dode_solver_type dode_solver_dpmpp3s = {
-    .name = "dpmpp3s", .family = "dpm++", .order = 3, .evals_per_step = 3,
+    .name = "dpmpp3s", .family = "dpm++", .data_prediction = 1, .order = 3, .evals_per_step = 3,
     .summary = "DPM-Solver++(3S): singlestep, data prediction",
-    .solve = pp3s_solve, .data = &pp3s_e,
+    .solve = dpm_single_solve, .data = &pp3s_e,
 };

@@ -1,5 +1,5 @@
 /* euler.c - the explicit Euler method on d xbar/du = epsh(xbar, sigma(u)) dsigma/du in the
- * integration variable u = opts->variable (MATH.md sections 2 and 6). Order 1, one NFE a
+ * integration variable u = opts->generic.variable (MATH.md sections 2 and 6). Order 1, one NFE a
  * step (cost S on S steps).
  *
  * In the variable sigma it is DDIM with eta = 0: xbar' = xbar + (sigma' - sigma) epsh
@@ -22,14 +22,10 @@ static int euler_step(dode_ode *ode, dode_variable var, double u, double un, int
     return rc;
 }
 
-static int euler_solve(dode_ode *ode, const double *sigmas, size_t steps, double *xbar,
-                       const dode_solver_opts *opts, dode_trace *trace)
-{
-    return solver_run_var_steps(ode, sigmas, steps, xbar, opts, trace, 1, euler_step);
-}
+static const solver_var_method euler_method = { .step = euler_step, .nvec = 1 };
 
 const dode_solver_type dode_solver_euler = {
     .name = "euler", .family = "classical", .order = 1, .evals_per_step = 1,
     .summary = "explicit Euler in the chosen variable (in sigma: DDIM with eta = 0)",
-    .solve = euler_solve,
+    .solve = solver_var_solve, .data = &euler_method,
 };

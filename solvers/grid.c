@@ -191,7 +191,7 @@ static int ddim_grid(const dode_schedule *s, dode_spacing sp, size_t steps, dode
     sigma[count] = 0.0;
     t[count] = dode_schedule_t(s, 0.0);
     free(levels);
-    *out = (dode_grid){ .steps = count, .sigma = sigma, .t = t };
+    *out = (dode_grid){ .steps = count, .sigma = sigma, .t = t, .spacing = sp, .rho = 7.0 };
     return DODE_OK;
 }
 
@@ -238,7 +238,8 @@ int dode_grid_make(const dode_schedule *s, const dode_grid_opts *o, size_t steps
         sigma[steps + 1] = 0.0;
         t[steps + 1] = dode_schedule_t(s, 0.0);
     }
-    *out = (dode_grid){ .steps = steps + extra - 1, .sigma = sigma, .t = t };
+    *out = (dode_grid){ .steps = steps + extra - 1, .sigma = sigma, .t = t,
+                        .spacing = o->spacing, .rho = o->rho };
     return DODE_OK;
 }
 
@@ -281,6 +282,7 @@ int dode_grid_from_sigmas(const dode_schedule *s, const double *sigma, size_t np
         gs[i] = sigma[i];
         gt[i] = dode_schedule_t(s, sigma[i]);
     }
-    *out = (dode_grid){ .steps = npoints - 1, .sigma = gs, .t = gt };
+    *out = (dode_grid){ .steps = npoints - 1, .sigma = gs, .t = gt,
+                        .spacing = DODE_SPACING_LOGSNR, .rho = 7.0 };
     return DODE_OK;
 }

@@ -1,7 +1,7 @@
 /* gsl.c - GSL's adaptive gsl_odeiv2 steppers (GSL manual, "Ordinary Differential
  * Equations") on the probability-flow ODE d xbar/du = epsh(xbar, sigma(u)) dsigma/du,
  * one registry entry per step type. The whole batch is one system of n*dim equations in
- * u = opts->variable, under gsl_odeiv2_control_standard_new(atol, rtol, 1, 0)
+ * u = opts->generic.variable, under gsl_odeiv2_control_standard_new(atol, rtol, 1, 0)
  * (per component: |err| <= atol + rtol |y|).
  *
  * Choices (each a known trade-off):
@@ -10,8 +10,9 @@
  *    recommended variable (the `diffode reference` solve uses it). A solve in lambda or
  *    log sigma cannot end at sigma = 0 (log 0): it is refused; end at sigma > 0, or use
  *    the variable sigma or t.
- *  - Adaptive rows read only sigmas[0] and sigmas[steps]. Step size: opts->h_init, or
- *    1e-3 of the interval in u; the budget opts->max_steps counts accepted steps.
+ *  - Adaptive rows read only sigmas[0] and sigmas[steps]. First step: opts->adaptive.h_init
+ *    if given, else 1e-3 of the interval in u; the budget opts->adaptive.max_steps counts
+ *    accepted steps.
  *  - The trace records every accepted step (sigma, xbar); accepted and rejected come
  *    from the evolve loop (rejected = the evolve object's failed_steps).
  *  - The implicit steppers (rk1imp rk2imp rk4imp bsimp msbdf) need the Jacobian, built
@@ -149,9 +150,9 @@ static int gsl_evolve(gsl_odeiv2_driver *d, gsl_ctx *c, double u0, double u1, do
     size_t taken = 0;
     int rc = DODE_OK;
     while (rc == DODE_OK && (u1 - u) * dir > 0) {
-        if (taken >= opts->max_steps) {
+        if (taken >= opts->adaptive.max_steps) {
             rc = dode_ode_fail(c->ode, DODE_EMAXITER, "step budget max_steps = %zu "
-                               "exhausted at sigma = %g before sigma = %g", opts->max_steps,
+                               "exhausted at sigma = %g before sigma = %g", opts->adaptive.max_steps,
                                dode_var_to_sigma(c->ode->schedule, c->var, u),
                                dode_var_to_sigma(c->ode->schedule, c->var, u1));
             break;
@@ -171,51 +172,49 @@ static int gsl_evolve(gsl_odeiv2_driver *d, gsl_ctx *c, double u0, double u1, do
     return rc;
 }
 
-static int gsl_solve(const gsl_stepper *st, dode_ode *ode, const double *sigmas,
-                     size_t steps, double *xbar, const dode_solver_opts *opts,
-                     dode_trace *trace)
+/* Every entry's solve: self->data is its gsl_stepper. */
+static int gsl_solve(const dode_solver_type *self, dode_ode *ode, const dode_grid *grid,
+                     double *xbar, const dode_solver_opts *opts, dode_trace *trace)
 {
+    const gsl_stepper *st = self->data;
+    const double *sigmas = grid->sigma;
+    const size_t steps = grid->steps;
     const size_t len = solver_len(ode);
-    int rc = gsl_check(st, ode, opts->variable, sigmas[steps]);
+    int rc = gsl_check(st, ode, opts->generic.variable, sigmas[steps]);
     if (rc != DODE_OK)
         return rc;
     /* y, and for implicit steppers eps, deps and the [n][dim][dim] Jacobian */
     double *block = solver_workspace(ode, st->implicit ? 3 + ode->dim : 1, NULL);
     if (block == NULL)
         return DODE_ENOMEM;
-    gsl_ctx c = { .ode = ode, .var = opts->variable, .rc = DODE_OK, .y = block,
+    gsl_ctx c = { .ode = ode, .var = opts->generic.variable, .rc = DODE_OK, .y = block,
                   .eps = block + len, .deps = block + 2 * len, .jac = block + 3 * len };
     memcpy(c.y, xbar, len * sizeof *xbar);
     const double u0 = dode_var_from_sigma(ode->schedule, c.var, sigmas[0]);
     const double u1 = dode_var_from_sigma(ode->schedule, c.var, sigmas[steps]);
-    const double h = copysign(opts->h_init > 0 ? opts->h_init : 1e-3 * fabs(u1 - u0),
-                              u1 - u0);
+    const double h0 = dode_solver_opts_given(opts, DODE_OPT_H_INIT) ? opts->adaptive.h_init
+                                                                    : 1e-3 * fabs(u1 - u0);
+    const double h = copysign(h0, u1 - u0);
     gsl_odeiv2_system sys = { gsl_rhs, st->implicit ? gsl_jac : NULL, len, &c };
-    gsl_odeiv2_driver *d = gsl_odeiv2_driver_alloc_standard_new(&sys, *st->type, h,
-                                                                opts->atol, opts->rtol,
-                                                                1.0, 0.0);
-    if (d == NULL)
+    gsl_odeiv2_driver *d = gsl_odeiv2_driver_alloc_standard_new(
+        &sys, *st->type, h, opts->adaptive.atol, opts->adaptive.rtol, 1.0, 0.0);
+    if (d == NULL) {        /* gsl_odeiv2_driver_free does not accept NULL */
         rc = dode_ode_fail(ode, DODE_ENOMEM, "cannot allocate a GSL %s stepper for %zu "
                            "equations", (*st->type)->name, len);
-    else
+    } else {
         rc = gsl_evolve(d, &c, u0, u1, h, xbar, opts, trace);
-    gsl_odeiv2_driver_free(d);
+        gsl_odeiv2_driver_free(d);
+    }
     free(block);
     return rc;
 }
 
-/* One table entry per GSL step type: a stepper record, a solve function, the entry. */
+/* One table entry per GSL step type: its stepper record and the entry. */
 #define GSL_ENTRY(id, implicit_, summary_)                                              \
     static const gsl_stepper gsl_stepper_##id = { &gsl_odeiv2_step_##id, implicit_ };   \
-    static int gsl_solve_##id(dode_ode *ode, const double *sigmas, size_t steps,        \
-                              double *xbar, const dode_solver_opts *opts,               \
-                              dode_trace *trace)                                        \
-    {                                                                                   \
-        return gsl_solve(&gsl_stepper_##id, ode, sigmas, steps, xbar, opts, trace);     \
-    }                                                                                   \
     const dode_solver_type dode_solver_gsl_##id = {                                     \
         .name = "gsl:" #id, .family = "gsl", .order = 0, .evals_per_step = 0,           \
-        .adaptive = 1, .summary = summary_, .solve = gsl_solve_##id,                    \
+        .adaptive = 1, .summary = summary_, .solve = gsl_solve,                         \
         .data = &gsl_stepper_##id,                                                      \
     };
 

@@ -1,5 +1,5 @@
 /* heun.c - Heun's method (explicit trapezoid), EDM Algorithm 1 (Karras et al. 2022), on
- * d xbar/du = epsh dsigma/du in the variable u = opts->variable (MATH.md section 6):
+ * d xbar/du = epsh dsigma/du in the variable u = opts->generic.variable (MATH.md section 6):
  * Euler predictor, trapezoid corrector. Order 2, two NFE a step. As in EDM, a step that
  * ends at sigma = 0 is the Euler step alone (in lambda or log sigma its limit, the x0
  * prediction), so a grid ending at 0 costs 2S - 1. */
@@ -30,14 +30,10 @@ static int heun_step(dode_ode *ode, dode_variable var, double u, double un, int 
     return DODE_OK;
 }
 
-static int heun_solve(dode_ode *ode, const double *sigmas, size_t steps, double *xbar,
-                      const dode_solver_opts *opts, dode_trace *trace)
-{
-    return solver_run_var_steps(ode, sigmas, steps, xbar, opts, trace, 3, heun_step);
-}
+static const solver_var_method heun_method = { .step = heun_step, .nvec = 3 };
 
 const dode_solver_type dode_solver_heun = {
     .name = "heun", .family = "classical", .order = 2, .evals_per_step = 2,
     .summary = "Heun / EDM Algorithm 1 in the chosen variable (last step to 0 is Euler)",
-    .solve = heun_solve,
+    .solve = solver_var_solve, .data = &heun_method,
 };

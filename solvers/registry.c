@@ -1,11 +1,25 @@
 /* registry.c - the only list of solvers in the project, walked by dode_solver_find,
  * `diffode list`, configs and tests alike (shaped like Lua's luaL_Reg arrays). Order is
  * the order `diffode list` prints: fixed-step methods by family, then GSL's adaptive
- * steppers. A new solver = a function, a table entry, one line here. */
+ * steppers. A new solver = its file (a solve function and a table entry), its extern and
+ * its row here, its test. */
 #include <string.h>
 
 #include "diffode/solver.h"
-#include "solver_impl.h"
+
+/* Each entry is defined in its family's file; its one extern line sits beside its row. */
+extern const dode_solver_type dode_solver_euler, dode_solver_ddim, dode_solver_heun,
+    dode_solver_rk4;
+extern const dode_solver_type dode_solver_dpm1, dode_solver_dpm2, dode_solver_dpm3,
+    dode_solver_dpm_fast2, dode_solver_dpm_fast3, dode_solver_dpm2m, dode_solver_dpm3m,
+    dode_solver_dpm3m_taylor, dode_solver_dpmpp2s, dode_solver_dpmpp3s,
+    dode_solver_dpmpp_fast2, dode_solver_dpmpp_fast3, dode_solver_dpmpp2m,
+    dode_solver_dpmpp3m, dode_solver_dpmpp3m_taylor, dode_solver_dpm_adaptive12,
+    dode_solver_dpm_adaptive23, dode_solver_unipc1, dode_solver_unipc2, dode_solver_unipc3;
+extern const dode_solver_type dode_solver_gsl_rk2, dode_solver_gsl_rk4,
+    dode_solver_gsl_rkf45, dode_solver_gsl_rkck, dode_solver_gsl_rk8pd,
+    dode_solver_gsl_msadams, dode_solver_gsl_rk1imp, dode_solver_gsl_rk2imp,
+    dode_solver_gsl_rk4imp, dode_solver_gsl_bsimp, dode_solver_gsl_msbdf;
 
 static const dode_solver_type *const registry[] = {
     /* classical integrators and DDIM (solvers/euler.c, ddim.c, heun.c, rk4.c) */

@@ -1,5 +1,5 @@
 /* rk4.c - the classical fourth-order Runge-Kutta method (Kutta 1901; the tableau of GSL's
- * ode-initval2/rk4.c) on d xbar/du = epsh dsigma/du in the variable u = opts->variable
+ * ode-initval2/rk4.c) on d xbar/du = epsh dsigma/du in the variable u = opts->generic.variable
  * (MATH.md section 6). Order 4, four NFE a step.
  * A final step to sigma = 0 in lambda or log sigma (u' infinite) is the x0 prediction
  * xbar - sigma epsh (one NFE, first order for that step: cost 4S - 3, and the global
@@ -36,14 +36,10 @@ static int rk4_step(dode_ode *ode, dode_variable var, double u, double un, int t
     return DODE_OK;
 }
 
-static int rk4_solve(dode_ode *ode, const double *sigmas, size_t steps, double *xbar,
-                     const dode_solver_opts *opts, dode_trace *trace)
-{
-    return solver_run_var_steps(ode, sigmas, steps, xbar, opts, trace, 5, rk4_step);
-}
+static const solver_var_method rk4_method = { .step = rk4_step, .nvec = 5 };
 
 const dode_solver_type dode_solver_rk4 = {
     .name = "rk4", .family = "classical", .order = 4, .evals_per_step = 4,
     .summary = "classical Runge-Kutta 4 in the chosen variable",
-    .solve = rk4_solve,
+    .solve = solver_var_solve, .data = &rk4_method,
 };

@@ -38,7 +38,7 @@ int dode_run_xbar(const dode_solver_type *solver, dode_ode *ode, const dode_grid
     dode_trace counts = { 0 };
     dode_trace *tr = trace != NULL ? trace : &counts;   /* step counts even without one */
     const double start = now_seconds();
-    int rc = dode_solve(solver, ode, grid->sigma, grid->steps, xbar, opts, tr, err, errlen);
+    int rc = dode_solve(solver, ode, grid, xbar, opts, tr, err, errlen);
     if (stats != NULL) {
         const double end = grid->sigma[grid->steps];
         const int to_zero = opts != NULL && opts->denoise_to_zero && end > 0;
@@ -90,14 +90,15 @@ static int rk8pd_flow(const dode_model *model, const dode_schedule *schedule, si
     dode_solver_opts so;
     dode_solver_opts_init(&so);
     /* log sigma is the natural variable of the flow far from the data, but is -inf at 0 */
-    so.variable = !o->in_sigma && sigma_from > 0 && sigma_to > 0 ? DODE_VAR_LOGSIGMA
+    so.generic.variable = !o->in_sigma && sigma_from > 0 && sigma_to > 0 ? DODE_VAR_LOGSIGMA
                                                                   : DODE_VAR_SIGMA;
-    so.rtol = o->rtol;
-    so.atol = o->atol;
+    so.adaptive.rtol = o->rtol;
+    so.adaptive.atol = o->atol;
     if (o->max_steps > 0)
-        so.max_steps = o->max_steps;
+        so.adaptive.max_steps = o->max_steps;
     const double sigmas[2] = { sigma_from, sigma_to };
-    const dode_grid grid = { .steps = 1, .sigma = (double *)sigmas, .t = NULL };
+    const dode_grid grid = { .steps = 1, .sigma = (double *)sigmas, .t = NULL,
+                             .spacing = DODE_SPACING_LOGSNR, .rho = 7.0 };
     int rc = dode_run_xbar(rk8pd, ode, &grid, &so, xbar, NULL, stats, err, errlen);
     dode_ode_free(ode);
     return rc;

@@ -17,18 +17,6 @@
 #include "dpm.h"
 #include "solver_impl.h"
 
-void dode_solver_opts_init(dode_solver_opts *o)
-{
-    *o = (dode_solver_opts){
-        .variable = DODE_VAR_SIGMA, .eta = 0.0, .ddim_xspace = 0, .rng = NULL,
-        .rtol = 1e-6, .atol = 1e-6, .h_init = 0.0, .max_steps = 100000,
-        .taylor = 0, .d2_taylor = 0, .lower_order_final = 1, .lower_order_threshold = 10,
-        .denoise_to_zero = 0, .r1 = NAN, .r2 = NAN, .spacing = DODE_SPACING_LOGSNR,
-        .rho = 7.0, .unipc_bh = 2, .thresholding = 0, .clip_value = 1.0,
-        .dynamic_ratio = 0.995,
-    };
-}
-
 void dode_trace_record(dode_trace *trace, double sigma, const double *xbar, size_t len)
 {
     if (trace == NULL)
@@ -120,17 +108,13 @@ int solver_run_steps(dode_ode *ode, const double *sigmas, size_t steps, double *
     return rc;
 }
 
-typedef struct {
-    solver_var_step_fn step;
-} var_method;
-
 /* A solver_step_fn around a var_method (ctx): sigmas -> u, and the x0 limit at sigma = 0. */
 static int var_step(dode_ode *ode, const dode_solver_opts *opts, const double *sigmas,
                     size_t i, size_t steps, double *xbar, double *const *ws, void *ctx)
 {
     (void)steps;
-    const var_method *m = ctx;
-    const dode_variable var = opts->variable;
+    const solver_var_method *m = ctx;
+    const dode_variable var = opts->generic.variable;
     const double s = sigmas[i], sn = sigmas[i + 1];
     if (sn == 0 && solver_var_singular_at_zero(var))
         return solver_step_to_zero(ode, s, xbar, ws[0]);
@@ -139,12 +123,12 @@ static int var_step(dode_ode *ode, const dode_solver_opts *opts, const double *s
     return m->step(ode, var, u, un, sn == 0, xbar, ws);
 }
 
-int solver_run_var_steps(dode_ode *ode, const double *sigmas, size_t steps, double *xbar,
-                         const dode_solver_opts *opts, dode_trace *trace, size_t nvec,
-                         solver_var_step_fn step)
+int solver_var_solve(const dode_solver_type *self, dode_ode *ode, const dode_grid *grid,
+                     double *xbar, const dode_solver_opts *opts, dode_trace *trace)
 {
-    var_method m = { .step = step };
-    return solver_run_steps(ode, sigmas, steps, xbar, opts, trace, nvec, var_step, &m);
+    const solver_var_method *m = self->data;
+    return solver_run_steps(ode, grid->sigma, grid->steps, xbar, opts, trace, m->nvec,
+                            var_step, (void *)m);
 }
 
 /* The grid: finite, >= 0, monotone, not constant; sigma = 0 only at an end, and in
@@ -174,43 +158,25 @@ static int check_grid(const double *sigmas, size_t steps, dode_variable var, cha
     return DODE_OK;
 }
 
-static int check_opts(const dode_solver_type *solver, const dode_solver_opts *o,
-                      const double *sigmas, size_t steps, char *err, size_t errlen)
+/* What the table cannot say alone: the options' ranges and choices (dode_solver_opts_check)
+ * and the direction denoise_to_zero needs. */
+static int check_opts(const dode_solver_opts *o, const double *sigmas, size_t steps,
+                      char *err, size_t errlen)
 {
-    if ((unsigned)o->variable > DODE_VAR_LOGSIGMA)
-        return dode_fail(err, errlen, DODE_EINVAL, "variable = %d is not one of sigma, t, "
-                         "lambda, logsigma", (int)o->variable);
-    if (!(o->eta >= 0) || !isfinite(o->eta))
-        return dode_fail(err, errlen, DODE_EINVAL, "eta = %g must be finite and >= 0", o->eta);
-    if (o->eta > 0 && o->rng == NULL)
-        return dode_fail(err, errlen, DODE_EINVAL, "eta = %g > 0 needs a random number "
-                         "generator (opts->rng)", o->eta);
     if (o->denoise_to_zero && sigmas[steps] > sigmas[0])
         return dode_fail(err, errlen, DODE_EINVAL, "denoise_to_zero needs a decreasing "
                          "grid (sigma %g -> %g increases)", sigmas[0], sigmas[steps]);
-    if (!solver->adaptive)
-        return DODE_OK;
-    if (!(o->rtol > 0) || !isfinite(o->rtol))
-        return dode_fail(err, errlen, DODE_EINVAL, "rtol = %g must be finite and > 0", o->rtol);
-    if (!(o->atol > 0) || !isfinite(o->atol))
-        return dode_fail(err, errlen, DODE_EINVAL, "atol = %g must be finite and > 0", o->atol);
-    if (!(o->h_init >= 0) || !isfinite(o->h_init))
-        return dode_fail(err, errlen, DODE_EINVAL, "h_init = %g must be finite and >= 0 "
-                         "(0: the solver's own)", o->h_init);
-    if (o->max_steps == 0)
-        return dode_fail(err, errlen, DODE_EINVAL, "max_steps must be >= 1");
-    return DODE_OK;
+    return dode_solver_opts_check(o, err, errlen);
 }
 
-static int check_input(const dode_solver_type *solver, const dode_ode *ode,
-                       const double *sigmas, size_t steps, const double *xbar,
-                       const dode_solver_opts *o, char *err, size_t errlen)
+static int check_input(const dode_ode *ode, const double *sigmas, size_t steps,
+                       const double *xbar, const dode_solver_opts *o, char *err, size_t errlen)
 {
     if (steps == 0)
         return dode_fail(err, errlen, DODE_EINVAL, "steps must be >= 1");
-    int rc = check_grid(sigmas, steps, o->variable, err, errlen);
+    int rc = check_grid(sigmas, steps, o->generic.variable, err, errlen);
     if (rc == DODE_OK)
-        rc = check_opts(solver, o, sigmas, steps, err, errlen);
+        rc = check_opts(o, sigmas, steps, err, errlen);
     if (rc != DODE_OK)
         return rc;
     for (size_t k = 0; k < solver_len(ode); k++)
@@ -218,15 +184,6 @@ static int check_input(const dode_solver_type *solver, const dode_ode *ode,
             return dode_fail(err, errlen, DODE_EINVAL, "xbar[%zu] (row %zu) = %g is not "
                              "finite", k, k / ode->dim, xbar[k]);
     return DODE_OK;
-}
-
-/* 1 if the solver thresholds its x0 predictions (opts->thresholding, data-prediction
- * families): then the final jump thresholds its x0 too, as the official denoise_to_zero_fn
- * does (it returns data_prediction_fn, which applies the x0 correction). */
-static int thresholds_x0(const dode_solver_type *solver, const dode_solver_opts *opts)
-{
-    return opts->thresholding != 0 && solver->family != NULL
-           && (strcmp(solver->family, "dpm++") == 0 || strcmp(solver->family, "unipc") == 0);
 }
 
 /* opts->denoise_to_zero: the x0-prediction jump from sigmas[steps] to 0 (one NFE),
@@ -240,9 +197,12 @@ static int denoise_to_zero(const dode_solver_type *solver, dode_ode *ode,
         return dode_ode_fail(ode, DODE_ENOMEM, "denoise_to_zero: cannot allocate %zu "
                              "doubles", solver_len(ode));
     int rc = solver_step_to_zero(ode, sigma, xbar, eps);
-    if (rc == DODE_OK && thresholds_x0(solver, opts))   /* eps ([n][dim]) is free scratch */
-        dpm_threshold(xbar, ode->n, ode->dim, opts->thresholding, opts->clip_value,
-                      opts->dynamic_ratio, eps);
+    /* a data-prediction solver thresholds this x0 too, as the official denoise_to_zero_fn
+     * does (it returns data_prediction_fn, which applies the x0 correction); eps
+     * ([n][dim]) is free scratch */
+    if (rc == DODE_OK && solver->data_prediction && opts->threshold.kind != 0)
+        dpm_threshold(xbar, ode->n, ode->dim, opts->threshold.kind, opts->threshold.clip_value,
+                      opts->threshold.dynamic_ratio, eps);
     free(eps);
     if (rc != DODE_OK)
         return solver_step_fail(ode, rc, 0, 1, sigma, 0.0);
@@ -251,14 +211,16 @@ static int denoise_to_zero(const dode_solver_type *solver, dode_ode *ode,
     return DODE_OK;
 }
 
-int dode_solve(const dode_solver_type *solver, dode_ode *ode, const double *sigmas,
-               size_t steps, double *xbar, const dode_solver_opts *opts,
-               dode_trace *trace, char *err, size_t errlen)
+int dode_solve(const dode_solver_type *solver, dode_ode *ode, const dode_grid *grid,
+               double *xbar, const dode_solver_opts *opts, dode_trace *trace, char *err,
+               size_t errlen)
 {
-    if (solver == NULL || solver->solve == NULL || ode == NULL || sigmas == NULL
-        || xbar == NULL)
-        return dode_fail(err, errlen, DODE_EINVAL, "solve: solver, ode, sigmas and xbar "
+    if (solver == NULL || solver->solve == NULL || ode == NULL || grid == NULL
+        || grid->sigma == NULL || xbar == NULL)
+        return dode_fail(err, errlen, DODE_EINVAL, "solve: solver, ode, grid and xbar "
                          "must not be NULL");
+    const double *sigmas = grid->sigma;
+    const size_t steps = grid->steps;
     dode_solver_opts defaults;
     if (opts == NULL) {
         dode_solver_opts_init(&defaults);
@@ -266,12 +228,12 @@ int dode_solve(const dode_solver_type *solver, dode_ode *ode, const double *sigm
     }
     ode->nfe = ode->njac = 0;
     ode->err[0] = '\0';
-    int rc = check_input(solver, ode, sigmas, steps, xbar, opts, ode->err, sizeof ode->err);
+    int rc = check_input(ode, sigmas, steps, xbar, opts, ode->err, sizeof ode->err);
     if (rc == DODE_OK) {
         if (trace != NULL)
             trace->count = trace->accepted = trace->rejected = 0;
         dode_trace_record(trace, sigmas[0], xbar, solver_len(ode));
-        rc = solver->solve(ode, sigmas, steps, xbar, opts, trace);
+        rc = solver->solve(solver, ode, grid, xbar, opts, trace);
     }
     if (rc == DODE_OK && opts->denoise_to_zero && sigmas[steps] > 0)
         rc = denoise_to_zero(solver, ode, opts, sigmas[steps], xbar, trace);

@@ -1,5 +1,5 @@
-/* solver_impl.h - what the solver files share and nobody else sees: the table entries
- * the registry lists, the workspace allocator, the x0-prediction step to sigma = 0, step
+/* solver_impl.h - what the solver files share and nobody else sees: the workspace
+ * allocator, the x0-prediction step to sigma = 0, step
  * failure messages, trace bookkeeping and the fixed-grid step loops. (Private to
  * solvers/, as Lua keeps LUAI_FUNC apart from LUA_API.)
  *
@@ -10,33 +10,14 @@
  *     its steps (solver_trace_step), and explains a failure in ode->err WITHOUT its own
  *     name (dode_solve prefixes the solver name);
  *   - opts->denoise_to_zero is applied by dode_solve after the solver returns (one extra
- *     NFE, the x0 prediction at sigmas[steps], thresholded as opts->thresholding says for
- *     the data-prediction families "dpm++" and "unipc"); solve functions ignore it. */
+ *     NFE, the x0 prediction at sigmas[steps], thresholded as opts->threshold says for
+ *     data-prediction solvers); solve functions ignore it. */
 #ifndef DIFFODE_SOLVER_IMPL_H
 #define DIFFODE_SOLVER_IMPL_H
 
 #include <stddef.h>
 #include "diffode/ode.h"
 #include "diffode/solver.h"
-
-/* Table entries (one per solver; registry.c lists them). */
-extern const dode_solver_type dode_solver_euler;   /* euler.c */
-extern const dode_solver_type dode_solver_ddim;    /* ddim.c */
-extern const dode_solver_type dode_solver_heun;    /* heun.c */
-extern const dode_solver_type dode_solver_rk4;     /* rk4.c */
-/* gsl.c: one entry per gsl_odeiv2 step type */
-extern const dode_solver_type dode_solver_gsl_rk2, dode_solver_gsl_rk4,
-    dode_solver_gsl_rkf45, dode_solver_gsl_rkck, dode_solver_gsl_rk8pd,
-    dode_solver_gsl_msadams, dode_solver_gsl_rk1imp, dode_solver_gsl_rk2imp,
-    dode_solver_gsl_rk4imp, dode_solver_gsl_bsimp, dode_solver_gsl_msbdf;
-/* DPM-Solver family and UniPC: declare their entries here (dpm*.c, unipc.c). */
-extern const dode_solver_type dode_solver_dpm1, dode_solver_dpm2, dode_solver_dpm3,
-    dode_solver_dpm_fast2, dode_solver_dpm_fast3, dode_solver_dpmpp_fast2,
-    dode_solver_dpmpp_fast3, dode_solver_dpmpp2s,
-    dode_solver_dpmpp3s, dode_solver_dpm2m, dode_solver_dpm3m, dode_solver_dpm3m_taylor,
-    dode_solver_dpmpp2m, dode_solver_dpmpp3m, dode_solver_dpmpp3m_taylor,
-    dode_solver_dpm_adaptive12, dode_solver_dpm_adaptive23, dode_solver_unipc1,
-    dode_solver_unipc2, dode_solver_unipc3;
 
 /* n * dim: the length of one state vector of the batch. */
 static inline size_t solver_len(const dode_ode *ode)
@@ -100,12 +81,18 @@ int solver_run_steps(dode_ode *ode, const double *sigmas, size_t steps, double *
 typedef int (*solver_var_step_fn)(dode_ode *ode, dode_variable var, double u, double un,
                                   int to_zero, double *xbar, double *const *ws);
 
-/* solver_run_steps for a generic integrator: maps each step's sigmas to u =
- * opts->variable and calls step, except that a step to sigma = 0 in lambda or log sigma
- * (u infinite there) is the x0 prediction, its limit (solver_step_to_zero on ws[0]). */
-int solver_run_var_steps(dode_ode *ode, const double *sigmas, size_t steps, double *xbar,
-                         const dode_solver_opts *opts, dode_trace *trace, size_t nvec,
-                         solver_var_step_fn step);
+/* A generic integrator's table data: its step and the workspace vectors it needs. */
+typedef struct {
+    solver_var_step_fn step;
+    size_t nvec;                /* <= 16 */
+} solver_var_method;
+
+/* The solve of every generic integrator (self->data is its solver_var_method): maps each
+ * step's sigmas to u = opts->generic.variable and calls step, except that a step to
+ * sigma = 0 in lambda or log sigma (u infinite there) is the x0 prediction, its limit
+ * (solver_step_to_zero on ws[0]). */
+int solver_var_solve(const dode_solver_type *self, dode_ode *ode, const dode_grid *grid,
+                     double *xbar, const dode_solver_opts *opts, dode_trace *trace);
 
 /* xbar[k] += a * v[k] for k < len. */
 static inline void solver_axpy(double *xbar, double a, const double *v, size_t len)

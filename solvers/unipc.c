@@ -85,7 +85,7 @@ static int unipc_order(const unipc_ws *w, const dode_solver_opts *opts, int orde
                        size_t steps)
 {
     size_t k = (size_t)order < i + 1 ? (size_t)order : i + 1;
-    if (opts->lower_order_final && steps - i < k)
+    if (opts->dpm.lower_order_final && steps - i < k)
         k = steps - i;
     if (k >= 2 && w->lam[0] == w->lam[1])
         k = 1;
@@ -124,7 +124,7 @@ static int unipc_step(dode_ode *ode, const dode_solver_opts *opts, const double 
     }
     const int k = unipc_order(w, opts, order, i, steps);
     const dpm_coef c = dpm_coef_make(w->mod.form, ss, st);
-    const double B = opts->unipc_bh == 1 ? c.z : expm1(c.z);
+    const double B = opts->unipc.bh == 1 ? c.z : expm1(c.z);
     double rks[3], b[3], rho_p[3] = { 0, 0, 0 }, rho_c[3], wt[3], wt_t;
     for (int j = 1; j < k; j++)
         rks[j - 1] = (w->lam[j] - w->lam[0]) / c.h;
@@ -156,10 +156,13 @@ static int unipc_step(dode_ode *ode, const dode_solver_opts *opts, const double 
     return DODE_OK;
 }
 
-int dpm_unipc_run(const dpm_entry *e, dode_ode *ode, const double *sigmas, size_t steps,
-                  double *xbar, const dode_solver_opts *opts, dode_trace *trace)
+int dpm_unipc_solve(const dode_solver_type *self, dode_ode *ode, const dode_grid *grid,
+                    double *xbar, const dode_solver_opts *opts, dode_trace *trace)
 {
-    int rc = dpm_check_opts(ode, e, opts, sigmas[0]);
+    const dpm_entry *e = self->data;
+    const double *sigmas = grid->sigma;
+    const size_t steps = grid->steps;
+    int rc = dpm_check_opts(ode, e, grid, opts);
     if (rc != DODE_OK)
         return rc;
     double *v[6];
@@ -181,32 +184,24 @@ int dpm_unipc_run(const dpm_entry *e, dode_ode *ode, const double *sigmas, size_
     return rc;
 }
 
-#define UNIPC_SOLVE(fn, entry)                                                          \
-    static int fn(dode_ode *ode, const double *sigmas, size_t steps, double *xbar,     \
-                  const dode_solver_opts *opts, dode_trace *trace)                     \
-    {                                                                                  \
-        return dpm_unipc_run(&entry, ode, sigmas, steps, xbar, opts, trace);           \
-    }
+/* The entries: one constant block each, read by dpm_unipc_solve through self->data. */
 
 static const dpm_entry u1_e = { .order = 1, .form = DPM_DATA };
 static const dpm_entry u2_e = { .order = 2, .form = DPM_DATA };
 static const dpm_entry u3_e = { .order = 3, .form = DPM_DATA };
-UNIPC_SOLVE(u1_solve, u1_e)
-UNIPC_SOLVE(u2_solve, u2_e)
-UNIPC_SOLVE(u3_solve, u3_e)
 
 const dode_solver_type dode_solver_unipc1 = {
-    .name = "unipc1", .family = "unipc", .order = 2, .evals_per_step = 1,
+    .name = "unipc1", .family = "unipc", .data_prediction = 1, .order = 2, .evals_per_step = 1,
     .summary = "UniPC-1: DDIM predictor + UniC-1 corrector, data prediction (bh2)",
-    .solve = u1_solve, .data = &u1_e,
+    .solve = dpm_unipc_solve, .data = &u1_e,
 };
 const dode_solver_type dode_solver_unipc2 = {
-    .name = "unipc2", .family = "unipc", .order = 3, .evals_per_step = 1,
+    .name = "unipc2", .family = "unipc", .data_prediction = 1, .order = 3, .evals_per_step = 1,
     .summary = "UniPC-2: UniP-2 predictor + UniC corrector, data prediction (bh2)",
-    .solve = u2_solve, .data = &u2_e,
+    .solve = dpm_unipc_solve, .data = &u2_e,
 };
 const dode_solver_type dode_solver_unipc3 = {
-    .name = "unipc3", .family = "unipc", .order = 3, .evals_per_step = 1,
+    .name = "unipc3", .family = "unipc", .data_prediction = 1, .order = 3, .evals_per_step = 1,
     .summary = "UniPC-3: UniP-3 predictor + UniC corrector, data prediction (bh2)",
-    .solve = u3_solve, .data = &u3_e,
+    .solve = dpm_unipc_solve, .data = &u3_e,
 };

@@ -34,12 +34,12 @@ static size_t run(const test_problem *p, const char *name, dode_variable var,
     ck_assert_msg(s != NULL, "no solver %s", name);
     dode_solver_opts o;
     dode_solver_opts_init(&o);
-    o.variable = var;
+    o.generic.variable = var;
     if (s->adaptive) {
-        o.rtol = o.atol = 1e-12;
-        o.variable = DODE_VAR_LOGSIGMA;
+        o.adaptive.rtol = o.adaptive.atol = 1e-12;
+        o.generic.variable = DODE_VAR_LOGSIGMA;
     }
-    int rc = dode_solve(s, p->ode, sigmas, steps, xbar, &o, NULL, err, sizeof err);
+    int rc = test_solve(s, p->ode, sigmas, steps, xbar, &o, NULL, err, sizeof err);
     ck_assert_msg(rc == DODE_OK, "%s: %s", name, err);
     return p->ode->nfe;
 }
@@ -139,8 +139,8 @@ static void check_cost(const test_problem *p, const char *name, dode_variable va
     dode_trace tr = { .cap = cap, .sigma = ts, .xbar = tx };
     dode_solver_opts o;
     dode_solver_opts_init(&o);
-    o.variable = var;
-    int rc = dode_solve(dode_solver_find(name), p->ode, g->sigma, g->steps, x, &o, &tr,
+    o.generic.variable = var;
+    int rc = dode_solve(dode_solver_find(name), p->ode, g, x, &o, &tr,
                         err, sizeof err);
     ck_assert_msg(rc == DODE_OK, "%s", err);
     ck_assert_msg(p->ode->nfe == want_nfe, "%s (var %d, %zu steps): nfe %zu, expected %zu",
@@ -243,10 +243,10 @@ static double *ddim_run(const test_problem *p, const dode_grid *g, double eta, i
     gsl_rng_set(rng, 42);
     dode_solver_opts o;
     dode_solver_opts_init(&o);
-    o.eta = eta;
+    o.ddim.eta = eta;
     o.rng = rng;
-    o.ddim_xspace = xspace;
-    int rc = dode_solve(dode_solver_find("ddim"), p->ode, g->sigma, g->steps, x, &o, NULL,
+    o.ddim.xspace = xspace;
+    int rc = dode_solve(dode_solver_find("ddim"), p->ode, g, x, &o, NULL,
                         err, sizeof err);
     ck_assert_msg(rc == DODE_OK, "%s", err);
     gsl_rng_free(rng);
@@ -345,7 +345,7 @@ START_TEST(denoise_to_zero_is_one_x0_prediction_more)
     dode_solver_opts_init(&o);
     o.denoise_to_zero = 1;
     dode_trace tr = { 0 };
-    ck_assert_int_eq(dode_solve(dode_solver_find("heun"), p.ode, g.sigma, g.steps, a, &o,
+    ck_assert_int_eq(dode_solve(dode_solver_find("heun"), p.ode, &g, a, &o,
                                 &tr, err, sizeof err), DODE_OK);
     ck_assert_uint_eq(p.ode->nfe, 2 * 8 + 1);
     ck_assert_uint_eq(tr.accepted, 9);
@@ -368,7 +368,7 @@ static void expect_refused(const test_problem *p, const char *name, const double
     const size_t len = NROWS * DIM;
     double *x = test_xbar_T(NROWS, DIM, 1.0, SEED), *x0 = test_xbar_T(NROWS, DIM, 1.0, SEED);
     const dode_solver_type *s = name != NULL ? dode_solver_find(name) : NULL;
-    int rc = dode_solve(s, p->ode, sigmas, steps, x, o, NULL, err, sizeof err);
+    int rc = test_solve(s, p->ode, sigmas, steps, x, o, NULL, err, sizeof err);
     ck_assert_msg(rc == code, "%s: got %s (%s), expected %s", what, dode_strerror(rc), err,
                   dode_strerror(code));
     ck_assert_msg(strstr(err, what) != NULL, "message '%s' does not name '%s'", err, what);
@@ -392,15 +392,15 @@ START_TEST(dode_solve_refuses_bad_grids_and_options)
     expect_refused(&p, "euler", inner0, 3, &o, DODE_EINVAL, "inside");
     expect_refused(&p, "euler", flat, 2, &o, DODE_EINVAL, "monotone");
     bad = o;
-    bad.variable = DODE_VAR_LAMBDA;
+    bad.generic.variable = DODE_VAR_LAMBDA;
     expect_refused(&p, "heun", from0, 2, &bad, DODE_EINVAL, "log 0");
     bad = o;
-    bad.variable = (dode_variable)9;
+    bad.generic.variable = (dode_variable)9;
     expect_refused(&p, "rk4", ok, 2, &bad, DODE_EINVAL, "variable");
     bad = o;
-    bad.eta = -0.5;
+    bad.ddim.eta = -0.5;
     expect_refused(&p, "ddim", ok, 2, &bad, DODE_EINVAL, "eta");
-    bad.eta = 0.5;
+    bad.ddim.eta = 0.5;
     expect_refused(&p, "ddim", ok, 2, &bad, DODE_EINVAL, "rng");
     bad = o;
     bad.denoise_to_zero = 1;
@@ -415,7 +415,7 @@ START_TEST(ddim_refuses_an_eta_that_makes_the_noise_exceed_sigma)
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     dode_solver_opts o;
     dode_solver_opts_init(&o);
-    o.eta = 3.0;
+    o.ddim.eta = 3.0;
     o.rng = rng;
     const double sig[3] = { 2.0, 1.0, 0.5 };     /* 9 (1 - 1/4) > 1 */
     expect_refused(&p, "ddim", sig, 2, &o, DODE_EINVAL, "ddim: eta = 3");
@@ -442,13 +442,13 @@ START_TEST(a_failing_model_leaves_the_last_completed_step)
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         double *x = test_xbar_T(NROWS, DIM, 8.0, SEED), *y = test_xbar_T(NROWS, DIM, 8.0, SEED);
         const dode_solver_type *s = dode_solver_find(cases[k].name);
-        int rc = dode_solve(s, ode, sig, 4, x, NULL, NULL, err, sizeof err);
+        int rc = test_solve(s, ode, sig, 4, x, NULL, NULL, err, sizeof err);
         ck_assert_int_eq(rc, DODE_ENONFINITE);
         ck_assert_msg(strstr(err, cases[k].name) == err && strstr(err, cases[k].step)
                       && strstr(err, "nanmodel") && strstr(err, "sigma = 0.5"),
                       "message: %s", err);
         ck_assert_str_eq(err, ode->err);
-        rc = dode_solve(s, ode, sig, cases[k].done, y, NULL, NULL, err, sizeof err);
+        rc = test_solve(s, ode, sig, cases[k].done, y, NULL, NULL, err, sizeof err);
         ck_assert_int_eq(rc, DODE_OK);
         ck_assert_mem_eq(x, y, NROWS * DIM * sizeof *x);   /* the last completed step */
         free(x);
@@ -495,14 +495,15 @@ START_TEST(opts_init_sets_the_documented_defaults)
     dode_solver_opts o;
     memset(&o, 0xff, sizeof o);
     dode_solver_opts_init(&o);
-    ck_assert_int_eq(o.variable, DODE_VAR_SIGMA);
-    ck_assert(o.eta == 0 && o.rng == NULL && o.ddim_xspace == 0);
-    ck_assert(o.rtol == 1e-6 && o.atol == 1e-6 && o.h_init == 0 && o.max_steps == 100000);
-    ck_assert(o.taylor == 0 && o.d2_taylor == 0 && o.lower_order_final == 1);
-    ck_assert(o.lower_order_threshold == 10 && o.denoise_to_zero == 0);
-    ck_assert(isnan(o.r1) && isnan(o.r2) && o.unipc_bh == 2 && o.thresholding == 0);
-    ck_assert(o.clip_value == 1 && o.dynamic_ratio == 0.995);
-    ck_assert(o.spacing == DODE_SPACING_LOGSNR && o.rho == 7);
+    ck_assert_int_eq(o.generic.variable, DODE_VAR_SIGMA);
+    ck_assert(o.ddim.eta == 0 && o.rng == NULL && o.ddim.xspace == 0);
+    ck_assert(o.adaptive.rtol == 1e-6 && o.adaptive.atol == 1e-6 && 
+              o.adaptive.h_init == 0 && o.adaptive.max_steps == 100000);
+    ck_assert(o.dpm.taylor == 0 && o.dpm.d2_taylor == 0 && o.dpm.lower_order_final == 1);
+    ck_assert(o.dpm.lower_order_threshold == 10 && o.denoise_to_zero == 0);
+    ck_assert(isnan(o.dpm.r1) && isnan(o.dpm.r2) && o.unipc.bh == 2 && o.threshold.kind == 0);
+    ck_assert(o.threshold.clip_value == 1 && o.threshold.dynamic_ratio == 0.995);
+    ck_assert_uint_eq(o.given, 0);
 }
 END_TEST
 

@@ -382,7 +382,7 @@ static const bad_case bad_cases[] = {
     { { "--thresholding", "clip" }, 2, "--thresholding 'clip'" },
     { { "--clip-value", "0" }, 2, "--clip-value '0'" },
     { { "--clip-value", "nan" }, 2, "--clip-value 'nan'" },
-    { { "--dynamic-ratio", "1.5" }, 2, "--dynamic-ratio 1.5 must lie in (0, 1]" },
+    { { "--dynamic-ratio", "1.5" }, 2, "--dynamic-ratio '1.5': 1.5 is out of range: expected in (0, 1]" },
     { { "--dynamic-ratio", "-0.1" }, 2, "--dynamic-ratio '-0.1'" },
     { { "--x-T", "@/i8.npy" }, 1, "'<i8'" },
     { { "--x-T", "@/dim3.npy" }, 1, "shape (2, 3)" },

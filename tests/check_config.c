@@ -60,7 +60,7 @@ START_TEST(good_config_parses_into_the_expected_struct)
     ck_assert_str_eq(cfg.solvers[0].options, "");
     ck_assert_str_eq(cfg.solvers[1].name, "heun-lambda");
     ck_assert_str_eq(cfg.solvers[1].type->name, "heun");
-    ck_assert_int_eq(cfg.solvers[1].opts.variable, DODE_VAR_LAMBDA);
+    ck_assert_int_eq(cfg.solvers[1].opts.generic.variable, DODE_VAR_LAMBDA);
     ck_assert_str_eq(cfg.solvers[1].options, "variable=lambda");
     ck_assert_uint_eq(cfg.nnfe, 2);
     ck_assert_uint_eq(cfg.nfe[1], 8);

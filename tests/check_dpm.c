@@ -25,22 +25,35 @@
 #define SEED 1
 #define LEN (NROWS * DIM)
 
+/* The defaults; the spacing now travels with the grid (test_grid, run_on). */
 static dode_solver_opts opts_for(dode_spacing spacing)
 {
+    (void)spacing;
     dode_solver_opts o;
     dode_solver_opts_init(&o);
-    o.spacing = spacing;
     return o;
 }
 
-/* Runs the named solver on xbar in place; returns the NFE the ODE counted. */
+/* Runs the named solver on grid g, xbar in place; returns the NFE the ODE counted. */
+static size_t run_on(const test_problem *p, const char *name, const dode_solver_opts *o,
+                     const dode_grid *g, double *xbar)
+{
+    char err[ERRLEN];
+    const dode_solver_type *s = dode_solver_find(name);
+    ck_assert_msg(s != NULL, "no solver %s", name);
+    int rc = dode_solve(s, p->ode, g, xbar, o, NULL, err, sizeof err);
+    ck_assert_msg(rc == DODE_OK, "%s: %s", name, err);
+    return p->ode->nfe;
+}
+
+/* Runs the named solver on raw sigmas (a logsnr grid), xbar in place; the NFE. */
 static size_t run(const test_problem *p, const char *name, const dode_solver_opts *o,
                   const double *sigmas, size_t steps, double *xbar)
 {
     char err[ERRLEN];
     const dode_solver_type *s = dode_solver_find(name);
     ck_assert_msg(s != NULL, "no solver %s", name);
-    int rc = dode_solve(s, p->ode, sigmas, steps, xbar, o, NULL, err, sizeof err);
+    int rc = test_solve(s, p->ode, sigmas, steps, xbar, o, NULL, err, sizeof err);
     ck_assert_msg(rc == DODE_OK, "%s: %s", name, err);
     return p->ode->nfe;
 }
@@ -56,8 +69,8 @@ static double *reference(const test_problem *p, double sigma_from, double sigma_
     } else {
         dode_solver_opts o;
         dode_solver_opts_init(&o);
-        o.rtol = o.atol = 1e-12;
-        o.variable = DODE_VAR_LOGSIGMA;
+        o.adaptive.rtol = o.adaptive.atol = 1e-12;
+        o.generic.variable = DODE_VAR_LOGSIGMA;
         const double ends[2] = { sigma_from, sigma_to };
         run(p, "gsl:rk8pd", &o, ends, 1, ref);
     }
@@ -71,7 +84,7 @@ static double final_error(const test_problem *p, const char *name, const dode_so
 {
     dode_grid g = test_grid(p->sched, DODE_SPACING_LOGSNR, N, 0);
     double *x = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
-    run(p, name, o, g.sigma, g.steps, x);
+    run_on(p, name, o, &g, x);
     const double e = test_rmse(x, ref, LEN);
     free(x);
     dode_grid_free(&g);
@@ -122,9 +135,9 @@ START_TEST(dpm1_equals_ddim_equals_euler)
     double *b = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
     double *c = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
     dode_solver_opts o = opts_for(DODE_SPACING_LOGSNR);
-    run(&p, "dpm1", &o, g.sigma, g.steps, a);
-    run(&p, "ddim", &o, g.sigma, g.steps, b);
-    run(&p, "euler", &o, g.sigma, g.steps, c);
+    run_on(&p, "dpm1", &o, &g, a);
+    run_on(&p, "ddim", &o, &g, b);
+    run_on(&p, "euler", &o, &g, c);
     for (size_t k = 0; k < LEN; k++) {
         ck_assert_double_eq_tol(a[k], b[k], 1e-12 * fmax(1.0, fabs(b[k])));
         ck_assert_double_eq_tol(a[k], c[k], 1e-12 * fmax(1.0, fabs(c[k])));
@@ -132,7 +145,9 @@ START_TEST(dpm1_equals_ddim_equals_euler)
     /* the data form of order 1 (DPM-Solver++(1)) is the same method */
     const dpm_entry pp1 = { .order = 1, .form = DPM_DATA };
     double *d = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
-    ck_assert_int_eq(dpm_single_run(&pp1, p.ode, g.sigma, g.steps, d, &o, NULL), DODE_OK);
+    const dode_solver_type pp1_type = { .name = "dpmpp1", .solve = dpm_single_solve,
+                                        .data = &pp1 };
+    ck_assert_int_eq(pp1_type.solve(&pp1_type, p.ode, &g, d, &o, NULL), DODE_OK);
     for (size_t k = 0; k < LEN; k++)
         ck_assert_double_eq_tol(d[k], c[k], 1e-12 * fmax(1.0, fabs(c[k])));
     free(a), free(b), free(c), free(d);
@@ -155,8 +170,8 @@ START_TEST(fast_rule_with_even_nfe_is_fixed_dpm2_on_every_spacing)
         double *a = test_xbar_T(NROWS, DIM, g1.sigma[0], SEED);
         double *b = test_xbar_T(NROWS, DIM, g1.sigma[0], SEED);
         dode_solver_opts o = opts_for(sps[s]);
-        ck_assert_uint_eq(run(&p, "dpm2", &o, g1.sigma, g1.steps, a), 12);
-        ck_assert_uint_eq(run(&p, "dpm-fast2", &o, g2.sigma, g2.steps, b), 12);
+        ck_assert_uint_eq(run_on(&p, "dpm2", &o, &g1, a), 12);
+        ck_assert_uint_eq(run_on(&p, "dpm-fast2", &o, &g2, b), 12);
         for (size_t k = 0; k < LEN; k++)
             ck_assert_double_eq_tol(a[k], b[k], 1e-12 * fmax(1.0, fabs(a[k])));
         free(a), free(b);
@@ -173,9 +188,9 @@ START_TEST(explicit_r1_one_half_is_the_logsnr_default)
     double *a = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
     double *b = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
     dode_solver_opts o = opts_for(DODE_SPACING_LOGSNR);
-    run(&p, "dpm3", &o, g.sigma, g.steps, a);
-    o.r1 = 1.0 / 3.0, o.r2 = 2.0 / 3.0;
-    run(&p, "dpm3", &o, g.sigma, g.steps, b);
+    run_on(&p, "dpm3", &o, &g, a);
+    o.dpm.r1 = 1.0 / 3.0, o.dpm.r2 = 2.0 / 3.0;
+    run_on(&p, "dpm3", &o, &g, b);
     for (size_t k = 0; k < LEN; k++)
         ck_assert_double_eq_tol(a[k], b[k], 1e-12 * fmax(1.0, fabs(a[k])));
     /* on uniform-t the official inner point is the t midpoint, not the lambda one: its
@@ -184,7 +199,7 @@ START_TEST(explicit_r1_one_half_is_the_logsnr_default)
     double r[2];
     o = opts_for(DODE_SPACING_UNIFORM_T);
     const double ss = gt.sigma[7], st = gt.sigma[8];
-    dpm_inner_fractions(p.sched, &o, ss, st, 2, r);
+    dpm_inner_fractions(p.sched, &gt, &o, ss, st, 2, r);
     const double ts = dode_schedule_t(p.sched, ss), tt = dode_schedule_t(p.sched, st);
     const double ls = dode_schedule_lambda(p.sched, ts);
     const double want = (dode_schedule_lambda(p.sched, 0.5 * (ts + tt)) - ls)
@@ -207,9 +222,9 @@ START_TEST(d2_taylor_option_equals_the_taylor_entries)
         double *a = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
         double *b = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
         dode_solver_opts o = opts_for(DODE_SPACING_LOGSNR);
-        run(&p, pairs[i][1], &o, g.sigma, g.steps, a);
-        o.d2_taylor = 1;
-        run(&p, pairs[i][0], &o, g.sigma, g.steps, b);
+        run_on(&p, pairs[i][1], &o, &g, a);
+        o.dpm.d2_taylor = 1;
+        run_on(&p, pairs[i][0], &o, &g, b);
         ck_assert_mem_eq(a, b, LEN * sizeof *a);
         free(a), free(b);
     }
@@ -245,8 +260,8 @@ START_TEST(observed_orders_match_math_section_8)
     double *ref = reference(&p, g.sigma[0], g.sigma[1]);
     const order_row *r = &order_table[_i];
     dode_solver_opts o = opts_for(DODE_SPACING_LOGSNR);
-    o.lower_order_final = 0;
-    o.unipc_bh = r->bh;
+    o.dpm.lower_order_final = 0;
+    o.unipc.bh = r->bh;
     const double e1 = final_error(&p, r->name, &o, r->N, ref);
     const double e2 = final_error(&p, r->name, &o, 2 * r->N, ref);
     const double q = log2(e1 / e2);
@@ -285,7 +300,7 @@ static double upward_error(const test_problem *p, const char *name, size_t N, co
         up[i] = g.sigma[g.steps - i];
     double *x = test_xbar_T(NROWS, DIM, up[0], SEED);
     dode_solver_opts o = opts_for(DODE_SPACING_LOGSNR);
-    o.lower_order_final = 0;
+    o.dpm.lower_order_final = 0;
     run(p, name, &o, up, g.steps, x);
     const double e = test_rmse(x, ref, LEN);
     free(x), free(up);
@@ -328,7 +343,7 @@ START_TEST(fast_rule_spends_exactly_the_budget)
                 dode_grid g = test_grid(p.sched, sps[s], nfe, 0);
                 double *x = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
                 dode_solver_opts o = opts_for(sps[s]);
-                ck_assert_uint_eq(run(&p, names[n], &o, g.sigma, g.steps, x), nfe);
+                ck_assert_uint_eq(run_on(&p, names[n], &o, &g, x), nfe);
                 ck_assert_int_eq(dode_all_finite(x, LEN), DODE_OK);
                 free(x);
                 dode_grid_free(&g);
@@ -369,7 +384,7 @@ START_TEST(nfe_per_step_and_grids_ending_at_zero)
             dode_grid g = test_grid(p.sched, DODE_SPACING_KARRAS, 12, to_zero);
             double *x = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
             dode_solver_opts o = opts_for(DODE_SPACING_KARRAS);
-            const size_t nfe = run(&p, (*s)->name, &o, g.sigma, g.steps, x);
+            const size_t nfe = run_on(&p, (*s)->name, &o, &g, x);
             ck_assert_msg(dode_all_finite(x, LEN) == DODE_OK, "%s: non-finite", (*s)->name);
             if (!(*s)->adaptive) {
                 size_t expect = g.steps * (size_t)(*s)->evals_per_step;
@@ -396,9 +411,9 @@ START_TEST(denoise_to_zero_costs_one_nfe_and_is_the_x0_prediction)
         double *b = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
         double eps[LEN];
         dode_solver_opts o = opts_for(DODE_SPACING_LOGSNR);
-        const size_t n1 = run(&p, names[i], &o, g.sigma, g.steps, a);
+        const size_t n1 = run_on(&p, names[i], &o, &g, a);
         o.denoise_to_zero = 1;
-        const size_t n2 = run(&p, names[i], &o, g.sigma, g.steps, b);
+        const size_t n2 = run_on(&p, names[i], &o, &g, b);
         ck_assert_uint_eq(n2, n1 + 1);
         const double s0 = g.sigma[g.steps];
         ck_assert_int_eq(dode_ode_rhs(p.ode, s0, a, eps), DODE_OK);
@@ -435,10 +450,11 @@ START_TEST(adaptive_solvers_reach_the_requested_tolerance_on_the_gaussian)
         for (int t = 0; t < 2; t++) {
             double *x = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
             dode_solver_opts o = opts_for(DODE_SPACING_LOGSNR);
-            o.rtol = o.atol = tols[t];
+            o.adaptive.rtol = o.adaptive.atol = tols[t];
+            dode_solver_opts_mark(&o, DODE_OPT_RTOL), dode_solver_opts_mark(&o, DODE_OPT_ATOL);
             dode_trace tr = { 0 };
             char err[ERRLEN];
-            ck_assert_int_eq(dode_solve(dode_solver_find(names[n]), p.ode, g.sigma, 1, x, &o,
+            ck_assert_int_eq(test_solve(dode_solver_find(names[n]), p.ode, g.sigma, 1, x, &o,
                                         &tr, err, sizeof err), DODE_OK);
             const double e = test_rmse(x, ref, LEN);
             ck_assert_uint_eq(p.ode->nfe, (size_t)(n + 2) * (tr.accepted + tr.rejected));
@@ -460,17 +476,26 @@ END_TEST
 
 START_TEST(adaptive_defaults_are_the_official_ones)
 {
-    /* rtol = atol = 1e-6 (opts_init) means 0.05 / 0.0078: far fewer NFE than 1e-6 */
+    /* tolerances not given mean the official 0.05 / 0.0078, whatever the fields hold; a
+     * user who gives 1e-6 gets 1e-6 (far more NFE), not the official defaults */
     test_problem p = test_problem_new(0, NROWS);
     dode_grid g = test_grid(p.sched, DODE_SPACING_LOGSNR, 1, 0);
     double *x = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
     double *y = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
     dode_solver_opts o = opts_for(DODE_SPACING_LOGSNR);
     const size_t n_default = run(&p, "dpm-adaptive23", &o, g.sigma, 1, x);
-    o.rtol = 0.05, o.atol = 0.0078;
+    char err[ERRLEN];
+    ck_assert_int_eq(dode_solver_opts_set(&o, "rtol", "0.05", err, sizeof err), DODE_OK);
+    ck_assert_int_eq(dode_solver_opts_set(&o, "atol", "0.0078", err, sizeof err), DODE_OK);
     const size_t n_official = run(&p, "dpm-adaptive23", &o, g.sigma, 1, y);
     ck_assert_uint_eq(n_default, n_official);
     ck_assert_mem_eq(x, y, LEN * sizeof *x);
+    dode_solver_opts tight = opts_for(DODE_SPACING_LOGSNR);
+    ck_assert_int_eq(dode_solver_opts_set(&tight, "rtol", "1e-6", err, sizeof err), DODE_OK);
+    ck_assert_int_eq(dode_solver_opts_set(&tight, "atol", "1e-6", err, sizeof err), DODE_OK);
+    free(y);
+    y = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
+    ck_assert_uint_gt(run(&p, "dpm-adaptive23", &tight, g.sigma, 1, y), 2 * n_default);
     free(x), free(y);
     dode_grid_free(&g);
     test_problem_free(&p);
@@ -483,9 +508,9 @@ START_TEST(adaptive_respects_max_steps)
     dode_grid g = test_grid(p.sched, DODE_SPACING_LOGSNR, 1, 0);
     double *x = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
     dode_solver_opts o = opts_for(DODE_SPACING_LOGSNR);
-    o.max_steps = 3;
+    o.adaptive.max_steps = 3;
     char err[ERRLEN];
-    int rc = dode_solve(dode_solver_find("dpm-adaptive12"), p.ode, g.sigma, 1, x, &o, NULL,
+    int rc = test_solve(dode_solver_find("dpm-adaptive12"), p.ode, g.sigma, 1, x, &o, NULL,
                         err, sizeof err);
     ck_assert_int_eq(rc, DODE_EMAXITER);
     ck_assert_msg(strstr(err, "max_steps") != NULL, "%s", err);
@@ -524,9 +549,9 @@ START_TEST(static_thresholding_bounds_the_final_x0)
     dode_grid g = test_grid(p.sched, DODE_SPACING_LOGSNR, 10, 1);
     double *x = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
     dode_solver_opts o = opts_for(DODE_SPACING_LOGSNR);
-    o.thresholding = 1;
-    o.clip_value = 0.5;
-    run(&p, "dpmpp2m", &o, g.sigma, g.steps, x);
+    o.threshold.kind = 1;
+    o.threshold.clip_value = 0.5;
+    run_on(&p, "dpmpp2m", &o, &g, x);
     for (size_t k = 0; k < LEN; k++)
         ck_assert_double_le(fabs(x[k]), 0.5);
     free(x);
@@ -553,10 +578,10 @@ START_TEST(denoise_to_zero_thresholds_the_final_x0_of_data_prediction_solvers)
             double *b = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
             double x0[LEN], scratch[DIM];
             dode_solver_opts o = opts_for(DODE_SPACING_LOGSNR);
-            o.thresholding = kind, o.clip_value = clip;
-            run(&p, names[i], &o, g.sigma, g.steps, a);
+            o.threshold.kind = kind, o.threshold.clip_value = clip;
+            run_on(&p, names[i], &o, &g, a);
             o.denoise_to_zero = 1;
-            run(&p, names[i], &o, g.sigma, g.steps, b);
+            run_on(&p, names[i], &o, &g, b);
             ck_assert_int_eq(dode_ode_rhs(p.ode, s0, a, x0), DODE_OK);
             size_t clipped = 0;
             for (size_t k = 0; k < LEN; k++) {
@@ -566,7 +591,7 @@ START_TEST(denoise_to_zero_thresholds_the_final_x0_of_data_prediction_solvers)
             ck_assert_uint_gt(clipped, LEN / 2);    /* the clip is really active */
             const int thresholded = strcmp(names[i], "dpm2") != 0;
             if (thresholded)
-                dpm_threshold(x0, NROWS, DIM, kind, clip, o.dynamic_ratio, scratch);
+                dpm_threshold(x0, NROWS, DIM, kind, clip, o.threshold.dynamic_ratio, scratch);
             const double bound = kind == 1 ? clip : 1.0;
             for (size_t k = 0; k < LEN; k++) {
                 ck_assert_double_eq_tol(b[k], x0[k], 1e-12 * fmax(1.0, fabs(x0[k])));
@@ -588,25 +613,28 @@ typedef struct {
     void (*set)(dode_solver_opts *);
 } bad_row;
 
-static void set_r1_zero(dode_solver_opts *o) { o->r1 = 0.0; }
-static void set_r1_big(dode_solver_opts *o) { o->r1 = 1.5; }
-static void set_r2_low(dode_solver_opts *o) { o->r1 = 0.5, o->r2 = 0.4; }
-static void set_r2_alone(dode_solver_opts *o) { o->r2 = 0.6; }
-static void set_taylor(dode_solver_opts *o) { o->taylor = 2; }
-static void set_d2(dode_solver_opts *o) { o->d2_taylor = 3; }
-static void set_bh(dode_solver_opts *o) { o->unipc_bh = 3; }
-static void set_thr(dode_solver_opts *o) { o->thresholding = 5; }
-static void set_ratio(dode_solver_opts *o) { o->thresholding = 2, o->dynamic_ratio = 0.0; }
-static void set_clip(dode_solver_opts *o) { o->thresholding = 1, o->clip_value = -1.0; }
-static void set_rho(dode_solver_opts *o) { o->spacing = DODE_SPACING_KARRAS, o->rho = 0; }
+static void set_r1_zero(dode_solver_opts *o) { o->dpm.r1 = 0.0, dode_solver_opts_mark(o, DODE_OPT_R1); }
+static void set_r1_big(dode_solver_opts *o) { o->dpm.r1 = 1.5, dode_solver_opts_mark(o, DODE_OPT_R1); }
+static void set_r2_low(dode_solver_opts *o)
+{
+    o->dpm.r1 = 0.5, o->dpm.r2 = 0.4;
+    dode_solver_opts_mark(o, DODE_OPT_R1), dode_solver_opts_mark(o, DODE_OPT_R2);
+}
+static void set_r2_alone(dode_solver_opts *o) { o->dpm.r2 = 0.6, dode_solver_opts_mark(o, DODE_OPT_R2); }
+static void set_taylor(dode_solver_opts *o) { o->dpm.taylor = 2; }
+static void set_d2(dode_solver_opts *o) { o->dpm.d2_taylor = 3; }
+static void set_bh(dode_solver_opts *o) { o->unipc.bh = 3; }
+static void set_thr(dode_solver_opts *o) { o->threshold.kind = 5; }
+static void set_ratio(dode_solver_opts *o) { o->threshold.kind = 2, o->threshold.dynamic_ratio = 0.0; }
+static void set_clip(dode_solver_opts *o) { o->threshold.kind = 1, o->threshold.clip_value = -1.0; }
 
 static const bad_row bad_table[] = {
     { "dpm2", "r1", set_r1_zero },            { "dpm3", "r1", set_r1_big },
     { "dpmpp3s", "r2", set_r2_low },          { "dpm3", "r2", set_r2_alone },
-    { "dpm2m", "taylor = 2", set_taylor },    { "dpm3m", "d2_taylor = 3", set_d2 },
-    { "unipc2", "unipc_bh = 3", set_bh },     { "dpmpp2m", "thresholding = 5", set_thr },
+    { "dpm2m", "solver_type", set_taylor },   { "dpm3m", "d2", set_d2 },
+    { "unipc2", "unipc_bh", set_bh },         { "dpmpp2m", "thresholding", set_thr },
     { "dpmpp2s", "dynamic_ratio", set_ratio }, { "unipc3", "clip_value", set_clip },
-    { "dpm-fast3", "rho", set_rho },          { "dpm-adaptive23", "taylor = 2", set_taylor },
+    { "dpm-adaptive23", "taylor", set_taylor },
 };
 
 START_TEST(bad_options_are_rejected_with_a_message_and_xbar_unchanged)
@@ -619,7 +647,7 @@ START_TEST(bad_options_are_rejected_with_a_message_and_xbar_unchanged)
     dode_solver_opts o = opts_for(DODE_SPACING_LOGSNR);
     r->set(&o);
     char err[ERRLEN] = "";
-    int rc = dode_solve(dode_solver_find(r->solver), p.ode, g.sigma, g.steps, x, &o, NULL,
+    int rc = dode_solve(dode_solver_find(r->solver), p.ode, &g, x, &o, NULL,
                         err, sizeof err);
     ck_assert_int_eq(rc, DODE_EINVAL);
     ck_assert_msg(strstr(err, r->needle) != NULL, "%s: message \"%s\" lacks \"%s\"",
@@ -644,12 +672,12 @@ START_TEST(order_four_and_unknown_names_are_rejected)
     double *x0 = test_xbar_T(NROWS, DIM, g.sigma[0], SEED);
     const dpm_entry four = { .order = 4, .form = DPM_NOISE };
     dode_solver_opts o = opts_for(DODE_SPACING_LOGSNR);
-    int (*const runs[4])(const dpm_entry *, dode_ode *, const double *, size_t, double *,
-                         const dode_solver_opts *, dode_trace *) = {
-        dpm_single_run, dpm_multi_run, dpm_adaptive_run, dpm_unipc_run };
+    const dode_solve_fn runs[4] = { dpm_single_solve, dpm_multi_solve, dpm_adaptive_solve,
+                                    dpm_unipc_solve };
     for (int i = 0; i < 4; i++) {
+        const dode_solver_type t = { .name = "four", .solve = runs[i], .data = &four };
         p.ode->err[0] = '\0';
-        ck_assert_int_eq(runs[i](&four, p.ode, g.sigma, g.steps, x, &o, NULL), DODE_EINVAL);
+        ck_assert_int_eq(t.solve(&t, p.ode, &g, x, &o, NULL), DODE_EINVAL);
         ck_assert_msg(strstr(p.ode->err, "order 4") != NULL, "%s", p.ode->err);
         ck_assert_mem_eq(x, x0, LEN * sizeof *x);
     }

@@ -21,7 +21,7 @@ static dode_schedule *sched(const char *name)
 static dode_grid make(const dode_schedule *s, dode_spacing sp, size_t steps, int to_zero)
 {
     char err[ERRLEN] = "";
-    dode_grid g = { 0, NULL, NULL };
+    dode_grid g = { 0 };
     dode_grid_opts o;
     dode_grid_opts_init(&o);
     o.spacing = sp;
@@ -71,7 +71,7 @@ START_TEST(explicit_time_range_sets_the_endpoints)
     dode_grid_opts_init(&o);
     o.t_max = 0.8;
     o.t_min = 0.01;
-    dode_grid g = { 0, NULL, NULL };
+    dode_grid g = { 0 };
     ck_assert_int_eq(dode_grid_make(s, &o, 7, &g, err, sizeof err), DODE_OK);
     ck_assert_double_eq(g.sigma[0], dode_schedule_sigma(s, 0.8));
     ck_assert_double_eq(g.sigma[7], dode_schedule_sigma(s, 0.01));
@@ -106,7 +106,7 @@ START_TEST(karras_sigmas_follow_the_edm_formula)
         dode_grid_opts_init(&o);
         o.spacing = DODE_SPACING_KARRAS;
         o.rho = rhos[r];
-        dode_grid g = { 0, NULL, NULL };
+        dode_grid g = { 0 };
         ck_assert_int_eq(dode_grid_make(s, &o, 18, &g, err, sizeof err), DODE_OK);
         const double a = pow(80.0, 1 / rhos[r]), b = pow(0.002, 1 / rhos[r]);
         for (size_t i = 0; i <= 18; i++) {
@@ -243,7 +243,7 @@ START_TEST(from_sigmas_copies_and_fills_t)
     static const double sig[4] = { 10.0, 2.0, 0.5, 0.0 }, up[3] = { 0.0, 0.1, 0.1 + 1e-9 };
     char err[ERRLEN] = "";
     dode_schedule *s = sched("ddpm-linear");
-    dode_grid g = { 0, NULL, NULL };
+    dode_grid g = { 0 };
     ck_assert_int_eq(dode_grid_from_sigmas(s, sig, 4, &g, err, sizeof err), DODE_OK);
     ck_assert_uint_eq(g.steps, 3);
     for (size_t i = 0; i < 4; i++) {
@@ -285,7 +285,7 @@ static void expect_make_fails(const char *name, const dode_grid_opts *o, size_t 
     char err[ERRLEN] = "";
     double sentinel_sigma[1] = { -1.0 }, sentinel_t[1] = { -2.0 };
     dode_schedule *s = sched(name);
-    dode_grid g = { 77, sentinel_sigma, sentinel_t };
+    dode_grid g = { .steps = 77, .sigma = sentinel_sigma, .t = sentinel_t };
     ck_assert_int_eq(dode_grid_make(s, o, steps, &g, err, sizeof err), code);
     ck_assert_msg(strstr(err, needle1) != NULL, "\"%s\" lacks \"%s\"", err, needle1);
     ck_assert_msg(strstr(err, needle2) != NULL, "\"%s\" lacks \"%s\"", err, needle2);
@@ -348,7 +348,7 @@ START_TEST(edm_accepts_times_above_80)
     char err[ERRLEN] = "";
     dode_schedule *s = sched("edm");
     dode_grid_opts o = opts(DODE_SPACING_KARRAS, 200.0, NAN, 7);
-    dode_grid g = { 0, NULL, NULL };
+    dode_grid g = { 0 };
     ck_assert_int_eq(dode_grid_make(s, &o, 5, &g, err, sizeof err), DODE_OK);
     ck_assert_double_eq(g.sigma[0], 200.0);
     dode_grid_free(&g);
@@ -404,7 +404,7 @@ static void expect_from_sigmas_fails(const double *sig, size_t n, const char *ne
     char err[ERRLEN] = "";
     double sentinel_sigma[1] = { -1.0 }, sentinel_t[1] = { -2.0 };
     dode_schedule *s = sched("vp-linear");
-    dode_grid g = { 77, sentinel_sigma, sentinel_t };
+    dode_grid g = { .steps = 77, .sigma = sentinel_sigma, .t = sentinel_t };
     ck_assert_int_eq(dode_grid_from_sigmas(s, sig, n, &g, err, sizeof err), DODE_EINVAL);
     ck_assert_msg(strstr(err, needle) != NULL, "\"%s\" lacks \"%s\"", err, needle);
     ck_assert(g.steps == 77 && g.sigma == sentinel_sigma && g.t == sentinel_t);

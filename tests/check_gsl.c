@@ -45,9 +45,9 @@ static double stepper_error(const problem *p, const char *name, dode_variable va
     ck_assert_int_eq(m->exact_flow(m, p->n, x, sig[0], sig[1], ref), DODE_OK);
     dode_solver_opts o;
     dode_solver_opts_init(&o);
-    o.variable = var;
-    o.rtol = o.atol = tol;
-    int rc = dode_solve(dode_solver_find(name), p->tp.ode, sig, 1, x, &o, trace, err,
+    o.generic.variable = var;
+    o.adaptive.rtol = o.adaptive.atol = tol;
+    int rc = test_solve(dode_solver_find(name), p->tp.ode, sig, 1, x, &o, trace, err,
                         sizeof err);
     ck_assert_msg(rc == DODE_OK, "%s: %s", name, err);
     const double e = test_rmse(x, ref, len);
@@ -128,9 +128,9 @@ START_TEST(trace_records_every_accepted_step)
     char err[ERRLEN];
     dode_solver_opts o;
     dode_solver_opts_init(&o);
-    o.variable = DODE_VAR_LOGSIGMA;
+    o.generic.variable = DODE_VAR_LOGSIGMA;
     double *x = test_xbar_T(8, DIM, p.ends[0], SEED);
-    ck_assert_int_eq(dode_solve(dode_solver_find("gsl:rkf45"), p.tp.ode, p.ends, 1, x, &o, &tr,
+    ck_assert_int_eq(test_solve(dode_solver_find("gsl:rkf45"), p.tp.ode, p.ends, 1, x, &o, &tr,
                                 err, sizeof err), DODE_OK);
     ck_assert(tr.count == tr.accepted + 1 && tr.count > 2 && tr.count <= cap);
     ck_assert_double_eq(ts[0], p.ends[0]);
@@ -154,7 +154,7 @@ static void expect_refused(problem *p, const char *name, const double *sigmas, s
     const size_t len = p->n * DIM;
     double *x = malloc(len * sizeof *x);
     memcpy(x, xbar_in, len * sizeof *x);
-    int rc = dode_solve(dode_solver_find(name), p->tp.ode, sigmas, steps, x, o, NULL, err,
+    int rc = test_solve(dode_solver_find(name), p->tp.ode, sigmas, steps, x, o, NULL, err,
                         sizeof err);
     ck_assert_msg(rc == code, "%s: got %s (%s), expected %s", what, dode_strerror(rc), err,
                   dode_strerror(code));
@@ -179,18 +179,19 @@ START_TEST(bad_tolerances_and_budgets_are_refused)
     double *x = test_xbar_T(8, DIM, p.ends[0], SEED);
     dode_solver_opts o;
     dode_solver_opts_init(&o);
-    o.rtol = 0;
+    o.adaptive.rtol = 0;
     expect_refused(&p, "gsl:rk8pd", p.ends, 1, &o, x, DODE_EINVAL, "rtol");
-    o.rtol = -1e-6;
+    o.adaptive.rtol = -1e-6;
     expect_refused(&p, "gsl:rk8pd", p.ends, 1, &o, x, DODE_EINVAL, "rtol");
     dode_solver_opts_init(&o);
-    o.atol = NAN;
+    o.adaptive.atol = NAN;
     expect_refused(&p, "gsl:rkf45", p.ends, 1, &o, x, DODE_EINVAL, "atol");
     dode_solver_opts_init(&o);
-    o.max_steps = 0;
+    o.adaptive.max_steps = 0;
     expect_refused(&p, "gsl:rkf45", p.ends, 1, &o, x, DODE_EINVAL, "max_steps");
     dode_solver_opts_init(&o);
-    o.h_init = -0.1;
+    o.adaptive.h_init = -0.1;
+    dode_solver_opts_mark(&o, DODE_OPT_H_INIT);
     expect_refused(&p, "gsl:rkf45", p.ends, 1, &o, x, DODE_EINVAL, "h_init");
     free(x);
     test_problem_free(&p.tp);
@@ -206,9 +207,9 @@ START_TEST(bad_grids_and_states_are_refused_with_xbar_unchanged)
     const double zigzag[4] = { p.ends[0], 1.0, 2.0, p.ends[1] };
     expect_refused(&p, "gsl:rk8pd", zigzag, 3, &o, x, DODE_EINVAL, "monotone");
     const double to0[2] = { p.ends[0], 0.0 };
-    o.variable = DODE_VAR_LOGSIGMA;
+    o.generic.variable = DODE_VAR_LOGSIGMA;
     expect_refused(&p, "gsl:rk8pd", to0, 1, &o, x, DODE_EINVAL, "log 0");
-    o.variable = DODE_VAR_SIGMA;
+    o.generic.variable = DODE_VAR_SIGMA;
     x[5] = NAN;
     expect_refused(&p, "gsl:rk8pd", p.ends, 1, &o, x, DODE_EINVAL, "xbar[5]");
     x[5] = INFINITY;
@@ -256,9 +257,9 @@ START_TEST(a_small_step_budget_ends_with_emaxiter)
     dode_trace tr = { .cap = 8, .sigma = ts, .xbar = tx };
     dode_solver_opts o;
     dode_solver_opts_init(&o);
-    o.max_steps = 3;
-    o.variable = DODE_VAR_LOGSIGMA;
-    int rc = dode_solve(dode_solver_find("gsl:rk8pd"), p.tp.ode, p.ends, 1, x, &o, &tr, err,
+    o.adaptive.max_steps = 3;
+    o.generic.variable = DODE_VAR_LOGSIGMA;
+    int rc = test_solve(dode_solver_find("gsl:rk8pd"), p.tp.ode, p.ends, 1, x, &o, &tr, err,
                         sizeof err);
     ck_assert_int_eq(rc, DODE_EMAXITER);
     ck_assert_msg(strstr(err, "gsl:rk8pd") == err && strstr(err, "max_steps = 3"), "%s", err);
@@ -276,7 +277,7 @@ START_TEST(a_failing_model_is_reported_with_the_sigma_reached)
     dode_model m = { .name = "nanmodel", .dim = DIM, .eps = test_eps_nan_below_one };
     dode_ode *ode = dode_ode_new(&m, p.tp.sched, 8, err, sizeof err);
     double *x = test_xbar_T(8, DIM, p.ends[0], SEED);
-    const int rc = dode_solve(dode_solver_find("gsl:rkf45"), ode, p.ends, 1, x, NULL, NULL,
+    const int rc = test_solve(dode_solver_find("gsl:rkf45"), ode, p.ends, 1, x, NULL, NULL,
                               err, sizeof err);
     ck_assert_int_eq(rc, DODE_ENONFINITE);
     ck_assert_msg(strstr(err, "gsl:rkf45") == err && strstr(err, "nanmodel")

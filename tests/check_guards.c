@@ -62,8 +62,7 @@ static rig rig_new(const dode_model *m)
     ck_assert_msg(r.ode != NULL, "%s", err);
     dode_grid_opts o;
     dode_grid_opts_init(&o);
-    o.spacing = DODE_SPACING_LOGSNR;
-    r.grid = (dode_grid){ 0, NULL, NULL };
+    r.grid = (dode_grid){ 0 };
     ck_assert_int_eq(dode_grid_make(r.sched, &o, STEPS, &r.grid, err, sizeof err), DODE_OK);
     r.xbar = test_xbar_T(NROWS, DIM, r.grid.sigma[0], 3);
     r.pts_sigma = malloc(MAXPTS * sizeof *r.pts_sigma);
@@ -132,7 +131,7 @@ START_TEST(nan_eps_stops_every_solver_naming_it_the_step_and_sigma)
             continue;
         double *x = test_xbar_T(NROWS, DIM, r.grid.sigma[0], 3);
         memcpy(r.xbar, x, NROWS * DIM * sizeof *x);
-        const int rc = dode_solve(all[i], r.ode, r.grid.sigma, STEPS, r.xbar, NULL, &r.trace,
+        const int rc = test_solve(all[i], r.ode, r.grid.sigma, STEPS, r.xbar, NULL, &r.trace,
                                   err, sizeof err);
         ck_assert_msg(rc == DODE_ENONFINITE, "%s: %s (%s)", all[i]->name, dode_strerror(rc),
                       err);
@@ -165,13 +164,13 @@ START_TEST(overflowing_state_stops_the_solve_naming_solver_and_step)
         char err[ERRLEN] = "";
         const dode_solver_type *s = dode_solver_find(names[i]);
         memset(r.xbar, 0, NROWS * DIM * sizeof *r.xbar);
-        int rc = dode_solve(s, r.ode, sig2, 2, r.xbar, NULL, &r.trace, err, sizeof err);
+        int rc = test_solve(s, r.ode, sig2, 2, r.xbar, NULL, &r.trace, err, sizeof err);
         ck_assert_msg(rc == DODE_ENONFINITE, "%s: %s (%s)", names[i], dode_strerror(rc), err);
         ck_assert_msg(strncmp(err, names[i], strlen(names[i])) == 0 && strstr(err, "step ")
                       && strstr(err, "not finite at sigma = "), "%s: %s", names[i], err);
         assert_at_last_recorded_point(&r, names[i]);
         memset(r.xbar, 0, NROWS * DIM * sizeof *r.xbar);
-        rc = dode_solve(s, r.ode, sig1, 1, r.xbar, NULL, NULL, err, sizeof err);
+        rc = test_solve(s, r.ode, sig1, 1, r.xbar, NULL, NULL, err, sizeof err);
         ck_assert_msg(rc == DODE_ENONFINITE, "%s: %s (%s)", names[i], dode_strerror(rc), err);
         ck_assert_msg(strncmp(err, names[i], strlen(names[i])) == 0
                       && strstr(err, "not finite"), "%s: %s", names[i], err);
@@ -190,10 +189,10 @@ START_TEST(adaptive_solvers_report_an_exhausted_step_budget)
         char err[ERRLEN] = "";
         dode_solver_opts o;
         dode_solver_opts_init(&o);
-        o.rtol = o.atol = 1e-10;
-        o.max_steps = 3;
+        o.adaptive.rtol = o.adaptive.atol = 1e-10;
+        o.adaptive.max_steps = 3;
         const dode_solver_type *s = dode_solver_find(names[i]);
-        const int rc = dode_solve(s, r.ode, r.grid.sigma, STEPS, r.xbar, &o, &r.trace, err,
+        const int rc = test_solve(s, r.ode, r.grid.sigma, STEPS, r.xbar, &o, &r.trace, err,
                                   sizeof err);
         ck_assert_msg(rc == DODE_EMAXITER, "%s: %s (%s)", names[i], dode_strerror(rc), err);
         ck_assert_msg(strncmp(err, names[i], strlen(names[i])) == 0

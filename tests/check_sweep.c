@@ -106,7 +106,7 @@ START_TEST(tiny_sweep_records_the_errors_of_a_direct_solve)
     dode_ode *ode = dode_ode_new(m, s, 8, err, sizeof err);
     dode_solver_opts o;
     dode_solver_opts_init(&o);
-    ck_assert_int_eq(dode_solve(dode_solver_find("heun"), ode, g.sigma, g.steps, xbar, &o, NULL,
+    ck_assert_int_eq(dode_solve(dode_solver_find("heun"), ode, &g, xbar, &o, NULL,
                                 err, sizeof err), DODE_OK);
     ck_assert_int_eq(m->exact_flow(m, 8, xbar_T, g.sigma[0], g.sigma[g.steps], exact), DODE_OK);
     dode_metric_rmse(xbar, exact, 16, &rmse, err, sizeof err);

@@ -101,6 +101,26 @@ static inline void test_problem_free(test_problem *p)
     dode_schedule_free(p->sched);
 }
 
+/* dode_solve on raw sigmas ([steps + 1]) taken as a grid of the given spacing (rho 7). */
+static inline int test_solve_spaced(const dode_solver_type *s, dode_ode *ode,
+                                    const double *sigmas, size_t steps, dode_spacing spacing,
+                                    double *xbar, const dode_solver_opts *o, dode_trace *tr,
+                                    char *err, size_t errlen)
+{
+    const dode_grid g = { .steps = steps, .sigma = (double *)sigmas, .t = NULL,
+                          .spacing = spacing, .rho = 7.0 };
+    return dode_solve(s, ode, &g, xbar, o, tr, err, errlen);
+}
+
+/* The same on a logsnr grid (singlestep inner points uniform in lambda). */
+static inline int test_solve(const dode_solver_type *s, dode_ode *ode, const double *sigmas,
+                             size_t steps, double *xbar, const dode_solver_opts *o,
+                             dode_trace *tr, char *err, size_t errlen)
+{
+    return test_solve_spaced(s, ode, sigmas, steps, DODE_SPACING_LOGSNR, xbar, o, tr, err,
+                             errlen);
+}
+
 /* A grid of `steps` steps on sched with the given spacing, the schedule's default time
  * range, ending at sigma = 0 if to_zero; release with dode_grid_free. */
 static inline dode_grid test_grid(const dode_schedule *sched, dode_spacing spacing,

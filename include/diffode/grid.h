@@ -37,7 +37,11 @@ typedef struct {
 typedef struct {
     size_t steps;           /* number of steps: points are steps + 1 */
     double *sigma;          /* [steps + 1], monotone */
-    double *t;              /* [steps + 1], t(sigma) */
+    double *t;              /* [steps + 1], t(sigma); may be NULL in a caller-made grid */
+    dode_spacing spacing;   /* the spacing that made it: singlestep DPM-Solver places a
+                               step's inner points on it, as the official code does
+                               (dode_grid_from_sigmas: logsnr, i.e. uniform in lambda) */
+    double rho;             /* its karras exponent (7 unless karras said otherwise) */
 } dode_grid;
 
 /* Defaults: logsnr, schedule's t range, rho = 7, no zero. */
@@ -53,7 +57,7 @@ int dode_grid_make(const dode_schedule *s, const dode_grid_opts *o, size_t steps
 
 /* A grid whose sigma values are given (monotone in either direction, repeats allowed but
  * not all equal, finite, >= 0): for callers that have their own. t is filled from the
- * schedule. */
+ * schedule; spacing is logsnr (singlestep inner points uniform in lambda), rho 7. */
 int dode_grid_from_sigmas(const dode_schedule *s, const double *sigma, size_t npoints,
                           dode_grid *out, char *err, size_t errlen);
 

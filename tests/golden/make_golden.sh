@@ -27,4 +27,4 @@ grep -v '^#' "$out/runs.list" | while IFS='|' read -r id cmd; do
     *) "$diffode" "$@" >"$out/runs/$id.json" ;;
     esac
 done
-git rev-parse HEAD >"$out/SOURCE"
+git rev-parse HEAD >"$out/SOURCE"   # the commit whose numbers these are

@@ -192,7 +192,7 @@ static int ll_prior(const dode_model *m, const ll_ctx *c, const dode_loglik_opts
 {
     const size_t n = c->n, d = c->d;
     if (o->exact_prior) {
-        int rc = m->log_density(m, n, c->y, o->sigma_max, c->prior);
+        int rc = m->log_density(m, c->ode->ws, n, c->y, o->sigma_max, c->prior);
         if (rc == DODE_OK)
             rc = dode_all_finite(c->prior, n);
         if (rc != DODE_OK)

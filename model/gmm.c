@@ -21,6 +21,7 @@
 
 #include "diffode/model.h"
 #include "diffode/status.h"
+#include "gsl_quiet.h"
 
 enum { COV_ISO, COV_DIAG, COV_FULL };
 
@@ -384,6 +385,7 @@ static void *gmm_workspace_new(const dode_model *m, size_t n)
     const gmm_state *st = m->state;
     const size_t K = st->K, d = st->dim;
     size_t work = 2 * K + K * d + 3 * d;
+    dode_gsl_quiet();    /* the callbacks' Cholesky factors: this ws precedes them all */
     if (st->kind != COV_FULL && blas_len(st, n) > work)
         work = blas_len(st, n);
     return malloc((sig_len(st) + work) * sizeof(double));
@@ -635,6 +637,7 @@ dode_model *dode_gmm_new(size_t K, size_t dim, const double *weights,
     static const char *const kinds[] = { "isotropic", "diagonal", "full" };
     int kind = -1;
     size_t ncov = 0;
+    dode_gsl_quiet();    /* check_full's Cholesky must fail with a message, not abort */
     for (int i = 0; i < 3 && cov_kind != NULL; i++)
         if (strcmp(cov_kind, kinds[i]) == 0)
             kind = i;

@@ -513,6 +513,65 @@ START_TEST(bad_constructor_arguments_are_refused)
 }
 END_TEST
 
+/* In a child with GSL's default, aborting handler back (gsl_set_error_handler(NULL)), as
+ * a caller who never heard of GSL has it: [[1, 2], [2, 1]] is symmetric with eigenvalues
+ * 3 and -1. via_json 0 builds it through dode_gmm_new, 1 through the JSON reader. Exits
+ * 0 if the model was refused with a message naming the component and the problem. */
+static void not_pd_child(int via_json)
+{
+    static const double w[1] = { 1 }, mu[2] = { 0, 0 }, cov[4] = { 1, 2, 2, 1 };
+    char err[ERRLEN] = "";
+    gsl_set_error_handler(NULL);
+    dode_model *m = via_json
+        ? dode_gmm_from_json_string("{\"weights\": [1], \"means\": [[0, 0]], "
+                                    "\"covs\": [[[1, 2], [2, 1]]]}", "gmm.json", err, sizeof err)
+        : dode_gmm_new(1, 2, w, mu, "full", cov, err, sizeof err);
+    _exit(m == NULL && strstr(err, "covariance 0 is not positive definite") != NULL ? 0 : 1);
+}
+
+/* status.h: the library never aborts, whatever GSL handler the caller left in place. */
+START_TEST(not_positive_definite_covariance_is_refused_even_with_gsl_default_handler)
+{
+    fflush(NULL);
+    const pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        not_pd_child(_i);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(!WIFSIGNALED(status), "the child was killed by signal %d (GSL's handler "
+                  "aborted)", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "no NULL model with a "
+                  "message naming covariance 0 as not positive definite");
+}
+END_TEST
+
+/* A caller's own GSL handler: exits the child with 42, proving it was kept and called. */
+static void exit_42(const char *reason, const char *file, int line, int gsl_errno)
+{
+    (void)reason, (void)file, (void)line, (void)gsl_errno;
+    _exit(42);
+}
+
+START_TEST(a_callers_own_gsl_handler_is_kept)
+{
+    static const double w[1] = { 1 }, mu[2] = { 0, 0 }, cov[4] = { 1, 2, 2, 1 };
+    fflush(NULL);
+    const pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        char err[ERRLEN];
+        gsl_set_error_handler(exit_42);
+        dode_gmm_new(1, 2, w, mu, "full", cov, err, sizeof err);
+        _exit(0);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 42);
+}
+END_TEST
+
 START_TEST(eps_refuses_a_negative_sigma_and_leaves_out_unchanged)
 {
     dode_model *m = model_2d(_i);
@@ -544,6 +603,9 @@ static Suite *gmm_suite(void)
                         (int)(sizeof BAD_JSON / sizeof BAD_JSON[0]));
     tcase_add_test(tc, missing_file_is_an_io_error_naming_the_path);
     tcase_add_test(tc, bad_constructor_arguments_are_refused);
+    tcase_add_loop_test(tc, not_positive_definite_covariance_is_refused_even_with_gsl_default_handler,
+                        0, 2);
+    tcase_add_test(tc, a_callers_own_gsl_handler_is_kept);
     tcase_add_loop_test(tc, eps_refuses_a_negative_sigma_and_leaves_out_unchanged, 0, 3);
     suite_add_tcase(s, tc);
     return s;

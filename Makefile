@@ -55,6 +55,13 @@ $(BUILD)/tests/%: tests/%.c $(LIBA) $(CLI_LIB_OBJ) $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(CLI_LIB_OBJ) $(LIBA) $(CHECK_LIBS) $(LIBS)
 
+# check_alloc counts the allocations of the test and libdiffode.a through --wrap (not
+# those inside shared libraries), to show that no NFE allocates.
+$(BUILD)/tests/check_alloc: tests/check_alloc.c $(LIBA) $(CLI_LIB_OBJ) $(wildcard tests/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc -o $@ $< \
+	  $(CLI_LIB_OBJ) $(LIBA) $(CHECK_LIBS) $(LIBS)
+
 # Missing Debian packages: installed when root, otherwise the exact apt-get line.
 # Probes: the pkg-config modules, gnuplot (figures), valgrind (the memcheck gate of make
 # check) and Fashion-MNIST (the ideal-denoiser model's data).

@@ -325,16 +325,23 @@ static int solve_parts(void *ctx)
     return bad ? DODE_ESOLVER : DODE_OK;
 }
 
-static int timed_eps(const dode_model *m, size_t n, const double *x, double t, double sigma,
-                     double *out)
+static int timed_eps(const dode_model *m, void *ws, size_t n, const double *x, double t,
+                     double sigma, double *out)
 {
     timed_state *ts = m->state;
     const double t0 = now(), c0 = thread_cpu();
-    int rc = ts->inner->eps(ts->inner, n, x, t, sigma, out);
+    int rc = ts->inner->eps(ts->inner, ws, n, x, t, sigma, out);
     ts->cpu += thread_cpu() - c0;
     ts->seconds += now() - t0;
     ts->calls++;
     return rc;
+}
+
+/* The inner model's workspace, which timed_eps passes on. */
+static void *timed_ws_new(const dode_model *m, size_t n)
+{
+    const dode_model *in = ((const timed_state *)m->state)->inner;
+    return in->workspace_new(in, n);
 }
 
 static int solve_full(void *ctx)
@@ -373,7 +380,8 @@ static int measure_share(problem *p, bench_report *r)
     char err[ERRLEN], fig[64];
     timed_state ts = { .inner = p->gmm };
     dode_model timed = { .name = "timed gmm", .dim = GMM_D, .prediction = DODE_PRED_EPS,
-                         .eps = timed_eps, .state = &ts };
+                         .eps = timed_eps, .workspace_new = timed_ws_new,
+                         .workspace_free = p->gmm->workspace_free, .state = &ts };
     dode_ode *ode = dode_ode_new(&timed, p->schedule, p->n, err, sizeof err);
     if (ode == NULL) {
         fprintf(stderr, "bench: %s\n", err);
@@ -474,10 +482,12 @@ typedef struct {
     double *prod;                 /* [n][K]: the bare dgemm's output; also check scratch */
     double *ein, *eout;           /* [EXP_ROWS][K]: the exp loop's arguments and results */
     dode_model *gmm;
+    void *ws;                     /* gmm's workspace for n rows */
 } big_problem;
 
 static void big_free(big_problem *b)
 {
+    dode_model_workspace_free(b->gmm, b->ws);
     dode_model_free(b->gmm);
     free(b->w);
     free(b->sd);
@@ -531,7 +541,8 @@ static int big_init(big_problem *b, const bench_cfg *cfg, const dode_schedule *s
     for (size_t i = 0; i < EXP_ROWS * b->K; i++)      /* log-sum-exp arguments are <= 0 */
         b->ein[i] = -40.0 * gsl_rng_uniform(rng);
     b->gmm = dode_gmm_new(b->K, b->d, b->w, b->mu, "isotropic", b->sd, err, sizeof err);
-    if (b->gmm == NULL) {
+    if (b->gmm == NULL
+        || dode_model_workspace_new(b->gmm, b->n, &b->ws, err, sizeof err) != DODE_OK) {
         fprintf(stderr, "bench: %s\n", err);
         return DODE_EINVAL;
     }
@@ -541,7 +552,7 @@ static int big_init(big_problem *b, const bench_cfg *cfg, const dode_schedule *s
 static int big_eps(void *ctx)
 {
     big_problem *b = ctx;
-    return b->gmm->eps(b->gmm, b->n, b->x, b->t, b->sigma, b->eps);
+    return b->gmm->eps(b->gmm, b->ws, b->n, b->x, b->t, b->sigma, b->eps);
 }
 
 /* The main product of the GMM's eps: x [n][d] times mu^T [d][K]. */

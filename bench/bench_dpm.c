@@ -40,14 +40,21 @@ typedef struct {
     double seconds;
 } timed_state;
 
-static int timed_eps(const dode_model *m, size_t n, const double *x, double t, double sigma,
-                     double *out)
+static int timed_eps(const dode_model *m, void *ws, size_t n, const double *x, double t,
+                     double sigma, double *out)
 {
     timed_state *s = m->state;
     const double t0 = bd_now();
-    int rc = s->inner->eps(s->inner, n, x, t, sigma, out);
+    int rc = s->inner->eps(s->inner, ws, n, x, t, sigma, out);
     s->seconds += bd_now() - t0;
     return rc;
+}
+
+/* The inner model's workspace, which timed_eps passes on. */
+static void *timed_ws_new(const dode_model *m, size_t n)
+{
+    const dode_model *in = ((const timed_state *)m->state)->inner;
+    return in->workspace_new(in, n);
 }
 
 typedef struct {
@@ -80,7 +87,8 @@ static int bd_init(bd_problem *p, int quick)
     }
     p->ts.inner = p->gmm;
     p->timed = (dode_model){ .name = "timed gmm", .dim = 2, .prediction = DODE_PRED_EPS,
-                             .eps = timed_eps, .state = &p->ts };
+                             .eps = timed_eps, .workspace_new = timed_ws_new,
+                             .workspace_free = p->gmm->workspace_free, .state = &p->ts };
     p->ode = dode_ode_new(&p->timed, p->sched, BD_N, err, sizeof err);
     p->xbar_T = malloc(BD_N * 2 * sizeof *p->xbar_T);
     p->x = malloc(BD_N * 2 * sizeof *p->x);

@@ -42,16 +42,20 @@ static void time_one(const dode_model *m, const double *y, size_t N, size_t D, s
 {
     noisy_rows(y, N, D, n, sigma, x);
     double best_eps = INFINITY, best_gemm = INFINITY;
+    void *ws = NULL;
+    if (dode_model_workspace_new(m, n, &ws, NULL, 0) != DODE_OK)
+        return;
     for (int r = 0; r < reps; r++) {
         double t0 = clock_now();
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)N, (int)D, 1.0, x,
                     (int)D, y, (int)D, 0.0, logits, (int)N);
         double t1 = clock_now();
-        m->eps(m, n, x, 0.5, sigma, out);
+        m->eps(m, ws, n, x, 0.5, sigma, out);
         double t2 = clock_now();
         best_gemm = fmin(best_gemm, t1 - t0);
         best_eps = fmin(best_eps, t2 - t1);
     }
+    dode_model_workspace_free(m, ws);
     printf("  %8.3f   %9.3f ms   %9.3f ms   %6.2fx\n", sigma, 1e3 * best_eps,
            1e3 * best_gemm, best_eps / best_gemm);
 }

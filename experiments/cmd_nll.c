@@ -220,7 +220,11 @@ static int nll_solve(nll_run *r, char *err, size_t errlen)
                          &r->stats, err, errlen);
     r->seconds = now_seconds() - start;
     if (rc == DODE_OK && r->exact != NULL) {
-        rc = r->model->log_density(r->model, r->n, r->x0, r->opts.sigma_min, r->exact);
+        void *ws = NULL;
+        if ((rc = dode_model_workspace_new(r->model, r->n, &ws, err, errlen)) != DODE_OK)
+            return rc;
+        rc = r->model->log_density(r->model, ws, r->n, r->x0, r->opts.sigma_min, r->exact);
+        dode_model_workspace_free(r->model, ws);
         if (rc != DODE_OK)
             return dode_fail(err, errlen, rc, "log_density of %s at sigma_min = %g failed: %s",
                              r->model->name, r->opts.sigma_min, dode_strerror(rc));

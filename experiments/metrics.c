@@ -423,7 +423,11 @@ int dode_metric_mean_nll(const dode_model *model, const double *xbar, size_t n,
     if (logp == NULL)
         return dode_fail(err, errlen, DODE_ENOMEM, "mean NLL: out of memory for %zu samples",
                          n);
-    int rc = model->log_density(model, n, xbar, sigma, logp);
+    void *ws = NULL;
+    int rc = dode_model_workspace_new(model, n, &ws, NULL, 0);
+    if (rc == DODE_OK)
+        rc = model->log_density(model, ws, n, xbar, sigma, logp);
+    dode_model_workspace_free(model, ws);
     if (rc != DODE_OK) {
         free(logp);
         return dode_fail(err, errlen, rc, "mean NLL: log density of model '%s' failed at "

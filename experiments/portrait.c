@@ -141,17 +141,19 @@ static int density_grid(const portrait *p, const double lo[2], const double hi[2
     FILE *f = open_memstream(&buf, &len);
     if (f == NULL)
         return dode_fail(err, errlen, DODE_ENOMEM, "out of memory for density2d.dat");
-    int rc = DODE_OK;
+    void *ws = NULL;
+    int rc = dode_model_workspace_new(p->model, CELLS + 1, &ws, NULL, 0);
     for (int i = 0; i <= CELLS && rc == DODE_OK; i++) {
         for (int k = 0; k <= CELLS; k++) {
             xy[2 * k] = lo[0] + (hi[0] - lo[0]) * i / CELLS;
             xy[2 * k + 1] = lo[1] + (hi[1] - lo[1]) * k / CELLS;
         }
-        rc = p->model->log_density(p->model, CELLS + 1, xy, p->s1, lp);
+        rc = p->model->log_density(p->model, ws, CELLS + 1, xy, p->s1, lp);
         for (int k = 0; k <= CELLS && rc == DODE_OK; k++)
             fprintf(f, "%.6g %.6g %.6g\n", xy[2 * k], xy[2 * k + 1], fmax(lp[k], -50.0));
         fprintf(f, "\n");
     }
+    dode_model_workspace_free(p->model, ws);
     if (rc != DODE_OK) {
         fclose(f);
         free(buf);
@@ -285,16 +287,18 @@ static int heat(const portrait *p, double lo, double hi, char *err, size_t errle
     FILE *f = open_memstream(&buf, &len);
     if (f == NULL)
         return dode_fail(err, errlen, DODE_ENOMEM, "out of memory for heat1d.dat");
-    int rc = DODE_OK;
+    void *ws = NULL;
+    int rc = dode_model_workspace_new(p->model, CELLS + 1, &ws, NULL, 0);
     for (int k = 0; k <= POINTS && rc == DODE_OK; k++) {
         const double s = fan_sigma(p, k), c = sqrt(1 + s * s);
         for (int i = 0; i <= CELLS; i++)
             xb[i] = c * (lo + (hi - lo) * i / CELLS);
-        rc = p->model->log_density(p->model, CELLS + 1, xb, s, lp);
+        rc = p->model->log_density(p->model, ws, CELLS + 1, xb, s, lp);
         for (int i = 0; i <= CELLS && rc == DODE_OK; i++)   /* p_x(x) = c p_sigma(c x) */
             fprintf(f, "%.6g %.6g %.6g\n", log10(s), xb[i] / c, c * exp(lp[i]));
         fprintf(f, "\n");
     }
+    dode_model_workspace_free(p->model, ws);
     if (rc != DODE_OK) {
         fclose(f);
         free(buf);

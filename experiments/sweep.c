@@ -488,7 +488,11 @@ static int model_fingerprint(const dode_model *m, const char *spec, unsigned lon
         return DODE_ENOMEM;
     for (size_t i = 0; i < PROBES * m->dim; i++)
         x[i] = sin(1.3 * (double)i + 0.1);
-    int rc = m->eps(m, PROBES, x, 0.5, 1.0, x + PROBES * m->dim);
+    void *ws = NULL;
+    int rc = dode_model_workspace_new(m, PROBES, &ws, NULL, 0);
+    if (rc == DODE_OK)
+        rc = m->eps(m, ws, PROBES, x, 0.5, 1.0, x + PROBES * m->dim);
+    dode_model_workspace_free(m, ws);
     unsigned long long h = dode_fnv1a(DODE_FNV_OFFSET, spec, strlen(spec));
     h = dode_fnv1a(h, &m->dim, sizeof m->dim);
     *fp = dode_fnv1a(h, x + PROBES * m->dim, PROBES * m->dim * sizeof *x);

@@ -39,9 +39,10 @@ static void gauss_row(const gauss_state *st, dode_prediction pred, size_t dim,
     }
 }
 
-static int gauss_eps(const dode_model *m, size_t n, const double *x, double t, double sigma,
-                     double *out)
+static int gauss_eps(const dode_model *m, void *ws, size_t n, const double *x, double t,
+                     double sigma, double *out)
 {
+    (void)ws;
     (void)t;
     if (!(sigma >= 0 && isfinite(sigma)))
         return DODE_EINVAL;
@@ -51,9 +52,10 @@ static int gauss_eps(const dode_model *m, size_t n, const double *x, double t, d
 }
 
 /* d epsh/d xbar = sigma/(v+sigma^2) I; d epsh/d sigma = (xbar-mu)(v-sigma^2)/(v+sigma^2)^2. */
-static int gauss_jacobian(const dode_model *m, size_t n, const double *xbar, double sigma,
-                          double *jac, double *deps_dsigma)
+static int gauss_jacobian(const dode_model *m, void *ws, size_t n, const double *xbar,
+                          double sigma, double *jac, double *deps_dsigma)
 {
+    (void)ws;
     const gauss_state *st = m->state;
     const size_t d = m->dim;
     const double c = st->v + sigma * sigma;
@@ -70,9 +72,10 @@ static int gauss_jacobian(const dode_model *m, size_t n, const double *xbar, dou
     return DODE_OK;
 }
 
-static int gauss_log_density(const dode_model *m, size_t n, const double *xbar, double sigma,
-                             double *logp)
+static int gauss_log_density(const dode_model *m, void *ws, size_t n, const double *xbar,
+                             double sigma, double *logp)
 {
+    (void)ws;
     const gauss_state *st = m->state;
     const size_t d = m->dim;
     const double c = st->v + sigma * sigma;

@@ -6,8 +6,9 @@
  * S_k is isotropic (std_k^2 I), diagonal, or full (SPD, Cholesky factor per call).
  *
  * Invariants: the state is read-only after dode_gmm_new, so every callback may run from
- * several threads at once; each call allocates its own workspace (O(B K + B d + K d) for
- * eps in blocks of B rows, B K <= 2^16, K d^2 for full covariances). Means are stored minus their
+ * several threads at once, each with its own workspace (model.h), made once for n rows:
+ * the per-sigma arrays (O(K d), 2 K d^2 for full covariances) and the largest per-call
+ * block (O(B K + B d + K d) for eps in blocks of B <= n rows, B K <= 2^16). Means are stored minus their
  * weighted mean mbar (every formula is invariant under shifting xbar and mu together):
  * this keeps the expanded quadratic forms of the BLAS path below well conditioned. */
 #include <gsl/gsl_cblas.h>   /* not <cblas.h>: both define the enums; the symbols are
@@ -20,6 +21,7 @@
 
 #include "diffode/model.h"
 #include "diffode/status.h"
+#include "gsl_quiet.h"
 
 enum { COV_ISO, COV_DIAG, COV_FULL };
 
@@ -63,17 +65,11 @@ typedef struct {
     double *cmax;   /* [K] largest entry of C_k^{-1} (iso, diag) */
     double cmax_all, mmc_max;   /* their maxima over k: rows below need no refinement */
     double *lwc;    /* [K] log w_k - (log det C_k + d log 2 pi) / 2 */
-    double *block;  /* the one allocation the above are cut from */
 } gmm_sig;
 
 static double max2(double a, double b)
 {
     return a > b ? a : b;   /* NaN-blind, but cheaper than a call to fmax in the hot loops */
-}
-
-static void sig_free(gmm_sig *sg)
-{
-    free(sg->block);
 }
 
 static int sig_full(const gmm_state *st, gmm_sig *sg, int want_inv)
@@ -131,31 +127,36 @@ static void sig_diag(const gmm_state *st, gmm_sig *sg)
     }
 }
 
-/* Fills sg for this sigma; want_inv asks for dense C_k^{-1} of full covariances. */
-static int sig_new(const gmm_state *st, double sigma, int want_inv, gmm_sig *sg)
+static size_t sig_width(const gmm_state *st)
+{
+    return st->kind == COV_ISO ? st->dim + 2 : 2 * st->dim + 1;
+}
+
+/* Doubles of the per-sigma arrays, with room for dense C_k^{-1} (the Jacobian's). */
+static size_t sig_len(const gmm_state *st)
+{
+    const size_t K = st->K, kd = K * st->dim, kdd = kd * st->dim, W = sig_width(st);
+    return 3 * K + (st->kind == COV_ISO ? K + K * W : st->kind == COV_DIAG ? kd + K * W
+                    : 2 * kdd);
+}
+
+/* Fills sg for this sigma, its arrays cut from block (sig_len doubles of the workspace);
+ * want_inv asks for dense C_k^{-1} of full covariances. */
+static int sig_new(const gmm_state *st, double sigma, int want_inv, double *block, gmm_sig *sg)
 {
     const size_t K = st->K, d = st->dim, kd = K * d, kdd = K * d * d;
-    const size_t W = st->kind == COV_ISO ? d + 2 : 2 * d + 1;
-    size_t len = 3 * K;
-    len += st->kind == COV_ISO ? K + K * W : st->kind == COV_DIAG ? kd + K * W
-         : (want_inv ? 2 : 1) * kdd;
     memset(sg, 0, sizeof *sg);
     sg->sigma = sigma;
-    sg->width = W;
+    sg->width = sig_width(st);
     if (!(sigma >= 0 && isfinite(sigma)))
         return DODE_EINVAL;
-    if ((sg->block = malloc(len * sizeof(double))) == NULL)
-        return DODE_ENOMEM;
-    sg->lwc = sg->block;
+    sg->lwc = block;
     sg->mmc = sg->lwc + K;
     sg->cmax = sg->mmc + K;
     if (st->kind == COV_FULL) {
         sg->chol = sg->cmax + K;
         sg->cinv = want_inv ? sg->chol + kdd : NULL;
-        int rc = sig_full(st, sg, want_inv);
-        if (rc != DODE_OK)
-            sig_free(sg);
-        return rc;
+        return sig_full(st, sg, want_inv);
     }
     sg->cinv = sg->cmax + K;
     sg->ma = sg->cinv + (st->kind == COV_ISO ? K : kd);
@@ -315,18 +316,28 @@ static void block_input(const gmm_state *st, const gmm_sig *sg, const double *x,
     }
 }
 
+/* Rows per block of the BLAS path for a call of n rows. */
+static size_t blas_rows(const gmm_state *st, size_t n)
+{
+    const size_t B = BLOCK_ENTRIES / st->K > MIN_ROWS ? BLOCK_ENTRIES / st->K : MIN_ROWS;
+    return n < B ? n : B;
+}
+
+/* Doubles of eps_blas's block for n rows: eps_work's arrays, ref's K size_t rounded up. */
+static size_t blas_len(const gmm_state *st, size_t n)
+{
+    const size_t K = st->K, d = st->dim, W = sig_width(st), B = blas_rows(st, n);
+    return B * (2 * W + K + d + 2) + d + (K * sizeof(size_t) + sizeof(double) - 1) / sizeof(double);
+}
+
 /* Isotropic and diagonal eps through BLAS, in blocks of B rows with B K <= BLOCK_ENTRIES
  * (at least MIN_ROWS): per block one dgemm for the logits [xc, sq, 1] ma^T and one for
- * the responsibility-weighted sums, with only the row softmax in between. */
+ * the responsibility-weighted sums, with only the row softmax in between. block holds
+ * blas_len(st, n) doubles. */
 static int eps_blas(const gmm_state *st, const gmm_sig *sg, size_t n, const double *x,
-                    double *out)
+                    double *block, double *out)
 {
-    const size_t K = st->K, d = st->dim, W = sg->width;
-    size_t B = BLOCK_ENTRIES / K > MIN_ROWS ? BLOCK_ENTRIES / K : MIN_ROWS;
-    B = n < B ? n : B;
-    double *block = malloc((B * (2 * W + K + d + 2) + d) * sizeof *block + K * sizeof(size_t));
-    if (block == NULL)
-        return DODE_ENOMEM;
+    const size_t K = st->K, d = st->dim, W = sg->width, B = blas_rows(st, n);
     eps_work w = { .xa = block, .q = block + B * W, .r = block + B * (W + K),
                    .dir = block + B * (2 * W + K), .xx = block + B * (2 * W + K + d),
                    .inv = block + B * (2 * W + K + d + 1),
@@ -341,19 +352,16 @@ static int eps_blas(const gmm_state *st, const gmm_sig *sg, size_t n, const doub
             row_softmax(st, sg, &w, i);
         block_output(st, sg, nb, &w, out + i0 * d);
     }
-    free(block);
     return DODE_OK;
 }
 
-/* Full covariances: per row, K triangular solve pairs with the per-call Cholesky factors. */
+/* Full covariances: per row, K triangular solve pairs with the per-call Cholesky factors;
+ * block holds K + K d + d doubles. */
 static int eps_full(const gmm_state *st, const gmm_sig *sg, size_t n, const double *x,
-                    double *out)
+                    double *block, double *out)
 {
     const size_t K = st->K, d = st->dim;
     const double xs = sqrt(1.0 + sg->sigma * sg->sigma);
-    double *block = malloc((K + K * d + d) * sizeof *block);
-    if (block == NULL)
-        return DODE_ENOMEM;
     double *gamma = block, *g = block + K, *xc = g + K * d;
     for (size_t i = 0; i < n; i++) {
         for (size_t j = 0; j < d; j++)
@@ -366,24 +374,42 @@ static int eps_full(const gmm_state *st, const gmm_sig *sg, size_t n, const doub
             out[i * d + j] = sg->sigma * e;
         }
     }
-    free(block);
     return DODE_OK;
 }
 
-static int gmm_eps(const dode_model *m, size_t n, const double *x, double t, double sigma,
-                   double *out)
+/* The workspace (model.h): sig_len doubles for gmm_sig, then the largest per-call block
+ * of eps (BLAS path or full), the Jacobian (2K + K d + 3d) and log_density (K + K d + d)
+ * for up to n rows; the callbacks cut the same views from it as one call would. */
+static void *gmm_workspace_new(const dode_model *m, size_t n)
+{
+    const gmm_state *st = m->state;
+    const size_t K = st->K, d = st->dim;
+    size_t work = 2 * K + K * d + 3 * d;
+    dode_gsl_quiet();    /* the callbacks' Cholesky factors: this ws precedes them all */
+    if (st->kind != COV_FULL && blas_len(st, n) > work)
+        work = blas_len(st, n);
+    return malloc((sig_len(st) + work) * sizeof(double));
+}
+
+static void gmm_workspace_free(void *ws)
+{
+    free(ws);
+}
+
+static int gmm_eps(const dode_model *m, void *ws, size_t n, const double *x, double t,
+                   double sigma, double *out)
 {
     (void)t;
     const gmm_state *st = m->state;
+    double *work = (double *)ws + sig_len(st);
     gmm_sig sg;
     if (n == 0)
         return DODE_OK;
-    int rc = sig_new(st, sigma, 0, &sg);
+    int rc = sig_new(st, sigma, 0, ws, &sg);
     if (rc != DODE_OK)
         return rc;
-    rc = st->kind == COV_FULL ? eps_full(st, &sg, n, x, out) : eps_blas(st, &sg, n, x, out);
-    sig_free(&sg);
-    return rc;
+    return st->kind == COV_FULL ? eps_full(st, &sg, n, x, work, out)
+                                : eps_blas(st, &sg, n, x, work, out);
 }
 
 /* out = C_k^{-1} v (v, out of length d, distinct). */
@@ -464,20 +490,16 @@ static void row_jacobian(const gmm_state *st, const gmm_sig *sg, jac_work *w, do
         J[a] *= sg->sigma;
 }
 
-static int gmm_jacobian(const dode_model *m, size_t n, const double *xbar, double sigma,
-                        double *jac, double *deps_dsigma)
+static int gmm_jacobian(const dode_model *m, void *ws, size_t n, const double *xbar,
+                        double sigma, double *jac, double *deps_dsigma)
 {
     const gmm_state *st = m->state;
     const size_t K = st->K, d = st->dim;
+    double *block = (double *)ws + sig_len(st);
     gmm_sig sg;
-    int rc = sig_new(st, sigma, 1, &sg);
+    int rc = sig_new(st, sigma, 1, ws, &sg);
     if (rc != DODE_OK)
         return rc;
-    double *block = malloc((2 * K + K * d + 3 * d) * sizeof *block);
-    if (block == NULL) {
-        sig_free(&sg);
-        return DODE_ENOMEM;
-    }
     jac_work w = { .gamma = block, .tr = block + K, .g = block + 2 * K,
                    .xc = block + 2 * K + K * d, .gb = block + 2 * K + K * d + d,
                    .cg = block + 2 * K + K * d + 2 * d };
@@ -489,33 +511,25 @@ static int gmm_jacobian(const dode_model *m, size_t n, const double *xbar, doubl
         if (deps_dsigma != NULL)
             row_deps_dsigma(st, &sg, &w, deps_dsigma + i * d);
     }
-    free(block);
-    sig_free(&sg);
     return DODE_OK;
 }
 
-static int gmm_log_density(const dode_model *m, size_t n, const double *xbar, double sigma,
-                           double *logp)
+static int gmm_log_density(const dode_model *m, void *ws, size_t n, const double *xbar,
+                           double sigma, double *logp)
 {
     const gmm_state *st = m->state;
     const size_t K = st->K, d = st->dim;
+    double *block = (double *)ws + sig_len(st);
     gmm_sig sg;
-    int rc = sig_new(st, sigma, 0, &sg);
+    int rc = sig_new(st, sigma, 0, ws, &sg);
     if (rc != DODE_OK)
         return rc;
-    double *block = malloc((K + K * d + d) * sizeof *block);
-    if (block == NULL) {
-        sig_free(&sg);
-        return DODE_ENOMEM;
-    }
     double *gamma = block, *g = block + K, *xc = g + K * d;
     for (size_t i = 0; i < n; i++) {
         for (size_t j = 0; j < d; j++)
             xc[j] = xbar[i * d + j] - st->mbar[j];
         logp[i] = row_direct(st, &sg, xc, gamma, g);
     }
-    free(block);
-    sig_free(&sg);
     return DODE_OK;
 }
 
@@ -623,6 +637,7 @@ dode_model *dode_gmm_new(size_t K, size_t dim, const double *weights,
     static const char *const kinds[] = { "isotropic", "diagonal", "full" };
     int kind = -1;
     size_t ncov = 0;
+    dode_gsl_quiet();    /* check_full's Cholesky must fail with a message, not abort */
     for (int i = 0; i < 3 && cov_kind != NULL; i++)
         if (strcmp(cov_kind, kinds[i]) == 0)
             kind = i;
@@ -649,6 +664,7 @@ dode_model *dode_gmm_new(size_t K, size_t dim, const double *weights,
     *m = (dode_model){ .name = "gmm", .dim = dim, .prediction = DODE_PRED_EPS,
                        .eps = gmm_eps, .jacobian = gmm_jacobian,
                        .log_density = gmm_log_density, .exact_flow = NULL,
-                       .free = gmm_free, .state = st };
+                       .workspace_new = gmm_workspace_new,
+                       .workspace_free = gmm_workspace_free, .free = gmm_free, .state = st };
     return m;
 }

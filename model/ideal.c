@@ -9,9 +9,10 @@
  * query take whole rows of logits.
  *
  * Invariants: the state is read-only after dode_ideal_new, so callbacks may run from
- * several threads at once; each call allocates its own workspace, O(B CHUNK + B dim) for
- * eps and O(B N + B dim) for the others, B rows a block with B N <= BLOCK_ENTRIES. The
- * model holds 2 N dim doubles (the points and their centred copy). */
+ * several threads at once, each with its own workspace (model.h) made once for n rows:
+ * the larger of O(B CHUNK + B dim) for eps and O(B N + B dim + N) for the others, B rows
+ * a block with B N <= BLOCK_ENTRIES. The model holds 2 N dim doubles (the points and
+ * their centred copy). */
 #include <gsl/gsl_cblas.h>   /* OpenBLAS's symbols through GSL's prototypes, as gmm.c */
 #include <math.h>
 #include <stdlib.h>
@@ -64,8 +65,8 @@ typedef struct {
     size_t nnz;     /* nonzero weights in the block */
 } ideal_work;
 
-static int ideal_eps(const dode_model *m, size_t n, const double *x, double t, double sigma,
-                     double *out);
+static int ideal_eps(const dode_model *m, void *ws, size_t n, const double *x, double t,
+                     double sigma, double *out);
 
 static const ideal_state *ideal_of(const dode_model *m)
 {
@@ -79,20 +80,28 @@ static size_t block_rows(const ideal_state *st, size_t n)
     return n < B ? n : B;
 }
 
-/* Workspace for blocks of B rows, one allocation cut into views (free w->xc). */
-static int work_new(const ideal_state *st, size_t B, ideal_work *w)
+/* Views for blocks of B rows cut from block (B (N + 3 dim + 3) doubles). */
+static void work_cut(const ideal_state *st, size_t B, double *block, ideal_work *w)
 {
     const size_t d = st->dim;
-    size_t len;
-    if (dode_mul_size(B, st->N + 3 * d + 3, &len) != DODE_OK
-        || (w->xc = malloc(len * sizeof(double))) == NULL)
-        return DODE_ENOMEM;
+    w->xc = block;
     w->q = w->xc + B * d;
     w->m = w->q + B * st->N;
     w->xx = w->m + B * d;
     w->lse = w->xx + B;
     w->sum = w->lse + B;
     w->xb = w->sum + B;
+}
+
+/* The same, one allocation of its own (free w->xc). */
+static int work_new(const ideal_state *st, size_t B, ideal_work *w)
+{
+    size_t len;
+    double *block;
+    if (dode_mul_size(B, st->N + 3 * st->dim + 3, &len) != DODE_OK
+        || (block = malloc(len * sizeof(double))) == NULL)
+        return DODE_ENOMEM;
+    work_cut(st, B, block, w);
     return DODE_OK;
 }
 
@@ -212,20 +221,17 @@ typedef struct {
     size_t nnz;
 } stream_work;
 
-static int stream_new(const ideal_state *st, size_t B, stream_work *w)
+/* Views for B rows cut from block (B (CHUNK + 3 dim + 3) doubles). */
+static void stream_cut(const ideal_state *st, size_t B, double *block, stream_work *w)
 {
     const size_t d = st->dim;
-    size_t len;
-    if (dode_mul_size(B, CHUNK + 3 * d + 3, &len) != DODE_OK
-        || (w->xc = malloc(len * sizeof(double))) == NULL)
-        return DODE_ENOMEM;
+    w->xc = block;
     w->q = w->xc + B * d;
     w->m = w->q + B * CHUNK;
     w->xx = w->m + B * d;
     w->mx = w->xx + B;
     w->sum = w->mx + B;
     w->xb = w->sum + B;
-    return DODE_OK;
 }
 
 /* Row i of chunk [j0, j0 + c): logits (refined as row_logits does, against the running
@@ -299,30 +305,33 @@ static void stream_block(const ideal_state *st, stream_work *w, const double *x,
             out[i * d + a] = (w->xc[i * d + a] - w->m[i * d + a] / w->sum[i]) / sigma;
 }
 
+/* Rows per block of eps's stream for a call of n rows. */
+static size_t stream_rows(size_t n)
+{
+    return BLOCK_ENTRIES / CHUNK < n ? BLOCK_ENTRIES / CHUNK : n;
+}
+
 /* eps at x = xbar / sqrt(1 + sigma^2): epsh = (xc - m) / sigma (ideal.h). */
-static int ideal_eps(const dode_model *m, size_t n, const double *x, double t, double sigma,
-                     double *out)
+static int ideal_eps(const dode_model *m, void *ws, size_t n, const double *x, double t,
+                     double sigma, double *out)
 {
     (void)t;
     const ideal_state *st = m->state;
-    const size_t d = st->dim;
-    size_t B = BLOCK_ENTRIES / CHUNK < n ? BLOCK_ENTRIES / CHUNK : n;
+    const size_t d = st->dim, B = stream_rows(n);
     stream_work w;
     if (!(sigma > 0 && isfinite(sigma)))
         return DODE_EINVAL;
     if (n == 0)
         return DODE_OK;
-    if (stream_new(st, B, &w) != DODE_OK)
-        return DODE_ENOMEM;
+    stream_cut(st, B, ws, &w);
     for (size_t i0 = 0; i0 < n; i0 += B)
         stream_block(st, &w, x + i0 * d, n - i0 < B ? n - i0 : B, sigma, out + i0 * d);
-    free(w.xc);
     return DODE_OK;
 }
 
 /* log p_sigma(xbar) = lse_j(l_j) - log N - (dim/2) log(2 pi sigma^2) (ideal.h). */
-static int ideal_log_density(const dode_model *m, size_t n, const double *xbar, double sigma,
-                             double *logp)
+static int ideal_log_density(const dode_model *m, void *ws, size_t n, const double *xbar,
+                             double sigma, double *logp)
 {
     const ideal_state *st = m->state;
     const size_t d = st->dim, B = block_rows(st, n);
@@ -331,8 +340,7 @@ static int ideal_log_density(const dode_model *m, size_t n, const double *xbar, 
         return DODE_EINVAL;
     if (n == 0)
         return DODE_OK;
-    if (work_new(st, B, &w) != DODE_OK)
-        return DODE_ENOMEM;
+    work_cut(st, B, ws, &w);
     const double c = -log((double)st->N) - 0.5 * (double)d * (LOG_TWO_PI + 2.0 * log(sigma));
     for (size_t i0 = 0; i0 < n; i0 += B) {
         const size_t nb = n - i0 < B ? n - i0 : B;
@@ -341,7 +349,6 @@ static int ideal_log_density(const dode_model *m, size_t n, const double *xbar, 
         for (size_t i = 0; i < nb; i++)
             logp[i0 + i] = w.lse[i] + c;
     }
-    free(w.xc);
     return DODE_OK;
 }
 
@@ -407,8 +414,8 @@ static void row_jacobian(const ideal_state *st, const double *g, const double *m
             J[a * d + b] = J[b * d + a];
 }
 
-static int ideal_jacobian(const dode_model *m, size_t n, const double *xbar, double sigma,
-                          double *jac, double *deps_dsigma)
+static int ideal_jacobian(const dode_model *m, void *ws, size_t n, const double *xbar,
+                          double sigma, double *jac, double *deps_dsigma)
 {
     const ideal_state *st = m->state;
     const size_t N = st->N, d = st->dim, B = block_rows(st, n);
@@ -417,13 +424,8 @@ static int ideal_jacobian(const dode_model *m, size_t n, const double *xbar, dou
         return DODE_EINVAL;
     if (n == 0)
         return DODE_OK;
-    if (work_new(st, B, &w) != DODE_OK)
-        return DODE_ENOMEM;
-    jac_work jw = { .z = malloc((JAC_CHUNK * d + N) * sizeof(double)) };
-    if (jw.z == NULL) {
-        free(w.xc);
-        return DODE_ENOMEM;
-    }
+    work_cut(st, B, ws, &w);
+    jac_work jw = { .z = (double *)ws + B * (N + 3 * d + 3) };
     jw.dl = jw.z + JAC_CHUNK * d;
     for (size_t i0 = 0; i0 < n; i0 += B) {
         const size_t nb = n - i0 < B ? n - i0 : B;
@@ -439,9 +441,27 @@ static int ideal_jacobian(const dode_model *m, size_t n, const double *xbar, dou
                            deps_dsigma + (i0 + i) * d);
         }
     }
-    free(jw.z);
-    free(w.xc);
     return DODE_OK;
+}
+
+/* The workspace (model.h) for up to n rows: one block, which eps cuts into its stream's
+ * views and log_density and the Jacobian into ideal_work's (then jac_work's), whichever
+ * is larger; NULL on overflow or no memory. */
+static void *ideal_workspace_new(const dode_model *m, size_t n)
+{
+    const ideal_state *st = m->state;
+    const size_t N = st->N, d = st->dim;
+    size_t stream, work;
+    if (dode_mul_size(stream_rows(n), CHUNK + 3 * d + 3, &stream) != DODE_OK
+        || dode_mul_size(block_rows(st, n), N + 3 * d + 3, &work) != DODE_OK
+        || (work += JAC_CHUNK * d + N) > (size_t)-1 / sizeof(double) / 2)
+        return NULL;
+    return malloc((stream > work ? stream : work) * sizeof(double));
+}
+
+static void ideal_workspace_free(void *ws)
+{
+    free(ws);
 }
 
 /* Row i's nearest point: the expanded squared distances find the candidates, those within
@@ -581,6 +601,8 @@ dode_model *dode_ideal_new(const double *points, size_t N, size_t dim, char *err
     state_fill(st, points);
     *m = (dode_model){ .name = "ideal", .dim = dim, .prediction = DODE_PRED_EPS,
                        .eps = ideal_eps, .jacobian = ideal_jacobian,
-                       .log_density = ideal_log_density, .free = ideal_free, .state = st };
+                       .log_density = ideal_log_density,
+                       .workspace_new = ideal_workspace_new,
+                       .workspace_free = ideal_workspace_free, .free = ideal_free, .state = st };
     return m;
 }

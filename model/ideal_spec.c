@@ -10,6 +10,7 @@
 #include "diffode/idx.h"
 #include "diffode/io.h"
 #include "diffode/status.h"
+#include "gsl_quiet.h"
 
 /* The spec's parts: the source (the text before the first comma) and its keys. */
 typedef struct {
@@ -156,6 +157,7 @@ int dode_ideal_make(const char *arg, const char *spec, dode_model **out, char *e
     ideal_args a = { 0 };
     double *x = NULL;
     size_t rows = 0, cols = 0;
+    dode_gsl_quiet();    /* gsl_rng_alloc reports no memory through the handler */
     if (arg == NULL || spec == NULL || out == NULL)
         return dode_fail(err, errlen, DODE_EINVAL, "ideal model spec: NULL argument");
     int rc = ideal_parse(arg, spec, &a, err, errlen);

@@ -13,6 +13,7 @@
 
 #include "diffode/idx.h"
 #include "diffode/status.h"
+#include "gsl_quiet.h"
 
 enum { IDX_TYPE_UBYTE = 0x08 };
 
@@ -234,6 +235,7 @@ int dode_idx_read(const char *path, const dode_idx_opts *opts, double **data, si
     idx_header h = { 0 };
     gzFile f = NULL;
     gsl_rng *rng = NULL;
+    dode_gsl_quiet();    /* gsl_rng_alloc reports no memory through the handler */
     idx_out out = { 0 };
     size_t want = 0;
     if (path == NULL || data == NULL || rows == NULL || cols == NULL)

@@ -33,6 +33,7 @@
 #include "diffode/likelihood.h"
 #include "diffode/ode.h"
 #include "diffode/status.h"
+#include "gsl_quiet.h"
 
 static const double TWO_PI = 6.283185307179586476925286766559;
 
@@ -192,7 +193,7 @@ static int ll_prior(const dode_model *m, const ll_ctx *c, const dode_loglik_opts
 {
     const size_t n = c->n, d = c->d;
     if (o->exact_prior) {
-        int rc = m->log_density(m, n, c->y, o->sigma_max, c->prior);
+        int rc = m->log_density(m, c->ode->ws, n, c->y, o->sigma_max, c->prior);
         if (rc == DODE_OK)
             rc = dode_all_finite(c->prior, n);
         if (rc != DODE_OK)
@@ -360,6 +361,7 @@ int dode_loglik(const dode_model *model, const dode_schedule *schedule, size_t n
 {
     dode_loglik_opts defaults;
     dode_loglik_opts_init(&defaults);
+    dode_gsl_quiet();    /* odeiv2 and gsl_rng_alloc */
     const dode_loglik_opts *o = opts != NULL ? opts : &defaults;
     int hutchinson = 0;
     int rc = ll_check(model, schedule, n, dim, x0, o, rows, &hutchinson, err, errlen);

@@ -538,52 +538,62 @@ dode_mlp *dode_mlp_read(const char *path, char *err, size_t errlen)
 typedef struct {
     dode_mlp *mlp;
     dode_schedule *train;          /* the schedule the labels come from */
-    dode_mlp_work *work;           /* grown to the largest batch seen */
-    double *label;                 /* [work->cap] */
     char name[48];
 } mlp_state;
+
+/* The model's workspace (model.h): the network's for cap rows and their labels. */
+typedef struct {
+    dode_mlp_work *work;
+    double *label;                 /* [work->cap] */
+} mlp_ws;
 
 static void mlp_model_free(dode_model *m)
 {
     mlp_state *s = m->state;
     dode_mlp_free(s->mlp);
     dode_schedule_free(s->train);
-    dode_mlp_work_free(s->work);
-    free(s->label);
     free(s);
     free(m);
 }
 
-static int ensure_work(mlp_state *s, size_t n)
+static void mlp_workspace_free(void *ws)
 {
-    if (s->work != NULL && s->work->cap >= n)
-        return DODE_OK;
-    dode_mlp_work *w = dode_mlp_work_new(s->mlp, n, NULL, 0);
-    double *label = malloc(n * sizeof *label);
-    if (w == NULL || label == NULL) {
-        dode_mlp_work_free(w);
-        free(label);
-        return DODE_ENOMEM;
+    mlp_ws *w = ws;
+    if (w == NULL)
+        return;
+    dode_mlp_work_free(w->work);
+    free(w->label);
+    free(w);
+}
+
+static void *mlp_workspace_new(const dode_model *m, size_t n)
+{
+    const mlp_state *s = m->state;
+    mlp_ws *w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return NULL;
+    w->work = dode_mlp_work_new(s->mlp, n, NULL, 0);
+    w->label = n <= (size_t)-1 / sizeof(double) ? malloc(n * sizeof *w->label) : NULL;
+    if (w->work == NULL || w->label == NULL) {
+        mlp_workspace_free(w);
+        return NULL;
     }
-    dode_mlp_work_free(s->work);
-    free(s->label);
-    s->work = w;
-    s->label = label;
-    return DODE_OK;
+    return w;
 }
 
 /* The label comes from sigma through the training schedule, not from the caller's t. */
-static int mlp_eps(const dode_model *m, size_t n, const double *x, double t, double sigma,
-                   double *out)
+static int mlp_eps(const dode_model *m, void *ws, size_t n, const double *x, double t,
+                   double sigma, double *out)
 {
     (void)t;
-    mlp_state *s = m->state;
-    if (ensure_work(s, n) != DODE_OK)
-        return DODE_ENOMEM;
+    const mlp_state *s = m->state;
+    mlp_ws *w = ws;
+    if (n > w->work->cap)
+        return DODE_EINVAL;
     const double l = dode_schedule_model_time(s->train, dode_schedule_t(s->train, sigma));
     for (size_t i = 0; i < n; i++)
-        s->label[i] = l;
-    return dode_mlp_forward(s->mlp, s->work, n, x, s->label, out);
+        w->label[i] = l;
+    return dode_mlp_forward(s->mlp, w->work, n, x, w->label, out);
 }
 
 dode_model *dode_mlp_model(dode_mlp *mlp, char *err, size_t errlen)
@@ -610,7 +620,8 @@ dode_model *dode_mlp_model(dode_mlp *mlp, char *err, size_t errlen)
     snprintf(s->name, sizeof s->name, "mlp");
     *m = (dode_model){ .name = s->name, .dim = mlp->arch.dim,
                        .prediction = mlp->arch.prediction, .eps = mlp_eps,
-                       .free = mlp_model_free, .state = s };
+                       .workspace_new = mlp_workspace_new,
+                       .workspace_free = mlp_workspace_free, .free = mlp_model_free, .state = s };
     return dode_model_as_eps(m, err, errlen);
 }
 

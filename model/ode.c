@@ -35,6 +35,11 @@ dode_ode *dode_ode_new(const dode_model *model, const dode_schedule *schedule, s
         dode_fail(err, errlen, DODE_ENOMEM, "ode: cannot allocate %zu doubles", len);
         return NULL;
     }
+    if (dode_model_workspace_new(model, n, &ode->ws, err, errlen) != DODE_OK) {
+        free(ode);
+        free(x);
+        return NULL;
+    }
     ode->model = model;
     ode->schedule = schedule;
     ode->n = n;
@@ -47,6 +52,7 @@ void dode_ode_free(dode_ode *ode)
 {
     if (ode == NULL)
         return;
+    dode_model_workspace_free(ode->model, ode->ws);
     free(ode->x);
     free(ode);
 }
@@ -88,7 +94,7 @@ static int state_not_finite(dode_ode *ode, double t, double sigma)
 static int call_model(dode_ode *ode, const double *x, double t, double sigma, double *eps)
 {
     ode->nfe++;
-    int rc = ode->model->eps(ode->model, ode->n, x, t, sigma, eps);
+    int rc = ode->model->eps(ode->model, ode->ws, ode->n, x, t, sigma, eps);
     if (rc != DODE_OK)
         return dode_ode_fail(ode, rc, "model %s failed at sigma = %g (t = %g): %s",
                              ode->model->name, sigma, t, dode_strerror(rc));
@@ -142,7 +148,7 @@ int dode_ode_jacobian(dode_ode *ode, double sigma, const double *xbar, double *j
         return dode_ode_fail(ode, DODE_EUNSUPPORTED, "model %s has no Jacobian (needed by "
                              "implicit steppers)", ode->model->name);
     ode->njac++;
-    int rc = ode->model->jacobian(ode->model, ode->n, xbar, sigma, jac, deps_dsigma);
+    int rc = ode->model->jacobian(ode->model, ode->ws, ode->n, xbar, sigma, jac, deps_dsigma);
     if (rc != DODE_OK)
         return dode_ode_fail(ode, rc, "model %s: Jacobian failed at sigma = %g",
                              ode->model->name, sigma);

@@ -18,6 +18,7 @@
 #include "diffode/io.h"
 #include "diffode/model.h"
 #include "diffode/status.h"
+#include "gsl_quiet.h"
 
 typedef enum { SRC_TOY, SRC_GMM, SRC_ROWS } src_kind;
 typedef enum { TOY_CHECKERBOARD, TOY_MOONS, TOY_SWISSROLL } toy_kind;
@@ -144,6 +145,7 @@ static void gmm_draw(const dode_data *d, gsl_rng *rng, double *x)
 
 void dode_data_sample(const dode_data *d, gsl_rng *rng, size_t n, double *x)
 {
+    dode_gsl_quiet();    /* gsl_rng_uniform_int reports a bad range through the handler */
     for (size_t i = 0; i < n; i++) {
         if (d->kind == SRC_TOY)
             toy_draw(d->toy, rng, 1, x + i * d->dim);
@@ -243,6 +245,7 @@ dode_data *dode_data_gmm_json_string(const char *json, const char *source, char 
                                      size_t errlen)
 {
     const char *src = source != NULL ? source : "gmm spec";
+    dode_gsl_quiet();    /* gmm_factor's Cholesky */
     dode_model *check = dode_gmm_from_json_string(json, src, err, errlen);
     if (check == NULL)            /* the GMM reader's own checks and messages */
         return NULL;

@@ -15,6 +15,7 @@
 
 #include "diffode/io.h"
 #include "diffode/status.h"
+#include "gsl_quiet.h"
 #include "diffode/train.h"
 
 #define EMA_WEIGHT 0.01
@@ -192,6 +193,7 @@ static double train_step(dode_mlp *mlp, const dode_schedule *s, const dode_data 
 int dode_train(dode_mlp *mlp, const dode_schedule *s, const dode_data *data,
                const dode_train_opts *opts, double *curve, char *err, size_t errlen)
 {
+    dode_gsl_quiet();    /* gsl_rng_alloc, and the data's own draws */
     int rc = check_opts(mlp, s, data, opts, err, errlen);
     train_ws w;
     if (rc != DODE_OK || (rc = ws_alloc(&w, mlp, opts->batch, opts->seed, err, errlen)))
@@ -220,6 +222,7 @@ int dode_train_eval(const dode_mlp *mlp, const dode_schedule *s, const dode_data
 {
     dode_train_opts o;
     dode_train_opts_init(&o);
+    dode_gsl_quiet();    /* gsl_rng_alloc, and the data's own draws */
     int rc = check_opts(mlp, s, data, &o, err, errlen);
     if (rc == DODE_OK && (n < 1 || rng == NULL || loss == NULL))
         rc = dode_fail(err, errlen, DODE_EINVAL, "train eval: need n >= 1, an rng, an output");
@@ -271,6 +274,7 @@ int dode_data_cov_eigs(const dode_data *data, gsl_rng *rng, size_t n, double *ei
                        char *err, size_t errlen)
 {
     const size_t d = data != NULL ? dode_data_dim(data) : 0;
+    dode_gsl_quiet();    /* gsl_matrix_calloc, gsl_eigen_symm_alloc report no memory */
     if (data == NULL || rng == NULL || eigs == NULL || n < 2 || n > 100000000)
         return dode_fail(err, errlen, DODE_EINVAL, "covariance: need data, an rng and "
                          "2 <= n <= 1e8 draws");

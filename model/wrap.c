@@ -4,7 +4,8 @@
  *   v:     eps = s x + a v
  *   score: eps = -s score
  * The optional callbacks (jacobian, log_density, exact_flow) are already in the ODE's
- * variables, the same for every parameterisation, so they are passed through.
+ * variables, the same for every parameterisation, so they are passed through; so is the
+ * workspace, which is the inner model's (the wrapper needs none of its own).
  * sigma = 0: an x0 prediction there carries no information on eps (x = x0h), so eps()
  * returns DODE_EINVAL with out unchanged; a solver never evaluates there (a step to
  * sigma = 0 uses the x0 prediction at its start, MATH.md section 6). v and score are
@@ -20,13 +21,13 @@ static const dode_model *inner_of(const dode_model *m)
     return m->state;
 }
 
-static int wrap_eps(const dode_model *m, size_t n, const double *x, double t, double sigma,
-                    double *out)
+static int wrap_eps(const dode_model *m, void *ws, size_t n, const double *x, double t,
+                    double sigma, double *out)
 {
     const dode_model *in = inner_of(m);
     if (!(sigma >= 0 && isfinite(sigma)) || (in->prediction == DODE_PRED_X0 && sigma == 0))
         return DODE_EINVAL;
-    int rc = in->eps(in, n, x, t, sigma, out);
+    int rc = in->eps(in, ws, n, x, t, sigma, out);
     if (rc != DODE_OK)
         return rc;
     const double a = 1.0 / sqrt(1.0 + sigma * sigma), s = sigma * a;
@@ -41,22 +42,27 @@ static int wrap_eps(const dode_model *m, size_t n, const double *x, double t, do
     return DODE_OK;
 }
 
-static int wrap_jacobian(const dode_model *m, size_t n, const double *xbar, double sigma,
-                         double *jac, double *deps_dsigma)
+static int wrap_jacobian(const dode_model *m, void *ws, size_t n, const double *xbar,
+                         double sigma, double *jac, double *deps_dsigma)
 {
-    return inner_of(m)->jacobian(inner_of(m), n, xbar, sigma, jac, deps_dsigma);
+    return inner_of(m)->jacobian(inner_of(m), ws, n, xbar, sigma, jac, deps_dsigma);
 }
 
-static int wrap_log_density(const dode_model *m, size_t n, const double *xbar, double sigma,
-                            double *logp)
+static int wrap_log_density(const dode_model *m, void *ws, size_t n, const double *xbar,
+                            double sigma, double *logp)
 {
-    return inner_of(m)->log_density(inner_of(m), n, xbar, sigma, logp);
+    return inner_of(m)->log_density(inner_of(m), ws, n, xbar, sigma, logp);
 }
 
 static int wrap_exact_flow(const dode_model *m, size_t n, const double *xbar_from,
                            double sigma_from, double sigma_to, double *xbar_to)
 {
     return inner_of(m)->exact_flow(inner_of(m), n, xbar_from, sigma_from, sigma_to, xbar_to);
+}
+
+static void *wrap_workspace_new(const dode_model *m, size_t n)
+{
+    return inner_of(m)->workspace_new(inner_of(m), n);
 }
 
 static void wrap_free(dode_model *m)
@@ -92,6 +98,7 @@ dode_model *dode_model_as_eps(dode_model *inner, char *err, size_t errlen)
                        .jacobian = inner->jacobian != NULL ? wrap_jacobian : NULL,
                        .log_density = inner->log_density != NULL ? wrap_log_density : NULL,
                        .exact_flow = inner->exact_flow != NULL ? wrap_exact_flow : NULL,
-                       .free = wrap_free, .state = inner };
+                       .workspace_new = inner->workspace_new != NULL ? wrap_workspace_new : NULL,
+                       .workspace_free = inner->workspace_free, .free = wrap_free, .state = inner };
     return m;
 }

@@ -14,6 +14,7 @@
 
 #include "diffode/solver.h"
 #include "diffode/status.h"
+#include "../model/gsl_quiet.h"
 #include "dpm.h"
 #include "solver_impl.h"
 
@@ -215,6 +216,7 @@ int dode_solve(const dode_solver_type *solver, dode_ode *ode, const dode_grid *g
                double *xbar, const dode_solver_opts *opts, dode_trace *trace, char *err,
                size_t errlen)
 {
+    dode_gsl_quiet();    /* the gsl:* odeiv2 drivers */
     if (solver == NULL || solver->solve == NULL || ode == NULL || grid == NULL
         || grid->sigma == NULL || xbar == NULL)
         return dode_fail(err, errlen, DODE_EINVAL, "solve: solver, ode, grid and xbar "

@@ -201,7 +201,7 @@ static void ddim_eq12_loop(const test_problem *p, const size_t *seq, size_t coun
     for (size_t k = count; k-- > 0;) {
         const double at = acp[seq[k]], an = k > 0 ? acp[seq[k - 1]] : 1.0;
         const double sigma = sqrt((1 - at) / at), t = (double)(seq[k] + 1) / (double)N;
-        ck_assert_int_eq(p->model->eps(p->model, NROWS, x, t, sigma, e), DODE_OK);
+        ck_assert_int_eq(test_eps(p->model, NROWS, x, t, sigma, e), DODE_OK);
         for (size_t j = 0; j < len; j++) {
             const double x0 = (x[j] - sqrt(1 - at) * e[j]) / sqrt(at);
             x[j] = sqrt(an) * x0 + sqrt(1 - an) * e[j];

@@ -113,7 +113,7 @@ static void epsh(const dode_model *m, size_t n, const double *xbar, double sigma
     double *x = malloc(n * m->dim * sizeof *x);
     for (size_t i = 0; i < n * m->dim; i++)
         x[i] = xbar[i] / sqrt(1.0 + sigma * sigma);
-    ck_assert_int_eq(m->eps(m, n, x, 0.0, sigma, out), DODE_OK);
+    ck_assert_int_eq(test_eps(m, n, x, 0.0, sigma, out), DODE_OK);
     free(x);
 }
 
@@ -175,8 +175,8 @@ START_TEST(eps_is_minus_sigma_grad_log_density)   /* Tweedie; central difference
             memcpy(xm, xbar, sizeof xm);
             for (size_t i = 0; i < NPTS; i++)
                 xp[i * 2 + j] += h, xm[i * 2 + j] -= h;
-            ck_assert_int_eq(m->log_density(m, NPTS, xp, sg, lp), DODE_OK);
-            ck_assert_int_eq(m->log_density(m, NPTS, xm, sg, lm), DODE_OK);
+            ck_assert_int_eq(test_log_density(m, NPTS, xp, sg, lp), DODE_OK);
+            ck_assert_int_eq(test_log_density(m, NPTS, xm, sg, lm), DODE_OK);
             for (size_t i = 0; i < NPTS; i++)
                 ck_assert_double_eq_tol(-sg * (lp[i] - lm[i]) / (2 * h), e[i * 2 + j],
                                         1e-7 * (1 + fabs(e[i * 2 + j])));
@@ -193,7 +193,7 @@ START_TEST(jacobian_and_deps_dsigma_match_central_differences)
     for (size_t s = 0; s < NSIG; s++) {
         const double sg = SIGMAS[s], h = 1e-5 * sqrt(0.04 + sg * sg);
         points_2d(sg, xbar);
-        ck_assert_int_eq(m->jacobian(m, NPTS, xbar, sg, J, ds), DODE_OK);
+        ck_assert_int_eq(test_jacobian(m, NPTS, xbar, sg, J, ds), DODE_OK);
         for (size_t b = 0; b < 2; b++) {
             double xp[NPTS * 2], xm[NPTS * 2];
             memcpy(xp, xbar, sizeof xp);
@@ -225,7 +225,7 @@ START_TEST(log_density_is_the_weighted_sum_of_normal_densities)   /* no log-sum-
     double xbar[NPTS * 2], lp[NPTS];
     for (size_t s = 0; s < NSIG; s++) {
         points_2d(SIGMAS[s], xbar);
-        ck_assert_int_eq(m->log_density(m, NPTS, xbar, SIGMAS[s], lp), DODE_OK);
+        ck_assert_int_eq(test_log_density(m, NPTS, xbar, SIGMAS[s], lp), DODE_OK);
         for (size_t i = 0; i < NPTS; i++) {
             double p = 0;
             for (size_t k = 0; k < 3; k++) {
@@ -256,8 +256,8 @@ START_TEST(isotropic_diagonal_and_full_specs_agree)   /* same mixture, three cod
             xbar[i] = gsl_ran_gaussian(r, 1.5 * sqrt(1 + SIGMAS[s] * SIGMAS[s]));
         for (int k = 0; k < 3; k++) {
             epsh(ms[k], 6, xbar, SIGMAS[s], e[k]);
-            ck_assert_int_eq(ms[k]->jacobian(ms[k], 6, xbar, SIGMAS[s], J[k], ds[k]), DODE_OK);
-            ck_assert_int_eq(ms[k]->log_density(ms[k], 6, xbar, SIGMAS[s], lp[k]), DODE_OK);
+            ck_assert_int_eq(test_jacobian(ms[k], 6, xbar, SIGMAS[s], J[k], ds[k]), DODE_OK);
+            ck_assert_int_eq(test_log_density(ms[k], 6, xbar, SIGMAS[s], lp[k]), DODE_OK);
         }
         for (int k = 1; k < 3; k++) {
             ck_assert_double_le(max_rel(e[k], e[0], 18), 1e-12);
@@ -281,8 +281,8 @@ START_TEST(far_points_give_finite_eps_equal_to_the_direct_formula)   /* log-sum-
     double e[8], d[2], lp[4], J[16];
     for (size_t s = 0; s < NSIG; s++) {
         epsh(m, 4, xbar, SIGMAS[s], e);
-        ck_assert_int_eq(m->log_density(m, 4, xbar, SIGMAS[s], lp), DODE_OK);
-        ck_assert_int_eq(m->jacobian(m, 4, xbar, SIGMAS[s], J, NULL), DODE_OK);
+        ck_assert_int_eq(test_log_density(m, 4, xbar, SIGMAS[s], lp), DODE_OK);
+        ck_assert_int_eq(test_jacobian(m, 4, xbar, SIGMAS[s], J, NULL), DODE_OK);
         for (size_t i = 0; i < 4; i++) {
             ck_assert(isfinite(lp[i]) && isfinite(e[2 * i]) && isfinite(e[2 * i + 1]));
             ck_assert(isfinite(J[4 * i]) && isfinite(J[4 * i + 3]));
@@ -310,8 +310,8 @@ START_TEST(one_component_gmm_is_the_gaussian_model)
         dode_model *ms[2] = { g, n };
         for (int k = 0; k < 2; k++) {
             epsh(ms[k], 2, xbar, SIGMAS[s], e[k]);
-            ck_assert_int_eq(ms[k]->jacobian(ms[k], 2, xbar, SIGMAS[s], J[k], ds[k]), DODE_OK);
-            ck_assert_int_eq(ms[k]->log_density(ms[k], 2, xbar, SIGMAS[s], lp[k]), DODE_OK);
+            ck_assert_int_eq(test_jacobian(ms[k], 2, xbar, SIGMAS[s], J[k], ds[k]), DODE_OK);
+            ck_assert_int_eq(test_log_density(ms[k], 2, xbar, SIGMAS[s], lp[k]), DODE_OK);
         }
         ck_assert_double_le(max_rel(e[0], e[1], 6), 1e-12);
         ck_assert_double_le(max_rel(J[0], J[1], 18), 1e-12);
@@ -366,7 +366,7 @@ START_TEST(large_mixture_matches_the_direct_formula)
                                         : offset + (i % 4 ? sep : -sep) + gsl_ran_gaussian(r, 3 * sqrt(1 + sg * sg));
         for (size_t i = 0; i < N * D; i++)
             xin[i] = xbar[i] / sqrt(1 + sg * sg);
-        ck_assert_int_eq(m->eps(m, N, xin, 0.0, sg, e), DODE_OK);
+        ck_assert_int_eq(test_eps(m, N, xin, 0.0, sg, e), DODE_OK);
         for (size_t i = 0; i < N; i++) {
             for (size_t j = 0; j < D; j++)   /* the xbar the model sees, rounding included */
                 xr[j] = xin[i * D + j] * sqrt(1 + sg * sg);
@@ -513,13 +513,72 @@ START_TEST(bad_constructor_arguments_are_refused)
 }
 END_TEST
 
+/* In a child with GSL's default, aborting handler back (gsl_set_error_handler(NULL)), as
+ * a caller who never heard of GSL has it: [[1, 2], [2, 1]] is symmetric with eigenvalues
+ * 3 and -1. via_json 0 builds it through dode_gmm_new, 1 through the JSON reader. Exits
+ * 0 if the model was refused with a message naming the component and the problem. */
+static void not_pd_child(int via_json)
+{
+    static const double w[1] = { 1 }, mu[2] = { 0, 0 }, cov[4] = { 1, 2, 2, 1 };
+    char err[ERRLEN] = "";
+    gsl_set_error_handler(NULL);
+    dode_model *m = via_json
+        ? dode_gmm_from_json_string("{\"weights\": [1], \"means\": [[0, 0]], "
+                                    "\"covs\": [[[1, 2], [2, 1]]]}", "gmm.json", err, sizeof err)
+        : dode_gmm_new(1, 2, w, mu, "full", cov, err, sizeof err);
+    _exit(m == NULL && strstr(err, "covariance 0 is not positive definite") != NULL ? 0 : 1);
+}
+
+/* status.h: the library never aborts, whatever GSL handler the caller left in place. */
+START_TEST(not_positive_definite_covariance_is_refused_even_with_gsl_default_handler)
+{
+    fflush(NULL);
+    const pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        not_pd_child(_i);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(!WIFSIGNALED(status), "the child was killed by signal %d (GSL's handler "
+                  "aborted)", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "no NULL model with a "
+                  "message naming covariance 0 as not positive definite");
+}
+END_TEST
+
+/* A caller's own GSL handler: exits the child with 42, proving it was kept and called. */
+static void exit_42(const char *reason, const char *file, int line, int gsl_errno)
+{
+    (void)reason, (void)file, (void)line, (void)gsl_errno;
+    _exit(42);
+}
+
+START_TEST(a_callers_own_gsl_handler_is_kept)
+{
+    static const double w[1] = { 1 }, mu[2] = { 0, 0 }, cov[4] = { 1, 2, 2, 1 };
+    fflush(NULL);
+    const pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        char err[ERRLEN];
+        gsl_set_error_handler(exit_42);
+        dode_gmm_new(1, 2, w, mu, "full", cov, err, sizeof err);
+        _exit(0);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 42);
+}
+END_TEST
+
 START_TEST(eps_refuses_a_negative_sigma_and_leaves_out_unchanged)
 {
     dode_model *m = model_2d(_i);
     const double x[2] = { 0.1, 0.2 };
     double out[2] = { 7, 7 };
-    ck_assert_int_eq(m->eps(m, 1, x, 0.0, -1.0, out), DODE_EINVAL);
-    ck_assert_int_eq(m->eps(m, 1, x, 0.0, NAN, out), DODE_EINVAL);
+    ck_assert_int_eq(test_eps(m, 1, x, 0.0, -1.0, out), DODE_EINVAL);
+    ck_assert_int_eq(test_eps(m, 1, x, 0.0, NAN, out), DODE_EINVAL);
     ck_assert(out[0] == 7 && out[1] == 7);
     dode_model_free(m);
 }
@@ -544,6 +603,9 @@ static Suite *gmm_suite(void)
                         (int)(sizeof BAD_JSON / sizeof BAD_JSON[0]));
     tcase_add_test(tc, missing_file_is_an_io_error_naming_the_path);
     tcase_add_test(tc, bad_constructor_arguments_are_refused);
+    tcase_add_loop_test(tc, not_positive_definite_covariance_is_refused_even_with_gsl_default_handler,
+                        0, 2);
+    tcase_add_test(tc, a_callers_own_gsl_handler_is_kept);
     tcase_add_loop_test(tc, eps_refuses_a_negative_sigma_and_leaves_out_unchanged, 0, 3);
     suite_add_tcase(s, tc);
     return s;

@@ -22,10 +22,11 @@
 #define MAXPTS 4096     /* trace capacity: above any solve here (max_steps is small) */
 
 /* eps = 0.1 x above SIGMA_BAD (stored in the model's state), NaN below it. */
-static int nan_below(const dode_model *m, size_t n, const double *x, double t, double sigma,
-                     double *out)
+static int nan_below(const dode_model *m, void *ws, size_t n, const double *x, double t,
+                     double sigma, double *out)
 {
     const double bad = *(const double *)m->state;
+    (void)ws;
     (void)t;
     for (size_t k = 0; k < n * m->dim; k++)
         out[k] = sigma < bad ? NAN : 0.1 * x[k];
@@ -33,9 +34,10 @@ static int nan_below(const dode_model *m, size_t n, const double *x, double t, d
 }
 
 /* A finite eps so large that one step of size ~100 in sigma overflows xbar to Inf. */
-static int huge_eps(const dode_model *m, size_t n, const double *x, double t, double sigma,
-                    double *out)
+static int huge_eps(const dode_model *m, void *ws, size_t n, const double *x, double t,
+                    double sigma, double *out)
 {
+    (void)ws;
     (void)x;
     (void)t;
     (void)sigma;

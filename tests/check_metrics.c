@@ -193,10 +193,11 @@ START_TEST(sliced_w2_compares_order_statistics_not_rows)
 END_TEST
 
 /* A 2-D standard normal with only a log density, for the NLL. */
-static int stdnormal_logp(const dode_model *m, size_t n, const double *xbar, double sigma,
-                          double *logp)
+static int stdnormal_logp(const dode_model *m, void *ws, size_t n, const double *xbar,
+                          double sigma, double *logp)
 {
     (void)m;
+    (void)ws;
     for (size_t i = 0; i < n; i++) {
         const double v = 1 + sigma * sigma, r2 = xbar[2 * i] * xbar[2 * i] +
                                                  xbar[2 * i + 1] * xbar[2 * i + 1];

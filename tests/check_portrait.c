@@ -154,7 +154,7 @@ START_TEST(gmm_tables_have_a_block_per_solver_and_the_model_density)
     ck_assert_int_eq(dode_model_from_spec(cfg.models[0].spec, &m, err, sizeof err), DODE_OK);
     for (size_t i = 0; i < GRID * GRID; i += 997) {
         double lp;
-        ck_assert_int_eq(m->log_density(m, 1, rows[i], 0.01, &lp), DODE_OK);
+        ck_assert_int_eq(test_log_density(m, 1, rows[i], 0.01, &lp), DODE_OK);
         ck_assert_double_eq_tol(rows[i][2], fmax(lp, -50), 1e-5 * fabs(lp) + 1e-5);
     }
     dode_model_free(m);

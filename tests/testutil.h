@@ -137,11 +137,50 @@ static inline dode_grid test_grid(const dode_schedule *sched, dode_spacing spaci
     return g;
 }
 
+/* m's eps, jacobian and log_density through a workspace made for this one call: the
+ * suites that test a model's values (check_alloc tests the workspace's reuse). */
+static inline void *test_ws_new(const dode_model *m, size_t n)
+{
+    char err[ERRLEN];
+    void *ws = NULL;
+    ck_assert_msg(dode_model_workspace_new(m, n > 0 ? n : 1, &ws, err, sizeof err) == DODE_OK,
+                  "%s", err);
+    return ws;
+}
+
+static inline int test_eps(const dode_model *m, size_t n, const double *x, double t,
+                           double sigma, double *out)
+{
+    void *ws = test_ws_new(m, n);
+    const int rc = m->eps(m, ws, n, x, t, sigma, out);
+    dode_model_workspace_free(m, ws);
+    return rc;
+}
+
+static inline int test_jacobian(const dode_model *m, size_t n, const double *xbar,
+                                double sigma, double *jac, double *deps_dsigma)
+{
+    void *ws = test_ws_new(m, n);
+    const int rc = m->jacobian(m, ws, n, xbar, sigma, jac, deps_dsigma);
+    dode_model_workspace_free(m, ws);
+    return rc;
+}
+
+static inline int test_log_density(const dode_model *m, size_t n, const double *xbar,
+                                   double sigma, double *logp)
+{
+    void *ws = test_ws_new(m, n);
+    const int rc = m->log_density(m, ws, n, xbar, sigma, logp);
+    dode_model_workspace_free(m, ws);
+    return rc;
+}
+
 /* A model's eps (dode_model.eps) that fails mid-solve: NaN below sigma = 1, 0.1 x above,
  * so a solve from sigma > 1 completes its first steps and then meets the NaN. */
-static inline int test_eps_nan_below_one(const dode_model *m, size_t n, const double *x,
-                                         double t, double sigma, double *out)
+static inline int test_eps_nan_below_one(const dode_model *m, void *ws, size_t n,
+                                         const double *x, double t, double sigma, double *out)
 {
+    (void)ws;
     (void)t;
     for (size_t k = 0; k < n * m->dim; k++)
         out[k] = sigma < 1.0 ? NAN : 0.1 * x[k];

@@ -89,8 +89,8 @@ dode_mlp *dode_mlp_from_safetensors(const dode_safetensors *st, const char *sour
                                     char *err, size_t errlen);
 
 /* An eps-prediction dode_model around mlp (ownership passes to the model, also on
- * failure). eps() is the network at label(t_train(sigma)); it grows its workspace on the
- * first call with more rows (so a model is not reentrant: one per thread). No Jacobian. */
+ * failure). eps() is the network at label(t_train(sigma)), its activations in the
+ * model's workspace (model.h), so threads may share the model. No Jacobian. */
 dode_model *dode_mlp_model(dode_mlp *mlp, char *err, size_t errlen);
 
 /* dode_mlp_read + dode_mlp_model. */

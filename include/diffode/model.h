@@ -9,7 +9,14 @@
  *   jacobian     d epsh / d xbar, and (optionally) the partial d epsh / d sigma at fixed xbar
  *   log_density  log p_sigma(xbar), the density of xbar at noise level sigma
  *   exact_flow   the exact ODE solution from (xbar, sigma_from) to sigma_to
- * A callback returns DODE_OK or a status; it never prints. */
+ * A callback returns DODE_OK or a status; it never prints.
+ *
+ * Workspace: the model itself is read-only during a call (so one model may serve several
+ * threads); what eps, jacobian and log_density need as scratch lives in a workspace made
+ * once per solve by dode_model_workspace_new for up to n rows, never per call. Each of
+ * those callbacks takes it as ws; it must come from this model's workspace_new for at
+ * least as many rows as the call has (NULL only if the model has no workspace_new), and
+ * serves one call at a time. */
 #ifndef DIFFODE_MODEL_H
 #define DIFFODE_MODEL_H
 
@@ -28,21 +35,32 @@ struct dode_model {
     const char *name;            /* e.g. "gaussian", "gmm"; owned by the model */
     size_t dim;
     dode_prediction prediction;  /* what eps() returns; DODE_PRED_EPS after wrapping */
-    int (*eps)(const dode_model *m, size_t n, const double *x /* [n][dim] */, double t,
-               double sigma, double *out /* [n][dim] */);
-    int (*jacobian)(const dode_model *m, size_t n, const double *xbar /* [n][dim] */,
+    int (*eps)(const dode_model *m, void *ws, size_t n, const double *x /* [n][dim] */,
+               double t, double sigma, double *out /* [n][dim] */);
+    int (*jacobian)(const dode_model *m, void *ws, size_t n, const double *xbar /* [n][dim] */,
                     double sigma, double *jac /* [n][dim][dim] */,
                     double *deps_dsigma /* [n][dim], may be NULL */);
-    int (*log_density)(const dode_model *m, size_t n, const double *xbar, double sigma,
-                       double *logp /* [n] */);
+    int (*log_density)(const dode_model *m, void *ws, size_t n, const double *xbar,
+                       double sigma, double *logp /* [n] */);
     int (*exact_flow)(const dode_model *m, size_t n, const double *xbar_from,
                       double sigma_from, double sigma_to, double *xbar_to /* [n][dim] */);
+    /* Scratch for the three callbacks above for up to n >= 1 rows, or NULL when out of
+     * memory; NULL callbacks: the model needs none (ws is then NULL and ignored). */
+    void *(*workspace_new)(const dode_model *m, size_t n);
+    void (*workspace_free)(void *ws);
     void (*free)(dode_model *m);
     void *state;
 };
 
 /* Frees through m->free; accepts NULL. */
 void dode_model_free(dode_model *m);
+
+/* *ws = m's workspace for calls of up to n >= 1 rows (NULL if m needs none); free it with
+ * dode_model_workspace_free before m. DODE_EINVAL (n = 0) or DODE_ENOMEM with a message
+ * naming the model and n; *ws is NULL then. */
+int dode_model_workspace_new(const dode_model *m, size_t n, void **ws, char *err,
+                             size_t errlen);
+void dode_model_workspace_free(const dode_model *m, void *ws);   /* accepts a NULL ws */
 
 /* Gaussian data N(mean, std^2 I) in dim dimensions (std > 0): eps, jacobian,
  * log_density and the closed-form exact_flow xbar(s) = mu + (xbar_T - mu)

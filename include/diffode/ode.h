@@ -30,10 +30,12 @@ typedef struct dode_ode {
     size_t nfe;                      /* RHS (model) evaluations since the last reset */
     size_t njac;                     /* Jacobian evaluations */
     double *x;                       /* [n][dim] workspace: xbar scaled to x */
+    void *ws;                        /* the model's workspace for n rows (model.h), owned */
     char err[512];                   /* the last failure, written by dode_ode_fail */
 } dode_ode;
 
-/* n >= 1 rows. model and schedule must outlive the ode. */
+/* n >= 1 rows. model and schedule must outlive the ode. Makes the model's workspace for
+ * n rows here, once, so no NFE allocates; NULL with a message if it cannot. */
 dode_ode *dode_ode_new(const dode_model *model, const dode_schedule *schedule, size_t n,
                        char *err, size_t errlen);
 void dode_ode_free(dode_ode *ode);                  /* accepts NULL */

@@ -2,7 +2,9 @@
  *
  * A function that can fail returns one of these codes (DODE_OK = 0) and writes one
  * sentence into the caller's buffer (err, errlen); a constructor returns NULL and does
- * the same. The library never prints, exits or aborts. */
+ * the same. The library never prints, exits or aborts: its calls that reach GSL switch
+ * GSL's default handler (which aborts) off for the process, but keep a handler the
+ * caller installed (model/gsl_quiet.h). */
 #ifndef DIFFODE_STATUS_H
 #define DIFFODE_STATUS_H
 

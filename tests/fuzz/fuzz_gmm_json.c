@@ -31,7 +31,10 @@ static void evaluate(const dode_model *m)
     double *x = calloc(2 * m->dim, sizeof *x);
     if (x == NULL)
         abort();
-    m->eps(m, 1, x, 0.5, 1.0, x + m->dim);
+    void *ws = NULL;
+    if (dode_model_workspace_new(m, 1, &ws, NULL, 0) == DODE_OK)
+        m->eps(m, ws, 1, x, 0.5, 1.0, x + m->dim);
+    dode_model_workspace_free(m, ws);
     free(x);
 }
 

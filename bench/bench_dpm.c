@@ -93,10 +93,11 @@ static int bd_init(bd_problem *p, int quick)
         return DODE_ENOMEM;
     gsl_rng_set(rng, 1);
     for (size_t k = 0; k < BD_N * 2; k += 2) {  /* x_T ~ N(0, I) by Box-Muller */
-        const double r = sqrt(-2.0 * log(gsl_rng_uniform_pos(rng)) * (1.0 + sT * sT));
+        const double r = sqrt(-2.0 * log(gsl_rng_uniform_pos(rng)));
         const double a = 6.283185307179586 * gsl_rng_uniform(rng);
-        p->xbar_T[k] = r * cos(a), p->xbar_T[k + 1] = r * sin(a);   /* xbar_T = x_T / a_T */
+        p->xbar_T[k] = r * cos(a), p->xbar_T[k + 1] = r * sin(a);
     }
+    dode_x_to_xbar(sT, p->xbar_T, p->xbar_T, BD_N * 2);         /* xbar_T = x_T / a_T */
     gsl_rng_free(rng);
     return DODE_OK;
 }

@@ -112,7 +112,7 @@ static double bd_solve(bd_problem *p, const dode_solver_type *s, const dode_grid
     memcpy(p->x, p->xbar_T, BD_N * 2 * sizeof *p->x);
     p->ts.seconds = 0;
     const double t0 = bd_now();
-    int rc = dode_solve(s, p->ode, g->sigma, g->steps, p->x, &o, NULL, err, sizeof err);
+    int rc = dode_run_xbar(s, p->ode, g, &o, p->x, NULL, NULL, err, sizeof err);
     const double t = bd_now() - t0;
     if (rc != DODE_OK) {
         fprintf(stderr, "bench_dpm: %s failed: %s\n", s->name, err);

@@ -106,8 +106,8 @@ static int solve_rows(const problem *p, dode_ode *ode, size_t first, double *out
     char err[ERRLEN];
     double *xbar = out + first * GMM_D;
     memcpy(xbar, p->xbar_T + first * GMM_D, ode->n * GMM_D * sizeof *xbar);
-    int rc = dode_solve(p->euler, ode, p->grid.sigma, p->grid.steps, xbar, &p->opts, NULL,
-                        err, sizeof err);
+    int rc = dode_run_xbar(p->euler, ode, &p->grid, &p->opts, xbar, NULL, NULL, err,
+                           sizeof err);
     if (rc != DODE_OK)
         fprintf(stderr, "bench: euler on %zu rows failed: %s\n", ode->n, err);
     return rc;

@@ -15,6 +15,7 @@
 #include "bench_ideal.h"
 #include "diffode/ideal.h"
 #include "diffode/idx.h"
+#include "diffode/sample.h"
 #include "diffode/status.h"
 
 static double clock_now(void)
@@ -28,13 +29,13 @@ static double clock_now(void)
 static void noisy_rows(const double *y, size_t N, size_t D, size_t n, double sigma, double *x)
 {
     unsigned long state = 12345;
-    const double a = 1.0 / sqrt(1.0 + sigma * sigma);
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < D; j++) {
             state = state * 6364136223846793005UL + 1442695040888963407UL;
             const double u = (double)(state >> 11) / 9007199254740992.0 - 0.5;  /* [-.5,.5) */
-            x[i * D + j] = a * (y[(i * 7 % N) * D + j] + sigma * 3.4 * u);
+            x[i * D + j] = y[(i * 7 % N) * D + j] + sigma * 3.4 * u;            /* xbar */
         }
+    dode_xbar_to_x(sigma, x, x, n * D);
 }
 
 static void time_one(const dode_model *m, const double *y, size_t N, size_t D, size_t n,

@@ -392,7 +392,7 @@ static int set_reference(parser *p, const entry *e, void *t)
     static const char *const names[] = { "auto", "exact", "rk8pd", NULL };
     int k = 0, rc = parse_choice(p, e, names, &k);
     if (rc == DODE_OK)
-        ((dode_config *)t)->reference = (dode_reference_kind)k;
+        ((dode_config *)t)->reference = (dode_reference_method)k;
     return rc;
 }
 
@@ -892,7 +892,7 @@ static void config_defaults(dode_config *cfg)
 {
     cfg->samples = 256;
     cfg->nseeds = 1;                    /* seeds[0] = 0 */
-    cfg->reference = DODE_REF_AUTO;
+    cfg->reference = DODE_REFERENCE_AUTO;
     cfg->ref_rtol = cfg->ref_atol = 1e-12;
     cfg->t_max = cfg->t_min = NAN;
     cfg->true_samples = 4096;

@@ -523,27 +523,24 @@ static unsigned long long ref_key(const sweep *sw, size_t im, size_t ish, const 
     return dode_fnv1a(h, xbar_T, len * sizeof *xbar_T);
 }
 
-/* One gsl:rk8pd solve from s0 to s1, in log sigma (in sigma if s1 = 0, which log sigma
- * cannot reach), as `diffode reference` does. */
-static int rk8pd_solve(const sweep *sw, size_t im, size_t ish, size_t n, double s0, double s1,
-                       double *xbar, char *err, size_t errlen)
+/* Does model im's reference use its exact flow (reference = auto or exact)? */
+static int ref_is_exact(const sweep *sw, size_t im)
 {
-    const dode_solver_type *rk8pd = dode_solver_find("gsl:rk8pd");
-    if (rk8pd == NULL)
-        return dode_fail(err, errlen, DODE_ENOTFOUND, "reference: gsl:rk8pd is not in the "
-                         "solver registry");
-    dode_ode *ode = dode_ode_new(sw->models[im], sw->schedules[ish], n, err, errlen);
-    if (ode == NULL)
-        return DODE_ENOMEM;
-    dode_solver_opts o;
-    dode_solver_opts_init(&o);
-    o.variable = s1 > 0 ? DODE_VAR_LOGSIGMA : DODE_VAR_SIGMA;
+    return sw->models[im]->exact_flow != NULL && sw->cfg->reference != DODE_REFERENCE_RK8PD;
+}
+
+/* The reference flow (dode_reference with the config's method and ref_rtol / ref_atol) of
+ * n rows xbar_from at s0 to xbar_to at s1 (in place allowed). */
+static int ref_flow(const sweep *sw, size_t im, size_t ish, size_t n, double s0, double s1,
+                    const double *xbar_from, double *xbar_to, char *err, size_t errlen)
+{
+    dode_reference_opts o;
+    dode_reference_opts_init(&o);
+    o.method = sw->cfg->reference;
     o.rtol = sw->cfg->ref_rtol;
     o.atol = sw->cfg->ref_atol;
-    const double sigmas[2] = { s0, s1 };
-    int rc = dode_solve(rk8pd, ode, sigmas, 1, xbar, &o, NULL, err, errlen);
-    dode_ode_free(ode);
-    return rc;
+    return dode_reference(sw->models[im], sw->schedules[ish], n, s0, s1, xbar_from, xbar_to,
+                          &o, NULL, NULL, err, errlen);
 }
 
 static int remember(ref_store *sw, unsigned long long key, const double *x, size_t len)
@@ -591,14 +588,9 @@ static int reference(sweep *sw, size_t im, size_t ish, size_t n, double s0, doub
 {
     const dode_model *m = sw->models[im];
     const size_t len = n * m->dim;
-    if (m->exact_flow != NULL && sw->cfg->reference != DODE_REF_RK8PD) {
+    if (ref_is_exact(sw, im)) {
         *kind = "exact";
-        const int rc = m->exact_flow(m, n, xbar_T, s0, s1, out);
-        if (rc != DODE_OK)
-            return dode_fail(err, errlen, rc, "reference: the exact flow of model %s failed "
-                             "from sigma %g to %g (%s)", sw->cfg->models[im].name, s0, s1,
-                             dode_strerror(rc));
-        return DODE_OK;
+        return ref_flow(sw, im, ish, n, s0, s1, xbar_T, out, err, errlen);
     }
     *kind = "rk8pd";
     const unsigned long long key = ref_key(sw, im, ish, xbar_T, len, s0, s1);
@@ -609,8 +601,7 @@ static int reference(sweep *sw, size_t im, size_t ish, size_t n, double s0, doub
         pthread_mutex_unlock(&sw->store->lock);
         return DODE_OK;
     }
-    memcpy(out, xbar_T, len * sizeof *out);
-    int rc = rk8pd_solve(sw, im, ish, n, s0, s1, out, err, errlen);
+    int rc = ref_flow(sw, im, ish, n, s0, s1, xbar_T, out, err, errlen);
     if (rc == DODE_OK)
         rc = dode_npy_write(path, out, n, m->dim, err, errlen);
     if (rc == DODE_OK && remember(sw->store, key, out, len) != DODE_OK)
@@ -650,9 +641,9 @@ static int make_grid(const sweep *sw, const coords *c, dode_grid *g, char *err, 
 /* n rows of x_T ~ N(0, I) from rng, scaled to xbar_T at sigma s0 (MATH.md section 4). */
 static void draw_start(gsl_rng *rng, size_t len, double s0, double *xbar_T)
 {
-    const double scale = sqrt(1.0 + s0 * s0);
     for (size_t k = 0; k < len; k++)
-        xbar_T[k] = scale * gsl_ran_gaussian_ziggurat(rng, 1.0);
+        xbar_T[k] = gsl_ran_gaussian_ziggurat(rng, 1.0);
+    dode_x_to_xbar(s0, xbar_T, xbar_T, len);
 }
 
 /* FD and SW2 against the model's own distribution at s1: true_samples fresh x_T (their
@@ -707,13 +698,11 @@ static int measure(sweep *sw, const coords *c, const double *xbar, const double 
 static int point_reference(sweep *sw, const coords *c, double s0, double from, double to,
                            const double *xbar_T, double *ref, char *err, size_t errlen)
 {
-    const dode_model *m = sw->models[c->model];
-    if (m->exact_flow != NULL && sw->cfg->reference != DODE_REF_RK8PD)
-        return m->exact_flow(m, sw->cfg->samples, xbar_T, s0, to, ref) == DODE_OK ? DODE_OK
-               : dode_fail(err, errlen, DODE_ESOLVER, "reference: exact flow failed at "
-                           "sigma %g", to);
-    return to == from ? DODE_OK : rk8pd_solve(sw, c->model, c->schedule, sw->cfg->samples,
-                                              from, to, ref, err, errlen);
+    if (ref_is_exact(sw, c->model))
+        return ref_flow(sw, c->model, c->schedule, sw->cfg->samples, s0, to, xbar_T, ref, err,
+                        errlen);
+    return to == from ? DODE_OK : ref_flow(sw, c->model, c->schedule, sw->cfg->samples, from,
+                                           to, ref, ref, err, errlen);
 }
 
 /* RMSE between trace points p of tr and base, NaN where base has no point at that sigma. */
@@ -785,11 +774,10 @@ static int solve_with(sweep *sw, const coords *c, const dode_grid *g, gsl_rng *r
                                  sw->cfg->samples, why, whylen);
     if (ode == NULL)
         return DODE_ENOMEM;
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    int rc = dode_solve(sv->type, ode, g->sigma, g->steps, xbar, &o, tr, why, whylen);
-    *seconds = seconds_since(&t0);
-    *nfe = ode->nfe;
+    dode_run_stats st;
+    int rc = dode_run_xbar(sv->type, ode, g, &o, xbar, tr, &st, why, whylen);
+    *seconds = st.seconds;
+    *nfe = st.nfe;
     dode_ode_free(ode);
     return rc;
 }
@@ -1188,7 +1176,7 @@ static int load_inputs(sweep *sw, char *err, size_t errlen)
         int rc = dode_model_from_spec(cm->spec, &sw->models[i], why, sizeof why);
         if (rc != DODE_OK)
             return dode_fail(err, errlen, rc, "%s:%d: key 'spec': %s", cfg->path, cm->line, why);
-        if (cfg->reference == DODE_REF_EXACT && sw->models[i]->exact_flow == NULL)
+        if (cfg->reference == DODE_REFERENCE_EXACT && sw->models[i]->exact_flow == NULL)
             return dode_fail(err, errlen, DODE_EUNSUPPORTED, "%s:%d: model %s has no exact "
                              "flow, but [experiment] asks for reference = exact (use auto or "
                              "rk8pd)", cfg->path, cm->line, cm->name);

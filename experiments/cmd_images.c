@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <cjson/cJSON.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
@@ -209,15 +208,9 @@ static int setup_x_T(const images_args *a, images_run *r, char *err, size_t errl
     return DODE_OK;
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* One solve of x_T with solver s at nfe (adaptive: ignored) into x0 ([n][dim]); *nfe_used,
- * *seconds. */
+ * *seconds. The reference row is any adaptive solver (--reference), so it runs here too,
+ * not through dode_reference (rk8pd or the exact flow only). */
 static int solve_row(const images_args *a, images_run *r, const dode_solver_type *s,
                      size_t nfe, double *x0, size_t *nfe_used, double *seconds, char *err,
                      size_t errlen)
@@ -240,18 +233,13 @@ static int solve_row(const images_args *a, images_run *r, const dode_solver_type
     if (s->adaptive) {
         o.generic.variable = DODE_VAR_LOGSIGMA;
         o.adaptive.rtol = o.adaptive.atol = a->ref_tol;
+        dode_solver_opts_mark(&o, DODE_OPT_RTOL), dode_solver_opts_mark(&o, DODE_OPT_ATOL);
     }
-    const double sT = grid.sigma != NULL ? grid.sigma[0] : 1.0;
-    for (size_t k = 0; rc == DODE_OK && k < r->n * r->dim; k++)
-        x0[k] = r->x_T[k] * sqrt(1.0 + sT * sT);
-    const double start = now_seconds();
+    dode_run_stats st = { 0 };
     if (rc == DODE_OK)
-        rc = dode_solve(s, ode, &grid, x0, &o, NULL, err, errlen);
-    *seconds = now_seconds() - start;
-    const double end = a->denoise_to_zero || rc != DODE_OK ? 0.0 : grid.sigma[grid.steps];
-    for (size_t k = 0; rc == DODE_OK && k < r->n * r->dim; k++)
-        x0[k] /= sqrt(1.0 + end * end);
-    *nfe_used = ode != NULL ? ode->nfe : 0;
+        rc = dode_sample(s, ode, &grid, &o, r->x_T, x0, NULL, &st, err, errlen);
+    *seconds = st.seconds;
+    *nfe_used = st.nfe;
     dode_ode_free(ode);
     dode_grid_free(&grid);
     return rc;

@@ -151,7 +151,9 @@ static int setup_data_file(const char *path, nll_run *r, char *err, size_t errle
 }
 
 /* --samples-from-model N: x_T ~ N(0, I), xbar = x_T sqrt(1 + smax^2), rk8pd in sigma down
- * to sigma_min (MATH.md section 4), so the data follow the model's own flow. */
+ * to sigma_min (MATH.md section 4), so the data follow the model's own flow. rk8pd even
+ * where the model has an exact flow, at --rtol / --atol but the solver's own step budget
+ * (--max-steps bounds the likelihood solve only). */
 static int setup_data_model(const nll_args *a, nll_run *r, char *err, size_t errlen)
 {
     char why[1024];
@@ -160,31 +162,30 @@ static int setup_data_model(const nll_args *a, nll_run *r, char *err, size_t err
         return dode_fail(err, errlen, DODE_EINVAL, "--samples-from-model %zu: %zu x %zu is "
                          "too many", a->samples, a->samples, r->dim);
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-    dode_ode *ode = dode_ode_new(r->model, r->schedule, a->samples, why, sizeof why);
     r->x0 = malloc(len * sizeof *r->x0);
-    int rc = rng == NULL || ode == NULL || r->x0 == NULL
+    int rc = rng == NULL || r->x0 == NULL
                  ? dode_fail(err, errlen, DODE_ENOMEM, "cannot allocate %zu samples", a->samples)
                  : DODE_OK;
     if (rc == DODE_OK) {
         const double smax = r->opts.sigma_max;
-        double sigmas[2] = { smax, r->opts.sigma_min };
-        const dode_grid g = { .steps = 1, .sigma = sigmas, .spacing = DODE_SPACING_LOGSNR,
-                              .rho = 7.0 };
+        dode_reference_opts o;
+        dode_run_stats st = { 0 };
         gsl_rng_set(rng, (unsigned long)a->seed);
         for (size_t k = 0; k < len; k++)
-            r->x0[k] = sqrt(1.0 + smax * smax) * gsl_ran_gaussian_ziggurat(rng, 1.0);
-        dode_solver_opts o;
-        dode_solver_opts_init(&o);
-        o.adaptive.rtol = r->opts.rtol;
-        o.adaptive.atol = r->opts.atol;
-        rc = dode_solve(dode_solver_find("gsl:rk8pd"), ode, &g, r->x0, &o, NULL, why,
-                        sizeof why);
+            r->x0[k] = gsl_ran_gaussian_ziggurat(rng, 1.0);
+        dode_x_to_xbar(smax, r->x0, r->x0, len);
+        dode_reference_opts_init(&o);
+        o.method = DODE_REFERENCE_RK8PD;
+        o.rtol = r->opts.rtol;
+        o.atol = r->opts.atol;
+        o.in_sigma = 1;
+        rc = dode_reference(r->model, r->schedule, a->samples, smax, r->opts.sigma_min, r->x0,
+                            r->x0, &o, &st, NULL, why, sizeof why);
         if (rc != DODE_OK)
             fail_with(rc, why, err, errlen, "--samples-from-model");
-        r->sample_nfe = ode->nfe;
+        r->sample_nfe = st.nfe;
         r->n = a->samples;
     }
-    dode_ode_free(ode);
     gsl_rng_free(rng);
     return rc;
 }

@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
 #include <gsl/gsl_randist.h>
@@ -38,8 +37,10 @@
 /* DPM-Solver-2 (singlestep, 2 NFE per step): the official code's default order. */
 #define DEFAULT_SOLVER "dpm2"
 #define DEFAULT_NFE 20
+/* `reference` runs rk8pd through the ordinary run path, not dode_reference: it takes the
+ * sample flags (--variable, --rtol, --max-steps) and records --trajectory. */
 #define REFERENCE_SOLVER "gsl:rk8pd"
-#define REFERENCE_TOL 1e-12
+#define REFERENCE_TOL DODE_REFERENCE_TOL
 #define TRAJ_ADAPTIVE_CAP 10001
 #define TRAJ_MAX_DOUBLES ((size_t)1 << 27)    /* 1 GiB of trajectory in memory */
 
@@ -101,8 +102,7 @@ typedef struct {
     dode_trace trace;
     size_t n, dim;
     double *xbar_T, *xbar;      /* [n][dim] start and result */
-    double sigma_end;           /* where xbar ends: the grid's end, or 0 (denoise_to_zero) */
-    double seconds;
+    dode_run_stats stats;       /* the solve's cost; stats.sigma_end is where xbar ends */
 } sample_run;
 
 static void args_init(sample_args *a)
@@ -251,9 +251,8 @@ static int setup_start(const sample_args *a, sample_run *r, char *err, size_t er
     r->xbar = malloc(len * sizeof *r->xbar);
     if (r->xbar_T == NULL || r->xbar == NULL)
         return dode_fail(err, errlen, DODE_ENOMEM, "cannot allocate %zu samples", r->n);
-    const double scale = sqrt(1.0 + r->grid.sigma[0] * r->grid.sigma[0]);
-    for (size_t k = 0; k < len; k++)
-        r->xbar[k] = r->xbar_T[k] *= scale;
+    dode_x_to_xbar(r->grid.sigma[0], r->xbar_T, r->xbar_T, len);
+    memcpy(r->xbar, r->xbar_T, len * sizeof *r->xbar);
     return DODE_OK;
 }
 
@@ -286,7 +285,6 @@ static int setup_opts(const sample_args *a, int reference, sample_run *r, char *
         if (!dode_solver_opts_given(o, DODE_OPT_ATOL))
             o->adaptive.atol = REFERENCE_TOL;
     }
-    r->sigma_end = o->denoise_to_zero && end > 0 ? 0.0 : end;
     return DODE_OK;
 }
 
@@ -328,20 +326,10 @@ static int run_setup(const sample_args *a, int reference, sample_run *r, char *e
     return rc;
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int run_solve(sample_run *r, char *err, size_t errlen)
 {
-    const double start = now_seconds();
-    int rc = dode_solve(r->solver, r->ode, &r->grid, r->xbar, &r->opts, &r->trace, err,
-                        errlen);
-    r->seconds = now_seconds() - start;
-    return rc;
+    return dode_run_xbar(r->solver, r->ode, &r->grid, &r->opts, r->xbar, &r->trace,
+                         &r->stats, err, errlen);
 }
 
 /* rmse and max |.| of the result against ref, into json under the two names. */
@@ -366,40 +354,30 @@ static int error_vs_exact(cJSON *json, const sample_run *r, double *work, char *
 {
     if (r->model->exact_flow == NULL)
         return DODE_OK;
-    int rc = r->model->exact_flow(r->model, r->n, r->xbar_T, r->grid.sigma[0], r->sigma_end,
-                                  work);
-    if (rc != DODE_OK)
-        return dode_fail(err, errlen, rc, "exact flow of %s failed: %s", r->model->name,
-                         dode_strerror(rc));
-    return add_errors(json, r, work, "rmse", "max_err", err, errlen);
+    dode_reference_opts o;
+    dode_reference_opts_init(&o);
+    o.method = DODE_REFERENCE_EXACT;
+    int rc = dode_reference(r->model, r->schedule, r->n, r->grid.sigma[0], r->stats.sigma_end,
+                            r->xbar_T, work, &o, NULL, NULL, err, errlen);
+    return rc == DODE_OK ? add_errors(json, r, work, "rmse", "max_err", err, errlen) : rc;
 }
 
-/* --vs-reference: gsl:rk8pd at 1e-12 from the same start to the same end. */
+/* --vs-reference: gsl:rk8pd at 1e-12 from the same start to the same end (also for a model
+ * with an exact flow: ref_nfe is rk8pd's cost). */
 static int error_vs_reference(cJSON *json, const sample_run *r, double *work, char *err,
                               size_t errlen)
 {
     char why[1024];
-    const dode_solver_type *ref = dode_solver_find(REFERENCE_SOLVER);
-    if (ref == NULL)
-        return dode_fail(err, errlen, DODE_ESOLVER, "--vs-reference: %s is not in the "
-                         "registry", REFERENCE_SOLVER);
-    dode_ode *ode = dode_ode_new(r->model, r->schedule, r->n, err, errlen);
-    if (ode == NULL)
-        return DODE_ENOMEM;
-    double sigmas[2] = { r->grid.sigma[0], r->sigma_end };
-    const dode_grid g = { .steps = 1, .sigma = sigmas, .spacing = DODE_SPACING_LOGSNR,
-                          .rho = 7.0 };
-    dode_solver_opts o;
-    dode_solver_opts_init(&o);
-    o.generic.variable = r->sigma_end > 0 ? DODE_VAR_LOGSIGMA : DODE_VAR_SIGMA;
-    o.adaptive.rtol = o.adaptive.atol = REFERENCE_TOL;
-    memcpy(work, r->xbar_T, r->n * r->dim * sizeof *work);
-    int rc = dode_solve(ref, ode, &g, work, &o, NULL, why, sizeof why);
-    const size_t nfe = ode->nfe;
-    dode_ode_free(ode);
+    dode_reference_opts o;
+    dode_run_stats st;
+    dode_reference_opts_init(&o);
+    o.method = DODE_REFERENCE_RK8PD;
+    o.rtol = o.atol = REFERENCE_TOL;
+    int rc = dode_reference(r->model, r->schedule, r->n, r->grid.sigma[0], r->stats.sigma_end,
+                            r->xbar_T, work, &o, &st, NULL, why, sizeof why);
     if (rc != DODE_OK)
         return fail_with(rc, why, err, errlen, "--vs-reference");
-    cJSON_AddNumberToObject(json, "ref_nfe", (double)nfe);
+    cJSON_AddNumberToObject(json, "ref_nfe", (double)st.nfe);
     return add_errors(json, r, work, "ref_rmse", "ref_max_err", err, errlen);
 }
 
@@ -414,15 +392,15 @@ static void report_run(cJSON *json, const sample_args *a, const char *cmd, const
     cJSON_AddStringToObject(json, "model", a->model);
     cJSON_AddNumberToObject(json, "n", (double)r->n);
     cJSON_AddNumberToObject(json, "dim", (double)r->dim);
-    cJSON_AddNumberToObject(json, "nfe", (double)r->ode->nfe);
+    cJSON_AddNumberToObject(json, "nfe", (double)r->stats.nfe);
     cJSON_AddNumberToObject(json, "steps", (double)r->grid.steps);
-    cJSON_AddNumberToObject(json, "seconds", r->seconds);
-    cJSON_AddNumberToObject(json, "accepted", (double)r->trace.accepted);
-    cJSON_AddNumberToObject(json, "rejected", (double)r->trace.rejected);
+    cJSON_AddNumberToObject(json, "seconds", r->stats.seconds);
+    cJSON_AddNumberToObject(json, "accepted", (double)r->stats.accepted);
+    cJSON_AddNumberToObject(json, "rejected", (double)r->stats.rejected);
     cJSON_AddNumberToObject(json, "sigma_max", r->grid.sigma[0]);
-    cJSON_AddNumberToObject(json, "sigma_min", r->sigma_end);
+    cJSON_AddNumberToObject(json, "sigma_min", r->stats.sigma_end);
     cJSON_AddNumberToObject(json, "t_max", r->grid.t[0]);
-    cJSON_AddNumberToObject(json, "t_min", dode_schedule_t(r->schedule, r->sigma_end));
+    cJSON_AddNumberToObject(json, "t_min", dode_schedule_t(r->schedule, r->stats.sigma_end));
     if (a->x_T != NULL)
         cJSON_AddStringToObject(json, "x_T", a->x_T);
     else
@@ -484,8 +462,8 @@ static void text_add(text *t, const char *fmt, ...)
     }
 }
 
-/* The CSV: header, then one row per (point, sample). */
-static void trajectory_csv(const sample_run *r, text *t)
+/* The CSV: header, then one row per (point, sample); x ([dim]) is workspace. */
+static void trajectory_csv(const sample_run *r, double *x, text *t)
 {
     const size_t points = r->trace.count < r->trace.cap ? r->trace.count : r->trace.cap;
     const size_t len = r->n * r->dim;
@@ -495,15 +473,16 @@ static void trajectory_csv(const sample_run *r, text *t)
             text_add(t, ",%s_%zu", pass == 0 ? "xbar" : "x", j);
     text_add(t, "\n");
     for (size_t p = 0; p < points; p++) {
-        const double sigma = r->trace.sigma[p], a = 1.0 / sqrt(1.0 + sigma * sigma);
+        const double sigma = r->trace.sigma[p];
         const double tt = dode_schedule_t(r->schedule, sigma);
         for (size_t i = 0; i < r->n; i++) {
             const double *xb = r->trace.xbar + p * len + i * r->dim;
             text_add(t, "%zu,%zu,%.17g,%.17g", p, i, sigma, tt);
             for (size_t j = 0; j < r->dim; j++)
                 text_add(t, ",%.17g", xb[j]);
+            dode_xbar_to_x(sigma, xb, x, r->dim);
             for (size_t j = 0; j < r->dim; j++)
-                text_add(t, ",%.17g", xb[j] * a);
+                text_add(t, ",%.17g", x[j]);
             text_add(t, "\n");
         }
     }
@@ -512,10 +491,13 @@ static void trajectory_csv(const sample_run *r, text *t)
 static int write_trajectory(const char *path, const sample_run *r, char *err, size_t errlen)
 {
     text t = { NULL, 0, 0, 0 };
-    trajectory_csv(r, &t);
+    double *x = malloc(r->dim * sizeof *x);
+    t.failed = x == NULL;
+    trajectory_csv(r, x, &t);
     int rc = t.failed ? dode_fail(err, errlen, DODE_ENOMEM, "--trajectory %s: out of memory",
                                   path)
                       : dode_write_atomic(path, t.buf, t.len, err, errlen);
+    free(x);
     free(t.buf);
     return rc;
 }
@@ -526,12 +508,10 @@ static int run_outputs(const sample_args *a, sample_run *r, char *err, size_t er
     int rc = DODE_OK;
     if (a->out != NULL) {
         const size_t len = r->n * r->dim;
-        const double scale = 1.0 / sqrt(1.0 + r->sigma_end * r->sigma_end);
         double *x0 = malloc(len * sizeof *x0);
         if (x0 == NULL)
             return dode_fail(err, errlen, DODE_ENOMEM, "--out: cannot allocate %zu doubles", len);
-        for (size_t k = 0; k < len; k++)
-            x0[k] = r->xbar[k] * scale;
+        dode_xbar_to_x(r->stats.sigma_end, r->xbar, x0, len);
         rc = dode_npy_write(a->out, x0, r->n, r->dim, err, errlen);
         free(x0);
     }

@@ -139,7 +139,7 @@ static void config_defaults(dode_config *cfg)
 {
     cfg->samples = 256;
     cfg->nseeds = 1;                    /* seeds[0] = 0 */
-    cfg->reference = DODE_REF_AUTO;
+    cfg->reference = DODE_REFERENCE_AUTO;
     cfg->ref_rtol = cfg->ref_atol = 1e-12;
     cfg->t_max = cfg->t_min = NAN;
     cfg->true_samples = 4096;

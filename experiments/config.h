@@ -21,17 +21,12 @@
 #include <stddef.h>
 
 #include "diffode/grid.h"
+#include "diffode/sample.h"
 #include "diffode/solver.h"
 
 #define DODE_CFG_NAME 64        /* longest name (section names, experiment name) + 1 */
 #define DODE_CFG_SPEC 256       /* longest model spec + 1 */
 #define DODE_CFG_MAX_LIST 64    /* entries per list (models, solvers, nfe, seeds ...) */
-
-typedef enum {
-    DODE_REF_AUTO = 0,          /* exact flow if the model has one, else rk8pd */
-    DODE_REF_EXACT,             /* the model's exact flow (error if it has none) */
-    DODE_REF_RK8PD              /* gsl:rk8pd at ref_rtol / ref_atol in log sigma */
-} dode_reference_kind;
 
 typedef struct {
     char name[DODE_CFG_NAME];   /* [model NAME] */
@@ -54,7 +49,7 @@ typedef struct {
     size_t samples;             /* trajectories per run (default 256) */
     unsigned long seeds[DODE_CFG_MAX_LIST];
     size_t nseeds;              /* default: one seed, 0 */
-    dode_reference_kind reference;
+    dode_reference_method reference;   /* reference = auto | exact | rk8pd (sample.h) */
     double ref_rtol, ref_atol;  /* default 1e-12, 1e-12 */
     double t_max, t_min;        /* NaN = each schedule's defaults */
     int trajectory;             /* record the error at every grid point (default no) */

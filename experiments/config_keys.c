@@ -57,7 +57,7 @@ static int set_reference(parser *p, const entry *e, void *t)
     static const char *const names[] = { "auto", "exact", "rk8pd", NULL };
     int k = 0, rc = parse_choice(p, e, names, &k);
     if (rc == DODE_OK)
-        ((dode_config *)t)->reference = (dode_reference_kind)k;
+        ((dode_config *)t)->reference = (dode_reference_method)k;
     return rc;
 }
 

@@ -53,13 +53,14 @@ static int first_grid(const portrait *p, size_t solver, dode_grid *g, char *err,
                           g, err, errlen);
 }
 
-/* xbar (n rows) carried by the reference flow from sigma `from` to `to`. */
+/* xbar (n rows) carried by the reference flow from sigma `from` to `to`: the exact flow,
+ * else rk8pd at 1e-10 (pictures need less than the sweep's 1e-12). */
 static int flow(const portrait *p, size_t n, double *xbar, double from, double to, char *err,
                 size_t errlen)
 {
     dode_reference_opts o;
     dode_reference_opts_init(&o);
-    o.rtol = o.atol = 1e-10;        /* a picture needs far less than the sweep's 1e-12 */
+    o.rtol = o.atol = 1e-10;
     return dode_reference(p->model, p->schedule, n, from, to, xbar, xbar, &o, NULL, NULL, err,
                           errlen);
 }
@@ -67,9 +68,9 @@ static int flow(const portrait *p, size_t n, double *xbar, double from, double t
 /* n rows of x_T ~ N(0, I) from rng, scaled to xbar at p->s0 (as the sweep draws them). */
 static void draw_from(const portrait *p, gsl_rng *rng, size_t n, double *xbar)
 {
-    const double scale = sqrt(1.0 + p->s0 * p->s0);
     for (size_t k = 0; k < n * p->model->dim; k++)
-        xbar[k] = scale * gsl_ran_gaussian_ziggurat(rng, 1.0);
+        xbar[k] = gsl_ran_gaussian_ziggurat(rng, 1.0);
+    dode_x_to_xbar(p->s0, xbar, xbar, n * p->model->dim);
 }
 
 /* The same from the first seed's stream. */
@@ -108,7 +109,7 @@ static int solve(const portrait *p, size_t s, size_t n, double *xbar, dode_trace
         rc = tr->sigma && tr->xbar ? DODE_OK : DODE_ENOMEM;
     }
     if (rc == DODE_OK)
-        rc = dode_solve(sv->type, ode, &g, xbar, &o, tr, err, errlen);
+        rc = dode_run_xbar(sv->type, ode, &g, &o, xbar, tr, NULL, err, errlen);
     dode_grid_free(&g);
     dode_ode_free(ode);
     gsl_rng_free(rng);
@@ -216,9 +217,9 @@ static int trajectories(const portrait *p, char *err, size_t errlen)
                 p->cfg->nfe[0]);
         for (size_t i = 0; i < PATHS && rc == DODE_OK; i++) {
             for (size_t k = 0; k < pts; k++) {
-                const double c = 1.0 / sqrt(1.0 + tr.sigma[k] * tr.sigma[k]);
-                const double *row = tr.xbar + (k * PATHS + i) * 2;
-                fprintf(f, "%.6g %.6g\n", c * row[0], c * row[1]);
+                double y[2];
+                dode_xbar_to_x(tr.sigma[k], tr.xbar + (k * PATHS + i) * 2, y, 2);
+                fprintf(f, "%.6g %.6g\n", y[0], y[1]);
             }
             fprintf(f, i + 1 < PATHS ? "\n" : "");
         }
@@ -243,7 +244,7 @@ static double fan_sigma(const portrait *p, int k)
 /* flowmap1d.dat: FAN paths of the reference flow; their x range into lo, hi. */
 static int flowmap(const portrait *p, double *lo, double *hi, char *err, size_t errlen)
 {
-    double xbar[FAN];
+    double xbar[FAN], x[FAN];
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
@@ -252,15 +253,17 @@ static int flowmap(const portrait *p, double *lo, double *hi, char *err, size_t 
     *lo = -3;
     *hi = 3;
     for (int i = 0; i < FAN; i++)       /* x_T evenly over [-2.5, 2.5] */
-        xbar[i] = (-2.5 + 5.0 * i / (FAN - 1)) * sqrt(1 + p->s0 * p->s0);
+        x[i] = -2.5 + 5.0 * i / (FAN - 1);
+    dode_x_to_xbar(p->s0, x, xbar, FAN);
     double path[FAN][POINTS + 1];
     int rc = DODE_OK;
     for (int k = 0; k <= POINTS && rc == DODE_OK; k++) {
         const double s = fan_sigma(p, k);
         if (k > 0)
             rc = flow(p, FAN, xbar, fan_sigma(p, k - 1), s, err, errlen);
+        dode_xbar_to_x(s, xbar, x, FAN);
         for (int i = 0; i < FAN; i++) {
-            path[i][k] = xbar[i] / sqrt(1 + s * s);
+            path[i][k] = x[i];
             *lo = fmin(*lo, path[i][k]);
             *hi = fmax(*hi, path[i][k]);
         }
@@ -281,7 +284,7 @@ static int flowmap(const portrait *p, double *lo, double *hi, char *err, size_t 
 /* heat1d.dat: the density of x at each sigma of the fan, x over [lo, hi]. */
 static int heat(const portrait *p, double lo, double hi, char *err, size_t errlen)
 {
-    double xb[CELLS + 1], lp[CELLS + 1];
+    double x[CELLS + 1], xb[CELLS + 1], lp[CELLS + 1];
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
@@ -290,12 +293,13 @@ static int heat(const portrait *p, double lo, double hi, char *err, size_t errle
     void *ws = NULL;
     int rc = dode_model_workspace_new(p->model, CELLS + 1, &ws, NULL, 0);
     for (int k = 0; k <= POINTS && rc == DODE_OK; k++) {
-        const double s = fan_sigma(p, k), c = sqrt(1 + s * s);
+        const double s = fan_sigma(p, k), c = sqrt(1 + s * s);    /* dxbar / dx */
         for (int i = 0; i <= CELLS; i++)
-            xb[i] = c * (lo + (hi - lo) * i / CELLS);
+            x[i] = lo + (hi - lo) * i / CELLS;
+        dode_x_to_xbar(s, x, xb, CELLS + 1);
         rc = p->model->log_density(p->model, ws, CELLS + 1, xb, s, lp);
         for (int i = 0; i <= CELLS && rc == DODE_OK; i++)   /* p_x(x) = c p_sigma(c x) */
-            fprintf(f, "%.6g %.6g %.6g\n", log10(s), xb[i] / c, c * exp(lp[i]));
+            fprintf(f, "%.6g %.6g %.6g\n", log10(s), x[i], c * exp(lp[i]));
         fprintf(f, "\n");
     }
     dode_model_workspace_free(p->model, ws);

@@ -45,7 +45,7 @@ START_TEST(good_config_parses_into_the_expected_struct)
     ck_assert_uint_eq(cfg.samples, 8);
     ck_assert_uint_eq(cfg.nseeds, 2);
     ck_assert_uint_eq(cfg.seeds[1], 3);
-    ck_assert_int_eq(cfg.reference, DODE_REF_EXACT);
+    ck_assert_int_eq(cfg.reference, DODE_REFERENCE_EXACT);
     ck_assert_uint_eq(cfg.nmodels, 1);
     ck_assert_str_eq(cfg.models[0].name, "g");
     ck_assert_str_eq(cfg.models[0].spec, "gaussian:dim=2,mean=0.5,std=0.8");

@@ -1,0 +1,218 @@
+/* sweep_summary.c - what the finished rows say together: summary.json (per solver line
+ * the points, observed and pairwise orders; the best solver per NFE) and the gnuplot data
+ * files error_vs_nfe.dat, orders.dat, trajectory_error.dat and trajectory_diff.dat. All
+ * are rebuilt from the rows in memory, so a merged or resumed sweep writes the same bytes. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics.h"
+#include "sweep_impl.h"
+
+/* Mean RMSE over the seeds of point (group g, nfe k) that finished ok, and its NFE. */
+static int group_point(const dode_config *cfg, row *const *by, size_t g, size_t k,
+                       double *nfe, double *rmse)
+{
+    double s = 0;
+    size_t count = 0;
+    for (size_t j = 0; j < cfg->nseeds; j++) {
+        const row *r = by[(g * cfg->nnfe + k) * cfg->nseeds + j];
+        if (r != NULL && !isnan(r->rmse)) {
+            s += r->rmse;
+            *nfe = r->nfe_used;
+            count++;
+        }
+    }
+    *rmse = count ? s / (double)count : NAN;
+    return count > 0;
+}
+
+/* "solver", followed by the model, schedule and spacing where the sweep has several. */
+static void group_label(const dode_config *cfg, const coords *c, char *buf, size_t len)
+{
+    const char *parts[3] = { cfg->nmodels > 1 ? cfg->models[c->model].name : NULL,
+                             cfg->nschedules > 1 ? cfg->schedules[c->schedule] : NULL,
+                             cfg->nspacings > 1 ? dode_spacing_name(cfg->spacings[c->spacing])
+                                                : NULL };
+    size_t used = (size_t)snprintf(buf, len, "%s", cfg->solvers[c->solver].name);
+    for (int k = 0; k < 3 && used < len; k++)
+        if (parts[k] != NULL)
+            used += (size_t)snprintf(buf + used, len - used, " %s", parts[k]);
+}
+
+/* One solver line's block of error_vs_nfe.dat and its bar of orders.dat. */
+static void plot_rows(strbuf *dat, strbuf *ord, const char *label, const double *nfe,
+                      const double *err, size_t n, double order, int theory)
+{
+    char text[512], ob[32];
+    snprintf(text, sizeof text, "%s\"%s\" \"rmse\"\n", dat->len ? "\n\n" : "", label);
+    sweep_sb_add(dat, text);
+    for (size_t k = 0; k < n; k++) {
+        snprintf(text, sizeof text, "%.0f %.10e\n", nfe[k], err[k]);
+        sweep_sb_add(dat, text);
+    }
+    if (n == 0)
+        sweep_sb_add(dat, "nan nan\n");          /* keeps the block count = the line count */
+    snprintf(text, sizeof text, "%s\"%s\" %s %d\n", ord->len ? "" : "\"solver\" \"observed\" "
+             "\"theory\"\n", label, sweep_num(order, ob, sizeof ob), theory);
+    if (!isnan(order))                  /* no bar without a fit; no file without a bar */
+        sweep_sb_add(ord, text);
+}
+
+/* The JSON object of one solver line; appends its rows to the plot tables. */
+static cJSON *summary_line(const sweep *sw, row *const *by, size_t g, strbuf *dat,
+                           strbuf *ord)
+{
+    const dode_config *cfg = sw->cfg;
+    const coords c = sweep_decode(cfg, g * cfg->nnfe * cfg->nseeds);
+    double nfe[DODE_CFG_MAX_LIST], err[DODE_CFG_MAX_LIST], pair[DODE_CFG_MAX_LIST], order = NAN;
+    size_t n = 0, used = 0;
+    char label[256];
+    for (size_t k = 0; k < cfg->nnfe; k++)      /* budgets giving the same steps: once */
+        if (group_point(cfg, by, g, k, &nfe[n], &err[n]) && (n == 0 || nfe[n] != nfe[n - 1]))
+            n++;
+    if (dode_metric_observed_order(nfe, err, n, cfg->order_nfe_min, cfg->order_floor, &order,
+                                   &used, NULL, 0) != DODE_OK)
+        order = NAN;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "model", cfg->models[c.model].name);
+    cJSON_AddStringToObject(o, "schedule", cfg->schedules[c.schedule]);
+    cJSON_AddStringToObject(o, "spacing", dode_spacing_name(cfg->spacings[c.spacing]));
+    cJSON_AddStringToObject(o, "solver", cfg->solvers[c.solver].name);
+    cJSON_AddStringToObject(o, "base", cfg->solvers[c.solver].type->name);
+    cJSON_AddStringToObject(o, "options", cfg->solvers[c.solver].options);
+    cJSON_AddNumberToObject(o, "theory_order", cfg->solvers[c.solver].type->order);
+    cJSON_AddItemToObject(o, "nfe", cJSON_CreateDoubleArray(nfe, (int)n));
+    cJSON_AddItemToObject(o, "rmse", cJSON_CreateDoubleArray(err, (int)n));
+    cJSON_AddItemToObject(o, "observed_order", isnan(order) ? cJSON_CreateNull()
+                                                            : cJSON_CreateNumber(order));
+    cJSON_AddNumberToObject(o, "fit_points", (double)used);
+    cJSON *pw = cJSON_AddArrayToObject(o, "pairwise_orders");
+    if (n >= 2 && dode_metric_pairwise_orders(nfe, err, n, cfg->order_floor, pair, NULL, 0)
+                      == DODE_OK)
+        for (size_t k = 0; k + 1 < n; k++)
+            cJSON_AddItemToArray(pw, isnan(pair[k]) ? cJSON_CreateNull()
+                                                    : cJSON_CreateNumber(pair[k]));
+    group_label(cfg, &c, label, sizeof label);
+    plot_rows(dat, ord, label, nfe, err, n, order, cfg->solvers[c.solver].type->order);
+    return o;
+}
+
+/* Per (model, schedule, spacing, nfe): the solver with the smallest mean RMSE. */
+static cJSON *summary_best(const dode_config *cfg, row *const *by)
+{
+    cJSON *best = cJSON_CreateArray();
+    const size_t cells = cfg->nmodels * cfg->nschedules * cfg->nspacings;
+    for (size_t cell = 0; cell < cells; cell++)
+        for (size_t k = 0; k < cfg->nnfe; k++) {
+            double lo = INFINITY, nfe = 0, e = 0;
+            size_t arg = 0;
+            for (size_t s = 0; s < cfg->nsolvers; s++)
+                if (group_point(cfg, by, cell * cfg->nsolvers + s, k, &nfe, &e) && e < lo) {
+                    lo = e;
+                    arg = s;
+                }
+            if (!isfinite(lo))
+                continue;
+            const coords c = sweep_decode(cfg, ((cell * cfg->nsolvers + arg) * cfg->nnfe + k) *
+                                                   cfg->nseeds);
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "model", cfg->models[c.model].name);
+            cJSON_AddStringToObject(o, "schedule", cfg->schedules[c.schedule]);
+            cJSON_AddStringToObject(o, "spacing", dode_spacing_name(cfg->spacings[c.spacing]));
+            cJSON_AddNumberToObject(o, "nfe", (double)cfg->nfe[k]);
+            cJSON_AddStringToObject(o, "solver", cfg->solvers[arg].name);
+            cJSON_AddNumberToObject(o, "rmse", lo);
+            cJSON_AddItemToArray(best, o);
+        }
+    return best;
+}
+
+/* A trajectory table for plotting: "sigma value" at every point, value being field
+ * KEY_FIELDS + 2 + col of the trajectories.csv lines (col 0: error against the reference,
+ * 1: difference from the baseline), one block per row of the first seed and the first
+ * NFE of the list (the coarsest grid: few points, the largest errors). */
+static int write_trajectory_table(const sweep *sw, const char *file, int col, char *err,
+                                  size_t errlen)
+{
+    const dode_config *cfg = sw->cfg;
+    strbuf b = { 0 };
+    char label[320], head[400], sigma[64], e[64];
+    for (size_t i = 0; i < sw->nrows; i++) {
+        const row *r = &sw->rows[i];
+        if (r->index == SIZE_MAX || r->traj == NULL || r->index % (cfg->nseeds * cfg->nnfe))
+            continue;
+        const coords c = sweep_decode(cfg, r->index);
+        if (col == 1 && c.solver == (size_t)cfg->baseline)
+            continue;                       /* zero by definition: nothing to draw */
+        group_label(cfg, &c, label, sizeof label);
+        snprintf(head, sizeof head, "%s\"%s, NFE %zu\" \"%s\"\n", b.len ? "\n\n" : "",
+                 label, cfg->nfe[c.nfe], col ? "diff" : "rmse");
+        sweep_sb_add(&b, head);
+        for (const char *p = r->traj; *p != '\0'; p = strchr(p, '\n') + 1) {
+            sweep_csv_field(p, KEY_FIELDS + 1, sigma, sizeof sigma);
+            sweep_csv_field(p, KEY_FIELDS + 2 + (size_t)col, e, sizeof e);
+            e[strcspn(e, "\n")] = '\0';
+            snprintf(head, sizeof head, "%s %s\n", sigma, e);
+            sweep_sb_add(&b, head);
+        }
+    }
+    return sweep_write_text(sw->dir, file, &b, err, errlen);
+}
+
+/* summary.json's text into js, the plot tables into dat and ord; by[] indexes the rows of
+ * this config by canonical index (NULL: not finished). */
+static void summary_text(sweep *sw, row *const *by, strbuf *js, strbuf *dat, strbuf *ord)
+{
+    const dode_config *cfg = sw->cfg;
+    const size_t total = dode_config_runs(cfg), groups = total / (cfg->nnfe * cfg->nseeds);
+    size_t finished = 0, failed = 0;
+    for (size_t i = 0; i < total; i++) {
+        finished += by[i] != NULL;
+        failed += by[i] != NULL && !by[i]->ok;
+    }
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "name", cfg->name);
+    cJSON_AddStringToObject(root, "config", cfg->path);
+    cJSON_AddNumberToObject(root, "rows", (double)total);
+    cJSON_AddNumberToObject(root, "finished", (double)finished);
+    cJSON_AddNumberToObject(root, "failed", (double)failed);
+    cJSON_AddNumberToObject(root, "order_nfe_min", cfg->order_nfe_min);
+    cJSON_AddNumberToObject(root, "order_floor", cfg->order_floor);
+    cJSON *lines = cJSON_AddArrayToObject(root, "lines");
+    for (size_t g = 0; g < groups; g++)
+        cJSON_AddItemToArray(lines, summary_line(sw, by, g, dat, ord));
+    cJSON_AddItemToObject(root, "best", summary_best(cfg, by));
+    char *text = cJSON_Print(root);
+    sweep_sb_add(js, text ? text : "");
+    sweep_sb_add(js, "\n");
+    js->oom |= text == NULL;            /* cJSON returns NULL when out of memory */
+    free(text);
+    cJSON_Delete(root);
+}
+
+int sweep_write_summary(sweep *sw, char *err, size_t errlen)
+{
+    const dode_config *cfg = sw->cfg;
+    row **by = calloc(dode_config_runs(cfg), sizeof *by);
+    if (by == NULL)
+        return dode_fail(err, errlen, DODE_ENOMEM, "out of memory writing the summary");
+    for (size_t i = 0; i < sw->nrows; i++)
+        if (sw->rows[i].index != SIZE_MAX)
+            by[sw->rows[i].index] = &sw->rows[i];
+    strbuf dat = { 0 }, ord = { 0 }, js = { 0 };
+    summary_text(sw, by, &js, &dat, &ord);
+    free(by);
+    int rc = sweep_write_text(sw->dir, "error_vs_nfe.dat", &dat, err, errlen);
+    int rc2 = sweep_write_text(sw->dir, "orders.dat", &ord, err, errlen);
+    int rc3 = sweep_write_text(sw->dir, "summary.json", &js, err, errlen);
+    if (rc == DODE_OK && rc2 == DODE_OK && rc3 == DODE_OK && cfg->trajectory)
+        rc3 = write_trajectory_table(sw, "trajectory_error.dat", 0, err, errlen);
+    if (rc == DODE_OK && rc2 == DODE_OK && rc3 == DODE_OK && cfg->trajectory &&
+        cfg->baseline >= 0)
+        rc3 = write_trajectory_table(sw, "trajectory_diff.dat", 1, err, errlen);
+    return rc != DODE_OK ? rc : rc2 != DODE_OK ? rc2 : rc3;
+}

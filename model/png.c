@@ -7,7 +7,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "diffode/io.h"
+#include "diffode/fileio.h"
 #include "diffode/png.h"
 #include "diffode/status.h"
 

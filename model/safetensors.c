@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diffode/io.h"
+#include "diffode/fileio.h"
 #include "diffode/safetensors.h"
 #include "diffode/status.h"
 

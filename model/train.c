@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diffode/io.h"
+#include "diffode/fileio.h"
 #include "diffode/status.h"
 #include "gsl_quiet.h"
 #include "diffode/train.h"

@@ -10,6 +10,7 @@
 #include "diffode/solver.h"
 #include "diffode/sample.h"
 #include "diffode/io.h"
+#include "diffode/fileio.h"
 #include "diffode/safetensors.h"
 #include "diffode/mlp.h"
 #include "diffode/data.h"

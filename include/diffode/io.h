@@ -1,7 +1,8 @@
 /* io.h - files diffode reads and writes: NumPy .npy (samples in and out).
  *
- * Writes are atomic: the data go to PATH.tmp.XXXXXX, which is renamed to PATH only when
- * complete, so a failure never leaves a half-written file under PATH. */
+ * Writes are atomic (fileio.h's dode_write_atomic): the data go to PATH.tmp.XXXXXX, which
+ * is renamed to PATH only when complete, so a failure never leaves a half-written file
+ * under PATH. */
 #ifndef DIFFODE_IO_H
 #define DIFFODE_IO_H
 
@@ -21,9 +22,5 @@ int dode_npy_parse(const unsigned char *buf, size_t len, const char *source,
 /* Writes a rows x cols float64 C-order array (format 1.0), atomically. */
 int dode_npy_write(const char *path, const double *data, size_t rows, size_t cols,
                    char *err, size_t errlen);
-
-/* Writes len bytes to path atomically (temp file in the same directory, then rename). */
-int dode_write_atomic(const char *path, const void *bytes, size_t len,
-                      char *err, size_t errlen);
 
 #endif

@@ -1,7 +1,7 @@
 /* png.h - a minimal PNG writer (8-bit grayscale or RGB, zlib), for sample grids.
  *
  * The file is a signature, IHDR, one IDAT (the rows, each with filter byte 0, deflated
- * by zlib) and IEND, each chunk with its CRC-32; written atomically (io.h's
+ * by zlib) and IEND, each chunk with its CRC-32; written atomically (fileio.h's
  * dode_write_atomic), so a failure leaves no file under the path. */
 #ifndef DIFFODE_PNG_H
 #define DIFFODE_PNG_H

@@ -46,7 +46,7 @@ int dode_safetensors_parse(const unsigned char *buf, size_t len, const char *sou
                            dode_safetensors **out, char *err, size_t errlen);
 
 /* Writes st's tensors (in their order, data stored as dtype) and metadata to path,
- * atomically (io.h). st is only read: a caller may build one over its own arrays.
+ * atomically (fileio.h). st is only read: a caller may build one over its own arrays.
  * F32 rounds to nearest; F64 round-trips bit for bit. */
 int dode_safetensors_write(const char *path, const dode_safetensors *st, dode_dtype dtype,
                            char *err, size_t errlen);

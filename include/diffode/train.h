@@ -62,7 +62,7 @@ int dode_train_linear_bound(const dode_schedule *s, const double *eigs, size_t d
 int dode_data_cov_eigs(const dode_data *data, gsl_rng *rng, size_t n, double *eigs,
                        char *err, size_t errlen);
 
-/* Writes the loss curve as CSV "step,loss,loss_ema" (atomic; io.h). */
+/* Writes the loss curve as CSV "step,loss,loss_ema" (atomic; fileio.h). */
 int dode_train_write_curve(const char *path, const double *curve, size_t iters, char *err,
                            size_t errlen);
 

@@ -1,6 +1,6 @@
 /* cli.h - what the diffode subcommands share: a table-driven flag parser (cli_args.c),
- * and the spec strings that name a model or a schedule on the command line and in
- * configs (model_spec.c).
+ * and the --schedule / --model readers over the library's spec strings (diffode/spec.h,
+ * included here for the subcommands and configs that name models and schedules).
  *
  * The parser reads flags into a caller's options struct through offsets held in a const
  * table, so each subcommand declares its flags once and gets parsing, checking and --help
@@ -16,6 +16,7 @@
 #include "diffode/model.h"
 #include "diffode/options.h"
 #include "diffode/schedule.h"
+#include "diffode/spec.h"
 
 /* How a flag's value is read and where it is stored (the field's C type in brackets). */
 typedef enum {
@@ -70,38 +71,6 @@ int cli_number(const char *s, double *out);
  * numerical failures). */
 int cli_exit_status(int rc);
 
-/* Model specs (model_spec.c). A spec is "KIND" or "KIND:ARG"; each kind is one row of
- * a const table (dode_model_kinds), the extension point for later kinds (mlp:, ideal:). */
-typedef struct {
-    const char *kind;       /* "gaussian" */
-    const char *syntax;     /* for `diffode list` and --help */
-    const char *summary;
-    /* arg: the text after "KIND:" ("" if none). Returns a status; *out on success. */
-    int (*make)(const char *arg, const char *spec, dode_model **out, char *err,
-                size_t errlen);
-} dode_model_kind;
-
-/* The kinds, ended by a row with kind == NULL. */
-const dode_model_kind *dode_model_kinds(void);
-
-/* gaussian:dim=D,mean=M,std=S[,predict=eps|x0|v|score] (defaults 2, 0, 1, eps; the mean
- * is a scalar broadcast to every dimension; a non-eps prediction is wrapped back to eps)
- * or gmm:FILE.json. Returns DODE_OK and *out (free with dode_model_free); DODE_ENOTFOUND
- * for an unknown kind or key, DODE_EINVAL for a bad value (both name it), DODE_EFORMAT
- * when a model file cannot be loaded (the loader's message). *out is untouched on
- * failure. */
-int dode_model_from_spec(const char *spec, dode_model **out, char *err, size_t errlen);
-
-/* Schedule specs: a name for dode_schedule_new ("ddpm-linear" ...), or betas:FILE.npy /
- * alphas_cumprod:FILE.npy (a 1-D .npy of n >= 2 training levels, all kept). Returns
- * DODE_OK and *out, DODE_ENOTFOUND for an unknown name, or the reader's status (file
- * problems). *out is untouched on failure. */
-int dode_schedule_from_spec(const char *spec, dode_schedule **out, char *err,
-                            size_t errlen);
-
-/* The named schedules `diffode list` shows, ended by NULL. */
-const char *const *dode_schedule_names(void);
-
 /* The --schedule and --model specs of a subcommand, in that order, into *sched and then
  * *model (each set only on its success; the caller frees what was set). A failure's
  * sentence is the spec reader's, prefixed by the flag: "--model: why". */
@@ -115,10 +84,5 @@ int cli_schedule_and_model(const char *schedule_spec, const char *model_spec,
  * failure. */
 int cli_read_rows(const char *flag, const char *path, size_t dim, size_t min_rows,
                   double **x, size_t *rows, char *err, size_t errlen);
-
-/* Prediction type names, indexed by dode_prediction ("eps" "x0" "v" "score"), and the
- * parser; DODE_ENOTFOUND names the value. */
-const char *dode_prediction_name(dode_prediction p);
-int dode_prediction_parse(const char *name, dode_prediction *out, char *err, size_t errlen);
 
 #endif

@@ -3,7 +3,8 @@
  * Numbers are read strictly: the whole argument must be the number (strtod / digits
  * only), so "--nfe 20x", "--nfe -3" and "--rtol nan" are refused with the flag and value
  * named, never half-read. cli_read_rows reads the .npy file a flag names, checked
- * against the model's dim. */
+ * against the model's dim; cli_schedule_and_model reads a subcommand's --schedule and
+ * --model through the library's spec readers (spec.h). */
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -229,5 +230,18 @@ int cli_read_rows(const char *flag, const char *path, size_t dim, size_t min_row
     }
     *x = data;
     *rows = r;
+    return DODE_OK;
+}
+
+int cli_schedule_and_model(const char *schedule_spec, const char *model_spec,
+                           dode_schedule **sched, dode_model **model, char *err,
+                           size_t errlen)
+{
+    char why[512];
+    int rc = dode_schedule_from_spec(schedule_spec, sched, why, sizeof why);
+    if (rc != DODE_OK)
+        return dode_fail(err, errlen, rc, "--schedule: %s", why);
+    if ((rc = dode_model_from_spec(model_spec, model, why, sizeof why)) != DODE_OK)
+        return dode_fail(err, errlen, rc, "--model: %s", why);
     return DODE_OK;
 }

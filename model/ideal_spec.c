@@ -1,4 +1,4 @@
-/* ideal_spec.c - the "ideal:" model spec (ideal.h's dode_ideal_make): which data set, which
+/* ideal_spec.c - the "ideal:" model spec (spec.h's dode_ideal_make): which data set, which
  * subset. fashion-mnist is read from Debian's dataset-fashion-mnist (DODE_FASHION_MNIST_DIR);
  * a file ending in .npy is read as rows; any other file as IDX (plain or gzip). */
 #include <gsl/gsl_rng.h>
@@ -9,8 +9,10 @@
 #include "diffode/ideal.h"
 #include "diffode/idx.h"
 #include "diffode/io.h"
+#include "diffode/spec.h"
 #include "diffode/status.h"
 #include "gsl_quiet.h"
+#include "spec_impl.h"
 
 /* The spec's parts: the source (the text before the first comma) and its keys. */
 typedef struct {
@@ -20,21 +22,6 @@ typedef struct {
     int has_seed;
     const char *split;        /* fashion-mnist only: "train" or "t10k" */
 } ideal_args;
-
-/* A whole decimal number (digits only, no overflow); -1 if not. */
-static int whole(const char *s, size_t *out)
-{
-    size_t v = 0;
-    if (*s == '\0')
-        return -1;
-    for (; *s != '\0'; s++) {
-        if (*s < '0' || *s > '9' || v > ((size_t)-1 - 9) / 10)
-            return -1;
-        v = v * 10 + (size_t)(*s - '0');
-    }
-    *out = v;
-    return 0;
-}
 
 /* One key=value; item is cut at '=' in place. */
 static int ideal_key(ideal_args *a, char *item, const char *spec, char *err, size_t errlen)
@@ -47,7 +34,7 @@ static int ideal_key(ideal_args *a, char *item, const char *spec, char *err, siz
     *eq = '\0';
     const char *key = item, *value = eq + 1;
     if (strcmp(key, "n") == 0 || strcmp(key, "seed") == 0) {
-        if (whole(value, &v) != 0 || (key[0] == 'n' && v == 0))
+        if (spec_whole(value, &v) != 0 || (key[0] == 'n' && v == 0))
             return dode_fail(err, errlen, DODE_EINVAL, "model '%s': %s = '%s' is not a whole "
                              "number%s", spec, key, value, key[0] == 'n' ? " >= 1" : "");
         if (key[0] == 'n')

@@ -523,57 +523,6 @@ START_TEST(betas_file_schedule_matches_the_named_one)
 }
 END_TEST
 
-/* model_spec.c directly: defaults, options, wrapping, and the failures' codes. */
-START_TEST(gaussian_spec_sets_dim_and_wraps_predictions)
-{
-    char err[ERRLEN];
-    dode_model *m = NULL;
-    ck_assert_int_eq(dode_model_from_spec("gaussian", &m, err, sizeof err), DODE_OK);
-    ck_assert_uint_eq(m->dim, 2);
-    ck_assert_ptr_nonnull(m->exact_flow);
-    dode_model_free(m);
-    m = NULL;
-    ck_assert_int_eq(dode_model_from_spec("gaussian:dim=5,mean=1.5,std=0.25,predict=v", &m,
-                                          err, sizeof err), DODE_OK);
-    ck_assert_uint_eq(m->dim, 5);
-    ck_assert_int_eq(m->prediction, DODE_PRED_EPS);       /* wrapped back to eps */
-    ck_assert_ptr_nonnull(m->exact_flow);                 /* passed through the wrapper */
-    dode_model_free(m);
-}
-END_TEST
-
-START_TEST(bad_specs_name_the_key_and_leave_the_output_alone)
-{
-    static const struct { const char *spec; int code; const char *says; } cases[] = {
-        { "gaussian:dim=0", DODE_EINVAL, "dim = '0'" },
-        { "gaussian:dim=2x", DODE_EINVAL, "dim = '2x'" },
-        { "gaussian:mean=nan", DODE_EINVAL, "mean = 'nan'" },
-        { "gaussian:std=-1", DODE_EINVAL, "std = '-1'" },
-        { "gaussian:predict=noise", DODE_EINVAL, "predict = 'noise'" },
-        { "gaussian:width=3", DODE_ENOTFOUND, "unknown key 'width'" },
-        { "gaussian:dim", DODE_EINVAL, "'dim' is not key=value" },
-        { "gmm", DODE_EINVAL, "gmm needs a file" },
-        { "gmm:/nonexistent/g.json", DODE_EFORMAT, "/nonexistent/g.json" },
-        { "mlp2:x", DODE_ENOTFOUND, "unknown kind 'mlp2'" },
-    };
-    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        char err[ERRLEN] = "";
-        dode_model *m = (dode_model *)&err;                 /* a sentinel that must survive */
-        ck_assert_int_eq(dode_model_from_spec(cases[k].spec, &m, err, sizeof err), cases[k].code);
-        ck_assert_msg(strstr(err, cases[k].says) != NULL, "'%s' lacks '%s'", err, cases[k].says);
-        ck_assert_ptr_eq(m, (dode_model *)&err);
-    }
-    char err[ERRLEN] = "";
-    dode_schedule *s = NULL;
-    ck_assert_int_eq(dode_schedule_from_spec("ddpm-lin", &s, err, sizeof err), DODE_ENOTFOUND);
-    ck_assert_ptr_nonnull(strstr(err, "ddpm-lin"));
-    ck_assert_int_eq(dode_schedule_from_spec("betas:/nonexistent.npy", &s, err, sizeof err),
-                     DODE_EIO);
-    ck_assert_ptr_nonnull(strstr(err, "/nonexistent.npy"));
-    ck_assert_ptr_null(s);
-}
-END_TEST
-
 /* cli_args.c directly: both spellings, strict numbers, choices, and what "unset" means. */
 typedef struct {
     size_t count;
@@ -651,11 +600,9 @@ static Suite *cli_suite(void)
     tcase_add_test(tc, seeded_start_is_the_documented_draw);
     tcase_add_test(tc, betas_file_schedule_matches_the_named_one);
     suite_add_tcase(s, tc);
-    TCase *spec = tcase_create("spec");
-    tcase_add_test(spec, gaussian_spec_sets_dim_and_wraps_predictions);
-    tcase_add_test(spec, bad_specs_name_the_key_and_leave_the_output_alone);
-    tcase_add_test(spec, flag_parser_reads_both_spellings_and_refuses_bad_values);
-    suite_add_tcase(s, spec);
+    TCase *args = tcase_create("args");
+    tcase_add_test(args, flag_parser_reads_both_spellings_and_refuses_bad_values);
+    suite_add_tcase(s, args);
     return s;
 }
 

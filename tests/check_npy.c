@@ -1,4 +1,4 @@
-/* check_npy.c - the .npy reader and writer and the atomic write (io.h): round trips,
+/* check_npy.c - the .npy reader and writer (io.h) and the atomic write (fileio.h): round trips,
  * every accepted header form, and every malformed file refused with a message that
  * names the problem while leaving the outputs untouched. Files live in a mkdtemp dir. */
 #include <dirent.h>

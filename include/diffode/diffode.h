@@ -19,5 +19,6 @@
 #include "diffode/idx.h"
 #include "diffode/ideal.h"
 #include "diffode/png.h"
+#include "diffode/spec.h"
 
 #endif

@@ -35,17 +35,8 @@ int dode_ideal_nearest(const dode_model *m, size_t n, const double *x, size_t *i
  * ideal model. */
 const double *dode_ideal_points(const dode_model *m, size_t *N);
 
-/* The model-spec kind "ideal" (experiments/model_spec.c's table row):
- *   fashion-mnist[,n=M][,seed=S][,split=train|t10k]   Debian's dataset-fashion-mnist
- *   FILE.idx | FILE.idx.gz | FILE.npy [,n=M][,seed=S]  any IDX images file or .npy rows
- * n=M keeps M points: the first M, or with seed=S a seeded random subset (idx.h). IDX
- * pixels are scaled to [-1, 1]; .npy rows are taken as they are. arg is the text after
- * "ideal:", spec the whole string (for messages). DODE_EINVAL / DODE_ENOTFOUND for a bad
- * or unknown key (named), the reader's status for a file. *out untouched on failure. */
-int dode_ideal_make(const char *arg, const char *spec, dode_model **out, char *err,
-                    size_t errlen);
-
-/* Where the fashion-mnist source is read from: DIR/{train,t10k}-images-idx3-ubyte.gz. */
+/* Where the fashion-mnist source is read from: DIR/{train,t10k}-images-idx3-ubyte.gz (the
+ * "ideal:fashion-mnist" model spec, spec.h's dode_ideal_make). */
 #define DODE_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
 
 #endif

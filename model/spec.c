@@ -1,21 +1,49 @@
-/* model_spec.c - the spec strings that name a model or a schedule on the command line and
- * in configs (cli.h): "gaussian:dim=2,std=0.5", "gmm:FILE.json", "ddpm-linear",
- * "betas:FILE.npy"; cli_schedule_and_model reads a subcommand's --schedule and --model.
+/* spec.c - the spec strings that name a model or a schedule (spec.h):
+ * "gaussian:dim=2,std=0.5", "gmm:FILE.json", "mlp:FILE.safetensors", "ddpm-linear",
+ * "betas:FILE.npy"; the "ideal:" kind's reader is ideal_spec.c.
  *
- * Model kinds are rows of one const table; a new kind (mlp:, ideal:) is a make function
- * and a row, and `diffode list` shows it with no other change. */
+ * Model kinds are rows of one const table; a new kind is a make function and a row, and
+ * `diffode list` shows it with no other change. Nothing here prints: every failure is a
+ * status and a sentence naming the spec. */
+#include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "diffode/ideal.h"
 #include "diffode/io.h"
 #include "diffode/mlp.h"
+#include "diffode/spec.h"
 #include "diffode/status.h"
+#include "spec_impl.h"
 
 #define GAUSSIAN_MAX_DIM ((size_t)1 << 20)
+
+int spec_whole(const char *s, size_t *out)
+{
+    size_t v = 0;
+    if (*s == '\0')
+        return -1;
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9' || v > (SIZE_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (size_t)(*s - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+int spec_number(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    const double v = strtod(s, &end);
+    if (*s == '\0' || *end != '\0' || errno == ERANGE || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
 
 static const char *const prediction_names[] = { "eps", "x0", "v", "score" };
 
@@ -49,13 +77,13 @@ static int gaussian_key(gaussian_params *g, const char *key, const char *value,
 {
     const char *need = NULL;
     if (strcmp(key, "dim") == 0) {
-        if (cli_whole(value, &g->dim) != 0 || g->dim == 0 || g->dim > GAUSSIAN_MAX_DIM)
+        if (spec_whole(value, &g->dim) != 0 || g->dim == 0 || g->dim > GAUSSIAN_MAX_DIM)
             need = "a whole number from 1 to 1048576";
     } else if (strcmp(key, "mean") == 0) {
-        if (cli_number(value, &g->mean) != 0)
+        if (spec_number(value, &g->mean) != 0)
             need = "a finite number (broadcast to every dimension)";
     } else if (strcmp(key, "std") == 0) {
-        if (cli_number(value, &g->std) != 0 || !(g->std > 0))
+        if (spec_number(value, &g->std) != 0 || !(g->std > 0))
             need = "a finite number > 0";
     } else if (strcmp(key, "predict") == 0) {
         if (dode_prediction_parse(value, &g->predict, NULL, 0) != DODE_OK)
@@ -144,7 +172,7 @@ static int mlp_make(const char *arg, const char *spec, dode_model **out, char *e
     return DODE_OK;
 }
 
-/* The extension point: one row per kind (mlp:, ideal: go here). */
+/* The extension point: one row per kind. */
 static const dode_model_kind model_kinds[] = {
     { "gaussian", "gaussian:dim=D,mean=M,std=S[,predict=eps|x0|v|score]",
       "Gaussian data N(M, S^2 I); exact flow known (defaults dim=2, mean=0, std=1)",
@@ -227,18 +255,5 @@ int dode_schedule_from_spec(const char *spec, dode_schedule **out, char *err, si
     if (s == NULL)
         return DODE_ENOTFOUND;
     *out = s;
-    return DODE_OK;
-}
-
-int cli_schedule_and_model(const char *schedule_spec, const char *model_spec,
-                           dode_schedule **sched, dode_model **model, char *err,
-                           size_t errlen)
-{
-    char why[512];
-    int rc = dode_schedule_from_spec(schedule_spec, sched, why, sizeof why);
-    if (rc != DODE_OK)
-        return dode_fail(err, errlen, rc, "--schedule: %s", why);
-    if ((rc = dode_model_from_spec(model_spec, model, why, sizeof why)) != DODE_OK)
-        return dode_fail(err, errlen, rc, "--model: %s", why);
     return DODE_OK;
 }

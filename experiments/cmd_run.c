@@ -71,7 +71,7 @@ static void fmt_secs(double s, char *buf, size_t len)
 }
 
 /* "\r[done/total] elapsed, ETA" from the rows run in this process. */
-static void progress(void *ctx, const dode_sweep_stats *st)
+static void progress(void *ctx, const exp_sweep_stats *st)
 {
     (void)ctx;
     char el[32], eta[32];
@@ -132,7 +132,7 @@ static int parse_args(int argc, char **argv, unsigned mask, run_args *a, const c
 }
 
 /* "--shard K/N" into the sweep options. */
-static int parse_shard(const char *s, dode_sweep_opts *so, char *err, size_t errlen)
+static int parse_shard(const char *s, exp_sweep_opts *so, char *err, size_t errlen)
 {
     char tail;
     if (s == NULL)
@@ -247,7 +247,7 @@ static void print_summary(const char *dir)
     free(text);
 }
 
-static void summarise(const dode_sweep_stats *st, const char *dir, const dode_sweep_opts *so)
+static void summarise(const exp_sweep_stats *st, const char *dir, const exp_sweep_opts *so)
 {
     if (st->stopped)
         fprintf(stderr, "diffode run: stopped after %zu of %zu rows; run again to resume\n",
@@ -266,10 +266,10 @@ static void summarise(const dode_sweep_stats *st, const char *dir, const dode_sw
 
 /* The flow's portraits (portrait.h) when cfg is given, the figures (unless no_plot), then
  * the table and where the figures are. */
-static void finish(const char *cmd, const char *dir, const dode_config *cfg, int no_plot)
+static void finish(const char *cmd, const char *dir, const exp_config *cfg, int no_plot)
 {
     char err[1024];
-    if (cfg != NULL && !no_plot && dode_portrait_write(cfg, dir, err, sizeof err) != DODE_OK)
+    if (cfg != NULL && !no_plot && exp_portrait_write(cfg, dir, err, sizeof err) != DODE_OK)
         fprintf(stderr, "diffode %s: no trajectory and density figures: %s\n", cmd, err);
     if (!no_plot && draw_figures(dir) != 0)
         fprintf(stderr, "diffode %s: plots/plot.sh %s failed; the results are complete\n",
@@ -289,8 +289,8 @@ int cmd_run(int argc, char **argv)
     run_args a = { .root = "results", .jobs = online_cores() };
     const char *path = NULL;
     char err[2048], dir[1024];
-    dode_sweep_opts so;
-    dode_sweep_opts_init(&so);
+    exp_sweep_opts so;
+    exp_sweep_opts_init(&so);
     int rc = parse_args(argc, argv, FOR_RUN, &a, &path, "CONFIG.ini", err, sizeof err);
     if (rc == CLI_HELP) {
         cli_usage(stdout, "run", "CONFIG.ini [options]   (format: docs/experiments.md)",
@@ -299,11 +299,11 @@ int cmd_run(int argc, char **argv)
     }
     if (rc == DODE_OK)
         rc = parse_shard(a.shard, &so, err, sizeof err);
-    dode_config cfg;
+    exp_config cfg;
     if (rc == DODE_OK)
-        rc = dode_config_load(path, &cfg, err, sizeof err);
+        rc = exp_config_load(path, &cfg, err, sizeof err);
     if (rc == DODE_OK)
-        rc = dode_sweep_dir(&cfg, a.root, dir, sizeof dir, err, sizeof err);
+        rc = exp_sweep_dir(&cfg, a.root, dir, sizeof dir, err, sizeof err);
     if (rc != DODE_OK) {
         fprintf(stderr, "diffode run: %s\n", err);
         return cli_exit_status(rc);
@@ -316,8 +316,8 @@ int cmd_run(int argc, char **argv)
     struct sigaction sa = { .sa_handler = on_sigint, .sa_flags = SA_RESETHAND };
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
-    dode_sweep_stats st;
-    rc = dode_sweep_run(&cfg, &so, &st, err, sizeof err);
+    exp_sweep_stats st;
+    rc = exp_sweep_run(&cfg, &so, &st, err, sizeof err);
     if (so.progress != NULL)
         fputc('\n', stderr);
     if (rc == DODE_OK) {
@@ -327,7 +327,7 @@ int cmd_run(int argc, char **argv)
     } else {
         fprintf(stderr, "diffode run: %s\n", err);
     }
-    dode_config_free(&cfg);
+    exp_config_free(&cfg);
     return rc == DODE_OK ? (interrupted ? 130 : 0) : cli_exit_status(rc);
 }
 
@@ -343,9 +343,9 @@ int cmd_merge(int argc, char **argv)
                   "from diffode run --shard K/N)", run_flags, FOR_MERGE);
         return 0;
     }
-    dode_sweep_stats st;
+    exp_sweep_stats st;
     if (rc == DODE_OK)
-        rc = dode_sweep_merge(dir, &st, err, sizeof err);
+        rc = exp_sweep_merge(dir, &st, err, sizeof err);
     if (rc != DODE_OK) {
         fprintf(stderr, "diffode merge: %s\n", err);
         return cli_exit_status(rc);
@@ -357,12 +357,12 @@ int cmd_merge(int argc, char **argv)
         fprintf(stderr, "diffode merge: %zu rows failed (status column)\n", st.failed);
     printf("%s: %zu of %zu rows merged\n", dir, st.done, st.total);
     char path[1200];
-    dode_config cfg;
+    exp_config cfg;
     snprintf(path, sizeof path, "%s/config.ini", dir);
-    const int loaded = dode_config_load(path, &cfg, err, sizeof err) == DODE_OK;
+    const int loaded = exp_config_load(path, &cfg, err, sizeof err) == DODE_OK;
     finish("merge", dir, loaded ? &cfg : NULL, a.no_plot);
     if (loaded)
-        dode_config_free(&cfg);
+        exp_config_free(&cfg);
     return 0;
 }
 

@@ -338,9 +338,9 @@ static int add_errors(cJSON *json, const sample_run *r, const double *ref,
 {
     double rmse, max_abs;
     const size_t len = r->n * r->dim;
-    int rc = dode_metric_rmse(r->xbar, ref, len, &rmse, err, errlen);
+    int rc = exp_metric_rmse(r->xbar, ref, len, &rmse, err, errlen);
     if (rc == DODE_OK)
-        rc = dode_metric_max_abs(r->xbar, ref, len, &max_abs, err, errlen);
+        rc = exp_metric_max_abs(r->xbar, ref, len, &max_abs, err, errlen);
     if (rc == DODE_OK) {
         cJSON_AddNumberToObject(json, rmse_name, rmse);
         cJSON_AddNumberToObject(json, max_name, max_abs);

@@ -8,7 +8,7 @@ typedef struct {
     const char *name;
     int (*run)(int argc, char **argv);
     const char *summary;
-} dode_command;
+} exp_command;
 
 int cmd_list(int argc, char **argv);
 int cmd_sample(int argc, char **argv);

@@ -35,7 +35,7 @@ static int classify(parser *p, const header *h, section_kind *kind, char *name)
         sp++;
     const size_t nlen = strspn(sp, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                    "0123456789-_.:+");
-    const int named = *sp != '\0' && sp[nlen] == '\0' && nlen < DODE_CFG_NAME;
+    const int named = *sp != '\0' && sp[nlen] == '\0' && nlen < EXP_CFG_NAME;
     if (strcmp(t, "experiment") == 0 || strcmp(t, "sweep") == 0)
         *kind = t[0] == 'e' ? SEC_EXPERIMENT : SEC_SWEEP;
     else if (named && wlen == 5 && strncmp(t, "model", 5) == 0)
@@ -46,7 +46,7 @@ static int classify(parser *p, const header *h, section_kind *kind, char *name)
         return key_fail(p, DODE_EFORMAT, h->line, NULL, "unknown section [%s]: expected "
                         "[experiment], [sweep], [model NAME] or [solver NAME] (NAME of "
                         "letters, digits and -_.:+)", t);
-    copy_str(name, DODE_CFG_NAME, *kind >= SEC_MODEL ? sp : "");
+    copy_str(name, EXP_CFG_NAME, *kind >= SEC_MODEL ? sp : "");
     return DODE_OK;
 }
 
@@ -91,7 +91,7 @@ static int require(parser *p, const header *h, const char *key)
 }
 
 /* "key=value;key=value" of a variant's options, as given, for the CSV's options column. */
-static void options_text(const parser *p, const header *h, dode_cfg_solver *s)
+static void options_text(const parser *p, const header *h, exp_cfg_solver *s)
 {
     s->options[0] = '\0';
     for (size_t i = 0; i < p->n; i++) {
@@ -106,7 +106,7 @@ static void options_text(const parser *p, const header *h, dode_cfg_solver *s)
 
 static int define_model(parser *p, const header *h, const char *name, build *b)
 {
-    dode_cfg_model *m = &b->defined[b->ndefined];
+    exp_cfg_model *m = &b->defined[b->ndefined];
     copy_str(m->name, sizeof m->name, name);
     int rc = apply_section(p, h, model_keys, m);
     if (rc == DODE_OK)
@@ -118,7 +118,7 @@ static int define_model(parser *p, const header *h, const char *name, build *b)
 
 static int define_solver(parser *p, const header *h, const char *name, build *b)
 {
-    dode_cfg_solver *s = &b->variants[b->nvariants];
+    exp_cfg_solver *s = &b->variants[b->nvariants];
     copy_str(s->name, sizeof s->name, name);
     dode_solver_opts_init(&s->opts);
     s->line = h->line;
@@ -135,7 +135,7 @@ static int define_solver(parser *p, const header *h, const char *name, build *b)
     return rc;
 }
 
-static void config_defaults(dode_config *cfg)
+static void config_defaults(exp_config *cfg)
 {
     cfg->samples = 256;
     cfg->nseeds = 1;                    /* seeds[0] = 0 */
@@ -152,8 +152,8 @@ static void config_defaults(dode_config *cfg)
     cfg->baseline = -1;
 }
 
-/* Each header once; no more than DODE_CFG_MAX_LIST models or solvers. */
-static int check_headers(parser *p, section_kind *kinds, char (*names)[DODE_CFG_NAME])
+/* Each header once; no more than EXP_CFG_MAX_LIST models or solvers. */
+static int check_headers(parser *p, section_kind *kinds, char (*names)[EXP_CFG_NAME])
 {
     size_t counts[4] = { 0 };
     for (size_t i = 0; i < p->nh; i++) {
@@ -165,9 +165,9 @@ static int check_headers(parser *p, section_kind *kinds, char (*names)[DODE_CFG_
                 return key_fail(p, DODE_EFORMAT, p->headers[i].line, NULL, "section [%s] "
                                 "given twice (first on line %d)", p->headers[i].text,
                                 p->headers[j].line);
-        if (++counts[kinds[i]] > DODE_CFG_MAX_LIST)
+        if (++counts[kinds[i]] > EXP_CFG_MAX_LIST)
             return key_fail(p, DODE_EFORMAT, p->headers[i].line, NULL, "more than %d "
-                            "sections of this kind", DODE_CFG_MAX_LIST);
+                            "sections of this kind", EXP_CFG_MAX_LIST);
     }
     return DODE_OK;
 }
@@ -176,7 +176,7 @@ static int check_headers(parser *p, section_kind *kinds, char (*names)[DODE_CFG_
  * a discrete schedule, t_max and t_min must lie in the schedule's range. */
 static int check_grids(parser *p, const build *b, int line)
 {
-    const dode_config *cfg = b->cfg;
+    const exp_config *cfg = b->cfg;
     dode_grid_opts go;
     dode_grid_opts_init(&go);
     go.t_max = cfg->t_max;
@@ -204,7 +204,7 @@ static int check_grids(parser *p, const build *b, int line)
 /* With trajectory = yes every row stores samples x (nfe + 2) points: within CFG_MAX_TRACE. */
 static int check_trace_size(parser *p, const header *exp, const build *b)
 {
-    const dode_config *cfg = b->cfg;
+    const exp_config *cfg = b->cfg;
     for (size_t k = 0; cfg->trajectory && k < cfg->nnfe; k++) {
         const size_t points = cfg->nfe[k] + 2;
         if (points > CFG_MAX_TRACE / cfg->samples) {
@@ -222,7 +222,7 @@ static int check_trace_size(parser *p, const header *exp, const build *b)
 /* What every sweep needs, and what only the whole config can tell. */
 static int check_sweep(parser *p, const header *exp, const header *sweep, build *b)
 {
-    dode_config *cfg = b->cfg;
+    exp_config *cfg = b->cfg;
     if (exp == NULL || sweep == NULL)
         return dode_fail(p->err, p->errlen, DODE_EINVAL, "%s: missing section [%s]",
                          p->source, exp == NULL ? "experiment" : "sweep");
@@ -263,8 +263,8 @@ static int check_sweep(parser *p, const header *exp, const header *sweep, build 
  * [sweep] that names them). */
 static int interpret(parser *p, build *b)
 {
-    section_kind kinds[4 * DODE_CFG_MAX_LIST + 2];
-    char names[4 * DODE_CFG_MAX_LIST + 2][DODE_CFG_NAME];
+    section_kind kinds[4 * EXP_CFG_MAX_LIST + 2];
+    char names[4 * EXP_CFG_MAX_LIST + 2][EXP_CFG_NAME];
     if (p->nh > sizeof kinds / sizeof kinds[0])
         return key_fail(p, DODE_EFORMAT, p->headers[p->nh - 1].line, NULL, "too many sections");
     int rc = check_headers(p, kinds, names);
@@ -289,13 +289,13 @@ static int interpret(parser *p, build *b)
     return rc == DODE_OK ? check_sweep(p, exp, sweep, b) : rc;
 }
 
-int dode_config_parse(const char *text, const char *source, dode_config *cfg,
+int exp_config_parse(const char *text, const char *source, exp_config *cfg,
                       char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof *cfg);
     parser p = { .source = source, .text = text, .err = err, .errlen = errlen };
     build *b = calloc(1, sizeof *b);
-    dode_config *tmp = calloc(1, sizeof *tmp);
+    exp_config *tmp = calloc(1, sizeof *tmp);
     int rc = b && tmp ? DODE_OK : dode_fail(err, errlen, DODE_ENOMEM, "%s: out of memory "
                                             "for the config", source);
     if (rc == DODE_OK) {
@@ -308,7 +308,7 @@ int dode_config_parse(const char *text, const char *source, dode_config *cfg,
         tmp->path = strdup(source);
         tmp->text = strdup(text);
         if (tmp->path == NULL || tmp->text == NULL) {
-            dode_config_free(tmp);
+            exp_config_free(tmp);
             rc = dode_fail(err, errlen, DODE_ENOMEM, "%s: out of memory", source);
         } else {
             *cfg = *tmp;
@@ -321,7 +321,7 @@ int dode_config_parse(const char *text, const char *source, dode_config *cfg,
     return rc;
 }
 
-int dode_config_load(const char *path, dode_config *cfg, char *err, size_t errlen)
+int exp_config_load(const char *path, exp_config *cfg, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof *cfg);
     FILE *f = fopen(path, "rb");
@@ -353,12 +353,12 @@ int dode_config_load(const char *path, dode_config *cfg, char *err, size_t errle
         free(text);
         return dode_fail(err, errlen, DODE_EFORMAT, "%s: contains a NUL byte", path);
     }
-    int rc = dode_config_parse(text, path, cfg, err, errlen);
+    int rc = exp_config_parse(text, path, cfg, err, errlen);
     free(text);
     return rc;
 }
 
-void dode_config_free(dode_config *cfg)
+void exp_config_free(exp_config *cfg)
 {
     if (cfg == NULL)
         return;
@@ -367,7 +367,7 @@ void dode_config_free(dode_config *cfg)
     cfg->path = cfg->text = NULL;
 }
 
-size_t dode_config_runs(const dode_config *cfg)
+size_t exp_config_runs(const exp_config *cfg)
 {
     return cfg->nmodels * cfg->nschedules * cfg->nspacings * cfg->nsolvers * cfg->nnfe *
            cfg->nseeds;

@@ -24,36 +24,36 @@
 #include "diffode/sample.h"
 #include "diffode/solver.h"
 
-#define DODE_CFG_NAME 64        /* longest name (section names, experiment name) + 1 */
-#define DODE_CFG_SPEC 256       /* longest model spec + 1 */
-#define DODE_CFG_MAX_LIST 64    /* entries per list (models, solvers, nfe, seeds ...) */
+#define EXP_CFG_NAME 64        /* longest name (section names, experiment name) + 1 */
+#define EXP_CFG_SPEC 256       /* longest model spec + 1 */
+#define EXP_CFG_MAX_LIST 64    /* entries per list (models, solvers, nfe, seeds ...) */
 
 typedef struct {
-    char name[DODE_CFG_NAME];   /* [model NAME] */
-    char spec[DODE_CFG_SPEC];   /* e.g. "gmm:experiments/configs/gmm2d.json" */
+    char name[EXP_CFG_NAME];   /* [model NAME] */
+    char spec[EXP_CFG_SPEC];   /* e.g. "gmm:experiments/configs/gmm2d.json" */
     int line;                   /* line of its spec key, for later messages */
-} dode_cfg_model;
+} exp_cfg_model;
 
 typedef struct {
-    char name[DODE_CFG_NAME];   /* the name rows carry: a registry name or [solver NAME] */
+    char name[EXP_CFG_NAME];   /* the name rows carry: a registry name or [solver NAME] */
     const dode_solver_type *type;
     dode_solver_opts opts;      /* defaults with this section's options applied */
-    char options[DODE_CFG_SPEC];/* "key=value;..." as given (empty for none): CSV column */
+    char options[EXP_CFG_SPEC];/* "key=value;..." as given (empty for none): CSV column */
     int line;
-} dode_cfg_solver;
+} exp_cfg_solver;
 
 typedef struct {
     char *path;                 /* the file (or source name) parsed; owned */
     char *text;                 /* its bytes, for the copy in results/NAME/; owned */
-    char name[DODE_CFG_NAME];   /* [experiment] name: results/NAME/ (letters, digits, -_.) */
+    char name[EXP_CFG_NAME];   /* [experiment] name: results/NAME/ (letters, digits, -_.) */
     size_t samples;             /* trajectories per run (default 256) */
-    unsigned long seeds[DODE_CFG_MAX_LIST];
+    unsigned long seeds[EXP_CFG_MAX_LIST];
     size_t nseeds;              /* default: one seed, 0 */
     dode_reference_method reference;   /* reference = auto | exact | rk8pd (sample.h) */
     double ref_rtol, ref_atol;  /* default 1e-12, 1e-12 */
     double t_max, t_min;        /* NaN = each schedule's defaults */
     int trajectory;             /* record the error at every grid point (default no) */
-    char baseline_name[DODE_CFG_NAME];  /* a sweep solver every row is compared with, "" */
+    char baseline_name[EXP_CFG_NAME];  /* a sweep solver every row is compared with, "" */
     int baseline;               /* its index in solvers[], -1 for none */
     size_t true_samples;        /* samples of the true density for FD / SW2 (default 4096;
                                    0 or 1: no FD / SW2) */
@@ -64,36 +64,36 @@ typedef struct {
                                    sigma_max on the reversed grid) then decodes, and
                                    measures the round-trip error (default: mode = sweep) */
 
-    dode_cfg_model models[DODE_CFG_MAX_LIST];         /* the sweep's models, in order */
+    exp_cfg_model models[EXP_CFG_MAX_LIST];         /* the sweep's models, in order */
     size_t nmodels;
-    char schedules[DODE_CFG_MAX_LIST][DODE_CFG_NAME];
+    char schedules[EXP_CFG_MAX_LIST][EXP_CFG_NAME];
     size_t nschedules;
-    dode_spacing spacings[DODE_CFG_MAX_LIST];
+    dode_spacing spacings[EXP_CFG_MAX_LIST];
     size_t nspacings;
-    dode_cfg_solver solvers[DODE_CFG_MAX_LIST];
+    exp_cfg_solver solvers[EXP_CFG_MAX_LIST];
     size_t nsolvers;
-    size_t nfe[DODE_CFG_MAX_LIST];
+    size_t nfe[EXP_CFG_MAX_LIST];
     size_t nnfe;
     int to_zero;                /* grids end with sigma = 0 (default no) */
     double rho;                 /* karras exponent (default 7) */
-} dode_config;
+} exp_config;
 
-/* Reads and checks the config at path. On success fills *cfg (free with dode_config_free);
+/* Reads and checks the config at path. On success fills *cfg (free with exp_config_free);
  * on failure returns DODE_EIO (unreadable), DODE_EFORMAT (syntax, bad value, unknown or
  * duplicate key), DODE_ENOTFOUND (unknown solver, schedule, spacing, model) or DODE_EINVAL
  * (a missing key or an inconsistent value), with the message naming path:line and key,
  * and *cfg zeroed. */
-int dode_config_load(const char *path, dode_config *cfg, char *err, size_t errlen);
+int exp_config_load(const char *path, exp_config *cfg, char *err, size_t errlen);
 
 /* The same on text in memory; source names it in messages (and becomes cfg->path). */
-int dode_config_parse(const char *text, const char *source, dode_config *cfg,
+int exp_config_parse(const char *text, const char *source, exp_config *cfg,
                       char *err, size_t errlen);
 
 /* Frees what a config owns (path, text); accepts NULL and a zeroed config. */
-void dode_config_free(dode_config *cfg);
+void exp_config_free(exp_config *cfg);
 
 /* The number of runs (rows) of the sweep: models x schedules x spacings x solvers x nfe
  * x seeds. */
-size_t dode_config_runs(const dode_config *cfg);
+size_t exp_config_runs(const exp_config *cfg);
 
 #endif

@@ -14,14 +14,14 @@
 #define VALUE_MAX_CHARS 1023        /* a value with its continuation lines */
 
 typedef struct {
-    char section[2 * DODE_CFG_NAME];
-    char key[DODE_CFG_NAME];
+    char section[2 * EXP_CFG_NAME];
+    char key[EXP_CFG_NAME];
     char value[VALUE_MAX_CHARS + 1];    /* continuation lines make it longer than a line */
     int line;
 } entry;
 
 typedef struct {
-    char text[2 * DODE_CFG_NAME];   /* what is between the brackets, trimmed */
+    char text[2 * EXP_CFG_NAME];   /* what is between the brackets, trimmed */
     int line;
 } header;
 
@@ -55,10 +55,10 @@ typedef struct {
 
 /* What pass two (config.c) fills: the config, and the [model]s and [solver]s [sweep] names. */
 typedef struct {
-    dode_config *cfg;
-    dode_cfg_model defined[DODE_CFG_MAX_LIST];      /* every [model NAME], in file order */
+    exp_config *cfg;
+    exp_cfg_model defined[EXP_CFG_MAX_LIST];      /* every [model NAME], in file order */
     size_t ndefined;
-    dode_cfg_solver variants[DODE_CFG_MAX_LIST];    /* every [solver NAME] */
+    exp_cfg_solver variants[EXP_CFG_MAX_LIST];    /* every [solver NAME] */
     size_t nvariants;
     int models_given, nfe_line, solvers_line, spacings_line;
 } build;
@@ -80,14 +80,14 @@ int parse_bool(parser *p, const entry *e, int *out);
 /* Picks value among names (NULL-terminated); *out = its index. */
 int parse_choice(parser *p, const entry *e, const char *const *names, int *out);
 /* Splits a comma-separated value into trimmed items (no empty item, no repeats). */
-int parse_list(parser *p, const entry *e, char items[][DODE_CFG_NAME], size_t *count);
+int parse_list(parser *p, const entry *e, char items[][EXP_CFG_NAME], size_t *count);
 /* Items of a list parsed as integers >= min. */
 int parse_size_list(parser *p, const entry *e, size_t min, size_t *out, size_t *count);
 
 /* Each section's keys, ending with { NULL, NULL }. */
-extern const key_rule experiment_keys[];    /* config_keys.c; target: dode_config */
-extern const key_rule model_keys[];         /* config_keys.c; target: dode_cfg_model */
+extern const key_rule experiment_keys[];    /* config_keys.c; target: exp_config */
+extern const key_rule model_keys[];         /* config_keys.c; target: exp_cfg_model */
 extern const key_rule sweep_keys[];         /* config_keys.c; target: build */
-extern const key_rule solver_keys[];        /* config_solver.c; target: dode_cfg_solver */
+extern const key_rule solver_keys[];        /* config_solver.c; target: exp_cfg_solver */
 
 #endif

@@ -16,7 +16,7 @@
 
 static int set_name(parser *p, const entry *e, void *target)
 {
-    dode_config *cfg = target;
+    exp_config *cfg = target;
     const char *s = e->value;
     size_t len = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.");
     if (len == 0 || s[len] != '\0' || s[0] == '.' || len >= sizeof cfg->name)
@@ -29,7 +29,7 @@ static int set_name(parser *p, const entry *e, void *target)
 
 static int set_samples(parser *p, const entry *e, void *t)
 {
-    size_t *n = &((dode_config *)t)->samples;
+    size_t *n = &((exp_config *)t)->samples;
     size_t v = 0;
     const int rc = parse_size(p, e, e->value, 1, &v);
     if (rc == DODE_OK && v > CFG_MAX_SAMPLES)
@@ -42,8 +42,8 @@ static int set_samples(parser *p, const entry *e, void *t)
 
 static int set_seeds(parser *p, const entry *e, void *target)
 {
-    dode_config *cfg = target;
-    size_t v[DODE_CFG_MAX_LIST], n = 0;
+    exp_config *cfg = target;
+    size_t v[EXP_CFG_MAX_LIST], n = 0;
     int rc = parse_size_list(p, e, 0, v, &n);
     for (size_t i = 0; rc == DODE_OK && i < n; i++)
         cfg->seeds[i] = (unsigned long)v[i];
@@ -57,38 +57,38 @@ static int set_reference(parser *p, const entry *e, void *t)
     static const char *const names[] = { "auto", "exact", "rk8pd", NULL };
     int k = 0, rc = parse_choice(p, e, names, &k);
     if (rc == DODE_OK)
-        ((dode_config *)t)->reference = (dode_reference_method)k;
+        ((exp_config *)t)->reference = (dode_reference_method)k;
     return rc;
 }
 
 static int set_ref_rtol(parser *p, const entry *e, void *t)
 {
-    return parse_double(p, e, 0, 0, &((dode_config *)t)->ref_rtol);
+    return parse_double(p, e, 0, 0, &((exp_config *)t)->ref_rtol);
 }
 
 static int set_ref_atol(parser *p, const entry *e, void *t)
 {
-    return parse_double(p, e, 0, 0, &((dode_config *)t)->ref_atol);
+    return parse_double(p, e, 0, 0, &((exp_config *)t)->ref_atol);
 }
 
 static int set_t_max(parser *p, const entry *e, void *t)
 {
-    return parse_double(p, e, 0, 0, &((dode_config *)t)->t_max);
+    return parse_double(p, e, 0, 0, &((exp_config *)t)->t_max);
 }
 
 static int set_t_min(parser *p, const entry *e, void *t)
 {
-    return parse_double(p, e, 0, 0, &((dode_config *)t)->t_min);
+    return parse_double(p, e, 0, 0, &((exp_config *)t)->t_min);
 }
 
 static int set_trajectory(parser *p, const entry *e, void *t)
 {
-    return parse_bool(p, e, &((dode_config *)t)->trajectory);
+    return parse_bool(p, e, &((exp_config *)t)->trajectory);
 }
 
 static int set_baseline(parser *p, const entry *e, void *t)
 {
-    dode_config *cfg = t;
+    exp_config *cfg = t;
     if (e->value[0] == '\0' || strlen(e->value) >= sizeof cfg->baseline_name)
         return key_fail(p, DODE_EFORMAT, e->line, e->key, "\"%s\" is not a solver name",
                         e->value);
@@ -98,27 +98,27 @@ static int set_baseline(parser *p, const entry *e, void *t)
 
 static int set_true_samples(parser *p, const entry *e, void *t)
 {
-    return parse_size(p, e, e->value, 0, &((dode_config *)t)->true_samples);
+    return parse_size(p, e, e->value, 0, &((exp_config *)t)->true_samples);
 }
 
 static int set_projections(parser *p, const entry *e, void *t)
 {
-    return parse_size(p, e, e->value, 1, &((dode_config *)t)->projections);
+    return parse_size(p, e, e->value, 1, &((exp_config *)t)->projections);
 }
 
 static int set_order_nfe_min(parser *p, const entry *e, void *t)
 {
-    return parse_double(p, e, 0, 0, &((dode_config *)t)->order_nfe_min);
+    return parse_double(p, e, 0, 0, &((exp_config *)t)->order_nfe_min);
 }
 
 static int set_order_floor(parser *p, const entry *e, void *t)
 {
-    return parse_double(p, e, 0, 1, &((dode_config *)t)->order_floor);
+    return parse_double(p, e, 0, 1, &((exp_config *)t)->order_floor);
 }
 
 static int set_mode(parser *p, const entry *e, void *t)
 {
-    dode_config *cfg = t;
+    exp_config *cfg = t;
     if (strcmp(e->value, "sweep") != 0 && strcmp(e->value, "roundtrip") != 0)
         return key_fail(p, DODE_EFORMAT, e->line, e->key, "\"%s\" is not a mode (sweep, "
                         "roundtrip)", e->value);
@@ -140,7 +140,7 @@ const key_rule experiment_keys[] = {
 
 static int set_spec(parser *p, const entry *e, void *target)
 {
-    dode_cfg_model *m = target;
+    exp_cfg_model *m = target;
     if (e->value[0] == '\0' || strlen(e->value) >= sizeof m->spec)
         return key_fail(p, DODE_EFORMAT, e->line, e->key, "a model spec must have 1 to %zu "
                         "characters", sizeof m->spec - 1);
@@ -162,7 +162,7 @@ const key_rule model_keys[] = { { "spec", set_spec }, { NULL, NULL } };
 static int set_models(parser *p, const entry *e, void *target)
 {
     build *b = target;
-    char items[DODE_CFG_MAX_LIST][DODE_CFG_NAME];
+    char items[EXP_CFG_MAX_LIST][EXP_CFG_NAME];
     size_t n = 0;
     int rc = parse_list(p, e, items, &n);
     for (size_t i = 0; rc == DODE_OK && i < n; i++) {
@@ -183,7 +183,7 @@ static int set_models(parser *p, const entry *e, void *target)
 
 static int set_schedules(parser *p, const entry *e, void *target)
 {
-    dode_config *cfg = ((build *)target)->cfg;
+    exp_config *cfg = ((build *)target)->cfg;
     size_t n = 0;
     int rc = parse_list(p, e, cfg->schedules, &n);
     for (size_t i = 0; rc == DODE_OK && i < n; i++) {
@@ -201,8 +201,8 @@ static int set_schedules(parser *p, const entry *e, void *target)
 
 static int set_spacings(parser *p, const entry *e, void *target)
 {
-    dode_config *cfg = ((build *)target)->cfg;
-    char items[DODE_CFG_MAX_LIST][DODE_CFG_NAME], msg[256];
+    exp_config *cfg = ((build *)target)->cfg;
+    char items[EXP_CFG_MAX_LIST][EXP_CFG_NAME], msg[256];
     size_t n = 0;
     int rc = parse_list(p, e, items, &n);
     for (size_t i = 0; rc == DODE_OK && i < n; i++)
@@ -217,7 +217,7 @@ static int set_spacings(parser *p, const entry *e, void *target)
 
 /* A sweep solver: a [solver NAME] variant, else a registry solver with default options. */
 static int resolve_solver(parser *p, const entry *e, build *b, const char *name,
-                          dode_cfg_solver *out)
+                          exp_cfg_solver *out)
 {
     for (size_t k = 0; k < b->nvariants; k++)
         if (strcmp(b->variants[k].name, name) == 0) {
@@ -243,7 +243,7 @@ static int resolve_solver(parser *p, const entry *e, build *b, const char *name,
 static int set_solvers(parser *p, const entry *e, void *target)
 {
     build *b = target;
-    char items[DODE_CFG_MAX_LIST][DODE_CFG_NAME];
+    char items[EXP_CFG_MAX_LIST][EXP_CFG_NAME];
     size_t n = 0;
     int rc = parse_list(p, e, items, &n);
     for (size_t i = 0; rc == DODE_OK && i < n; i++) {

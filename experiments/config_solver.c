@@ -12,7 +12,7 @@
 
 static int set_base(parser *p, const entry *e, void *target)
 {
-    dode_cfg_solver *s = target;
+    exp_cfg_solver *s = target;
     s->type = dode_solver_find(e->value);
     if (s->type == NULL)
         return key_fail(p, DODE_ENOTFOUND, e->line, e->key, "no solver \"%s\" (`diffode list` "
@@ -31,7 +31,7 @@ static int set_option(parser *p, const entry *e, void *target)
         return key_fail(p, DODE_EFORMAT, e->line, e->key, "unknown in a [solver] section "
                         "(known: %s)", known);
     }
-    const int rc = dode_solver_opts_set(&((dode_cfg_solver *)target)->opts, e->key, e->value,
+    const int rc = dode_solver_opts_set(&((exp_cfg_solver *)target)->opts, e->key, e->value,
                                         why, sizeof why);
     return rc == DODE_OK ? DODE_OK : key_fail(p, rc, e->line, e->key, "%s", why);
 }

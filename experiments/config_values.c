@@ -69,7 +69,7 @@ int parse_choice(parser *p, const entry *e, const char *const *names, int *out)
 }
 
 /* Splits a comma-separated value into trimmed items (no empty item, no repeats). */
-int parse_list(parser *p, const entry *e, char items[][DODE_CFG_NAME], size_t *count)
+int parse_list(parser *p, const entry *e, char items[][EXP_CFG_NAME], size_t *count)
 {
     char buf[sizeof e->value];
     copy_str(buf, sizeof buf, e->value);
@@ -82,16 +82,16 @@ int parse_list(parser *p, const entry *e, char items[][DODE_CFG_NAME], size_t *c
         if (*t == '\0')
             return key_fail(p, DODE_EFORMAT, e->line, e->key, "empty entry in list \"%s\"",
                             e->value);
-        if (n == DODE_CFG_MAX_LIST)
+        if (n == EXP_CFG_MAX_LIST)
             return key_fail(p, DODE_EFORMAT, e->line, e->key, "more than %d entries",
-                            DODE_CFG_MAX_LIST);
-        if (strlen(t) >= DODE_CFG_NAME)
+                            EXP_CFG_MAX_LIST);
+        if (strlen(t) >= EXP_CFG_NAME)
             return key_fail(p, DODE_EFORMAT, e->line, e->key, "entry \"%.20s...\" longer "
-                            "than %d characters", t, DODE_CFG_NAME - 1);
+                            "than %d characters", t, EXP_CFG_NAME - 1);
         for (size_t i = 0; i < n; i++)
             if (strcmp(items[i], t) == 0)
                 return key_fail(p, DODE_EFORMAT, e->line, e->key, "\"%s\" listed twice", t);
-        copy_str(items[n++], DODE_CFG_NAME, t);
+        copy_str(items[n++], EXP_CFG_NAME, t);
     }
     *count = n;
     return DODE_OK;
@@ -100,7 +100,7 @@ int parse_list(parser *p, const entry *e, char items[][DODE_CFG_NAME], size_t *c
 /* Items of a list parsed as integers >= min. */
 int parse_size_list(parser *p, const entry *e, size_t min, size_t *out, size_t *count)
 {
-    char items[DODE_CFG_MAX_LIST][DODE_CFG_NAME];
+    char items[EXP_CFG_MAX_LIST][EXP_CFG_NAME];
     size_t n = 0;
     int rc = parse_list(p, e, items, &n);
     for (size_t i = 0; rc == DODE_OK && i < n; i++)

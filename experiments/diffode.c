@@ -6,7 +6,7 @@
 
 #include "commands.h"
 
-static const dode_command commands[] = {
+static const exp_command commands[] = {
     { "list", cmd_list, "solvers, schedules, spacings and models, with orders and costs" },
     { "sample", cmd_sample, "one sampling run; prints one JSON line" },
     { "reference", cmd_reference, "a high-accuracy solve of the same ODE (gsl:rk8pd)" },
@@ -23,7 +23,7 @@ static const dode_command commands[] = {
 static void usage(FILE *out)
 {
     fprintf(out, "usage: diffode COMMAND [options]   (diffode COMMAND --help for its options)\n\n");
-    for (const dode_command *c = commands; c->name != NULL; c++)
+    for (const exp_command *c = commands; c->name != NULL; c++)
         fprintf(out, "  %-10s %s\n", c->name, c->summary);
 }
 
@@ -38,7 +38,7 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    for (const dode_command *c = commands; c->name != NULL; c++)
+    for (const exp_command *c = commands; c->name != NULL; c++)
         if (strcmp(argv[1], c->name) == 0)
             return c->run(argc - 1, argv + 1);
     fprintf(stderr, "diffode: unknown command '%s'\n", argv[1]);

@@ -20,7 +20,7 @@ static int check_len(size_t len, const char *what, char *err, size_t errlen)
     return DODE_OK;
 }
 
-int dode_metric_rmse(const double *x, const double *ref, size_t len, double *rmse,
+int exp_metric_rmse(const double *x, const double *ref, size_t len, double *rmse,
                      char *err, size_t errlen)
 {
     int rc = check_len(len, "rmse", err, errlen);
@@ -33,7 +33,7 @@ int dode_metric_rmse(const double *x, const double *ref, size_t len, double *rms
     return DODE_OK;
 }
 
-int dode_metric_max_abs(const double *x, const double *ref, size_t len, double *max_abs,
+int exp_metric_max_abs(const double *x, const double *ref, size_t len, double *max_abs,
                         char *err, size_t errlen)
 {
     int rc = check_len(len, "max error", err, errlen);
@@ -49,7 +49,7 @@ int dode_metric_max_abs(const double *x, const double *ref, size_t len, double *
     return DODE_OK;
 }
 
-int dode_metric_trajectory_rmse(const double *traj, const double *ref, size_t npoints,
+int exp_metric_trajectory_rmse(const double *traj, const double *ref, size_t npoints,
                                 size_t len, double *out, char *err, size_t errlen)
 {
     size_t total;
@@ -60,7 +60,7 @@ int dode_metric_trajectory_rmse(const double *traj, const double *ref, size_t np
         return dode_fail(err, errlen, DODE_ENOMEM, "trajectory error: %zu points of %zu "
                          "values overflow size_t", npoints, len);
     for (size_t p = 0; p < npoints; p++)
-        dode_metric_rmse(traj + p * len, ref + p * len, len, &out[p], NULL, 0);
+        exp_metric_rmse(traj + p * len, ref + p * len, len, &out[p], NULL, 0);
     return DODE_OK;
 }
 
@@ -93,7 +93,7 @@ static int check_nfe(const double *nfe, size_t n, const char *what, char *err, s
     return DODE_OK;
 }
 
-int dode_metric_observed_order(const double *nfe, const double *errors, size_t n,
+int exp_metric_observed_order(const double *nfe, const double *errors, size_t n,
                                double nfe_min, double floor, double *order, size_t *used,
                                char *err, size_t errlen)
 {
@@ -129,7 +129,7 @@ int dode_metric_observed_order(const double *nfe, const double *errors, size_t n
     return DODE_OK;
 }
 
-int dode_metric_pairwise_orders(const double *nfe, const double *errors, size_t n,
+int exp_metric_pairwise_orders(const double *nfe, const double *errors, size_t n,
                                 double floor, double *out, char *err, size_t errlen)
 {
     if (n < 2)
@@ -148,7 +148,7 @@ int dode_metric_pairwise_orders(const double *nfe, const double *errors, size_t 
     return DODE_OK;
 }
 
-int dode_metric_moments(const double *x, size_t n, size_t dim, double *mean, double *cov,
+int exp_metric_moments(const double *x, size_t n, size_t dim, double *mean, double *cov,
                         char *err, size_t errlen)
 {
     size_t total;
@@ -266,7 +266,7 @@ static int check_covariance(const double *s, size_t dim, const char *which, char
     return DODE_OK;
 }
 
-int dode_metric_frechet_moments(size_t dim, const double *m1, const double *s1,
+int exp_metric_frechet_moments(size_t dim, const double *m1, const double *s1,
                                 const double *m2, const double *s2, double *fd,
                                 char *err, size_t errlen)
 {
@@ -296,7 +296,7 @@ int dode_metric_frechet_moments(size_t dim, const double *m1, const double *s1,
     return DODE_OK;
 }
 
-int dode_metric_frechet(const double *x, size_t nx, const double *y, size_t ny, size_t dim,
+int exp_metric_frechet(const double *x, size_t nx, const double *y, size_t ny, size_t dim,
                         double *fd, char *err, size_t errlen)
 {
     size_t dd;
@@ -311,16 +311,16 @@ int dode_metric_frechet(const double *x, size_t nx, const double *y, size_t ny, 
         return dode_fail(err, errlen, DODE_ENOMEM, "Frechet distance: out of memory for "
                          "dimension %zu", dim);
     double *m1 = buf, *m2 = buf + dim, *s1 = buf + 2 * dim, *s2 = s1 + dim * dim;
-    int rc = dode_metric_moments(x, nx, dim, m1, s1, err, errlen);
+    int rc = exp_metric_moments(x, nx, dim, m1, s1, err, errlen);
     if (rc == DODE_OK)
-        rc = dode_metric_moments(y, ny, dim, m2, s2, err, errlen);
+        rc = exp_metric_moments(y, ny, dim, m2, s2, err, errlen);
     if (rc == DODE_OK)
-        rc = dode_metric_frechet_moments(dim, m1, s1, m2, s2, fd, err, errlen);
+        rc = exp_metric_frechet_moments(dim, m1, s1, m2, s2, fd, err, errlen);
     free(buf);
     return rc;
 }
 
-int dode_metric_random_directions(gsl_rng *rng, size_t nproj, size_t dim, double *dirs,
+int exp_metric_random_directions(gsl_rng *rng, size_t nproj, size_t dim, double *dirs,
                                   char *err, size_t errlen)
 {
     size_t total;
@@ -363,7 +363,7 @@ static void project(const double *x, size_t n, size_t dim, const double *u, doub
     qsort(out, n, sizeof *out, cmp_double);
 }
 
-int dode_metric_sliced_w2_dirs(const double *x, const double *y, size_t n, size_t dim,
+int exp_metric_sliced_w2_dirs(const double *x, const double *y, size_t n, size_t dim,
                                const double *dirs, size_t nproj, double *sw2,
                                char *err, size_t errlen)
 {
@@ -392,7 +392,7 @@ int dode_metric_sliced_w2_dirs(const double *x, const double *y, size_t n, size_
     return DODE_OK;
 }
 
-int dode_metric_sliced_w2(const double *x, const double *y, size_t n, size_t dim,
+int exp_metric_sliced_w2(const double *x, const double *y, size_t n, size_t dim,
                           size_t nproj, gsl_rng *rng, double *sw2, char *err, size_t errlen)
 {
     size_t total;
@@ -403,14 +403,14 @@ int dode_metric_sliced_w2(const double *x, const double *y, size_t n, size_t dim
     if (dirs == NULL)
         return dode_fail(err, errlen, DODE_ENOMEM, "sliced Wasserstein: out of memory for "
                          "%zu directions", nproj);
-    int rc = dode_metric_random_directions(rng, nproj, dim, dirs, err, errlen);
+    int rc = exp_metric_random_directions(rng, nproj, dim, dirs, err, errlen);
     if (rc == DODE_OK)
-        rc = dode_metric_sliced_w2_dirs(x, y, n, dim, dirs, nproj, sw2, err, errlen);
+        rc = exp_metric_sliced_w2_dirs(x, y, n, dim, dirs, nproj, sw2, err, errlen);
     free(dirs);
     return rc;
 }
 
-int dode_metric_mean_nll(const dode_model *model, const double *xbar, size_t n,
+int exp_metric_mean_nll(const dode_model *model, const double *xbar, size_t n,
                          double sigma, double *nll, char *err, size_t errlen)
 {
     if (model == NULL || model->log_density == NULL)

@@ -16,7 +16,7 @@
 enum { PATHS = 12, SAMPLES = 512, MAX_SOLVERS = 6, MAX_PANELS = 4, CELLS = 120, FAN = 25, POINTS = 160 };
 
 typedef struct {
-    const dode_config *cfg;
+    const exp_config *cfg;
     dode_model *model;
     dode_schedule *schedule;
     double s0, s1;           /* the grid's first and last sigma */
@@ -40,7 +40,7 @@ static int emit(const portrait *p, const char *file, FILE *f, char **buf, size_t
 /* The grid of the first solver at the first NFE of the config. */
 static int first_grid(const portrait *p, size_t solver, dode_grid *g, char *err, size_t errlen)
 {
-    const dode_config *cfg = p->cfg;
+    const exp_config *cfg = p->cfg;
     dode_grid_opts go;
     dode_grid_opts_init(&go);
     go.spacing = cfg->spacings[0];
@@ -91,7 +91,7 @@ static int draw(const portrait *p, size_t n, double *xbar, char *err, size_t err
 static int solve(const portrait *p, size_t s, size_t n, double *xbar, dode_trace *tr,
                  char *err, size_t errlen)
 {
-    const dode_cfg_solver *sv = &p->cfg->solvers[s];
+    const exp_cfg_solver *sv = &p->cfg->solvers[s];
     dode_grid g = { 0 };
     dode_solver_opts o = sv->opts;
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
@@ -339,7 +339,7 @@ static int draw_all(portrait *p, char *err, size_t errlen)
     return rc;
 }
 
-int dode_portrait_write(const dode_config *cfg, const char *dir, char *err, size_t errlen)
+int exp_portrait_write(const exp_config *cfg, const char *dir, char *err, size_t errlen)
 {
     portrait p = { .cfg = cfg, .dir = dir };
     int rc = dode_model_from_spec(cfg->models[0].spec, &p.model, err, errlen);

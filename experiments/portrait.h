@@ -26,6 +26,6 @@
 /* Writes the tables above into dir (atomically, each); DODE_OK without writing anything
  * when the first model is not 1-D or 2-D or has no log_density. Fails with the status
  * and message of a model, schedule, grid or solve that fails, or DODE_EIO / DODE_ENOMEM. */
-int dode_portrait_write(const dode_config *cfg, const char *dir, char *err, size_t errlen);
+int exp_portrait_write(const exp_config *cfg, const char *dir, char *err, size_t errlen);
 
 #endif

@@ -9,7 +9,7 @@
  * in canonical order (sweep_store.c says how). Rows are independent: with opts->jobs > 1
  * they run on threads (sweep_pool.c), and the tables list them in canonical order, so the
  * bytes do not depend on the order. With opts->shard_n = N only rows i with i mod N = K - 1
- * run (into shard-K-of-N/), and dode_sweep_merge loads the shards' tables as a resume
+ * run (into shard-K-of-N/), and exp_sweep_merge loads the shards' tables as a resume
  * would. */
 #include <errno.h>
 #include <stdio.h>
@@ -19,12 +19,12 @@
 
 #include "sweep_impl.h"
 
-void dode_sweep_opts_init(dode_sweep_opts *o)
+void exp_sweep_opts_init(exp_sweep_opts *o)
 {
     memset(o, 0, sizeof *o);
 }
 
-coords sweep_decode(const dode_config *cfg, size_t idx)
+coords sweep_decode(const exp_config *cfg, size_t idx)
 {
     coords c;
     c.seed = idx % cfg->nseeds;
@@ -41,7 +41,7 @@ coords sweep_decode(const dode_config *cfg, size_t idx)
 }
 
 /* "model,schedule,spacing,solver,options,nfe,seed": the row's identity in every file. */
-void sweep_row_key(const dode_config *cfg, size_t idx, char *buf, size_t len)
+void sweep_row_key(const exp_config *cfg, size_t idx, char *buf, size_t len)
 {
     const coords c = sweep_decode(cfg, idx);
     snprintf(buf, len, "%s,%s,%s,%s,%s,%zu,%lu", cfg->models[c.model].name,
@@ -68,7 +68,7 @@ static int mkdir_p(const char *path, char *err, size_t errlen)
     }
 }
 
-int dode_sweep_dir(const dode_config *cfg, const char *root, char *buf, size_t len,
+int exp_sweep_dir(const exp_config *cfg, const char *root, char *buf, size_t len,
                    char *err, size_t errlen)
 {
     const int w = snprintf(buf, len, "%s/%s", root ? root : "results", cfg->name);
@@ -82,11 +82,11 @@ int dode_sweep_dir(const dode_config *cfg, const char *root, char *buf, size_t l
  * loaded every spec once already, so a failure here is a file changed since or memory. */
 static int load_inputs(sweep *sw, char *err, size_t errlen)
 {
-    const dode_config *cfg = sw->cfg;
+    const exp_config *cfg = sw->cfg;
     char why[512];
     size_t len;
     for (size_t i = 0; i < cfg->nmodels; i++) {
-        const dode_cfg_model *cm = &cfg->models[i];
+        const exp_cfg_model *cm = &cfg->models[i];
         int rc = dode_model_from_spec(cm->spec, &sw->models[i], why, sizeof why);
         if (rc != DODE_OK)
             return dode_fail(err, errlen, rc, "%s:%d: key 'spec': %s", cfg->path, cm->line, why);
@@ -116,8 +116,8 @@ static int load_inputs(sweep *sw, char *err, size_t errlen)
  * are only tried here (the ddim spacings bound them by the schedule's length). */
 static int check_grids(const sweep *sw, char *err, size_t errlen)
 {
-    const dode_config *cfg = sw->cfg;
-    const size_t total = dode_config_runs(cfg);
+    const exp_config *cfg = sw->cfg;
+    const size_t total = exp_config_runs(cfg);
     for (size_t idx = 0; idx < total; idx += cfg->nseeds) {
         const coords c = sweep_decode(cfg, idx);
         dode_grid g = { 0 };
@@ -135,7 +135,7 @@ static int check_grids(const sweep *sw, char *err, size_t errlen)
 
 /* Checks that only make sense for the whole config: the roundtrip mode's limits.
  * (config.c does not make them; they belong there with its other cross-key checks.) */
-static int check_mode(const dode_config *cfg, char *err, size_t errlen)
+static int check_mode(const exp_config *cfg, char *err, size_t errlen)
 {
     if (!cfg->roundtrip)
         return DODE_OK;
@@ -151,8 +151,8 @@ static int check_mode(const dode_config *cfg, char *err, size_t errlen)
 /* ROOT/NAME, or ROOT/NAME/shard-K-of-N for one shard. */
 static int sweep_dir(sweep *sw, const char *root, char *err, size_t errlen)
 {
-    const dode_sweep_opts *o = sw->opts;
-    int rc = dode_sweep_dir(sw->cfg, root, sw->dir, sizeof sw->dir, err, errlen);
+    const exp_sweep_opts *o = sw->opts;
+    int rc = exp_sweep_dir(sw->cfg, root, sw->dir, sizeof sw->dir, err, errlen);
     if (rc == DODE_OK && o->shard_n > 0 && (o->shard_k < 1 || o->shard_k > o->shard_n))
         rc = dode_fail(err, errlen, DODE_EINVAL, "shard %zu/%zu: K must be 1 to N",
                        o->shard_k, o->shard_n);
@@ -190,7 +190,7 @@ static int prepare(sweep *sw, char *err, size_t errlen)
 }
 
 /* A zeroed sweep of cfg with its locks; NULL when out of memory. */
-sweep *sweep_new(const dode_config *cfg, const dode_sweep_opts *opts)
+sweep *sweep_new(const exp_config *cfg, const exp_sweep_opts *opts)
 {
     sweep *sw = calloc(1, sizeof *sw);
     ref_store *st = calloc(1, sizeof *st);
@@ -210,7 +210,7 @@ sweep *sweep_new(const dode_config *cfg, const dode_sweep_opts *opts)
 
 void sweep_free(sweep *sw)
 {
-    for (size_t i = 0; i < DODE_CFG_MAX_LIST; i++) {
+    for (size_t i = 0; i < EXP_CFG_MAX_LIST; i++) {
         dode_model_free(sw->models[i]);
         dode_schedule_free(sw->schedules[i]);
     }
@@ -229,11 +229,11 @@ void sweep_free(sweep *sw)
     free(sw);
 }
 
-int dode_sweep_run(const dode_config *cfg, const dode_sweep_opts *opts,
-                   dode_sweep_stats *stats, char *err, size_t errlen)
+int exp_sweep_run(const exp_config *cfg, const exp_sweep_opts *opts,
+                   exp_sweep_stats *stats, char *err, size_t errlen)
 {
-    dode_sweep_opts defaults;
-    dode_sweep_opts_init(&defaults);
+    exp_sweep_opts defaults;
+    exp_sweep_opts_init(&defaults);
     sweep *sw = sweep_new(cfg, opts ? opts : &defaults);
     if (sw == NULL)
         return dode_fail(err, errlen, DODE_ENOMEM, "out of memory starting the sweep");

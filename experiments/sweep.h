@@ -33,37 +33,37 @@ typedef struct {
     double elapsed;    /* seconds since the sweep started */
     int stopped;       /* 1 if max_rows or stop ended the sweep early */
     char last_failure[512];  /* "key: message" of the last failed row, "" if none */
-} dode_sweep_stats;
+} exp_sweep_stats;
 
 typedef struct {
     const char *root;            /* results root; NULL = "results" */
     size_t max_rows;             /* stop after running this many rows; 0 = no limit */
     const volatile sig_atomic_t *stop;  /* if set (e.g. by SIGINT), stop before the next row */
     /* called after every finished row (and once at the start); may be NULL */
-    void (*progress)(void *ctx, const dode_sweep_stats *stats);
+    void (*progress)(void *ctx, const exp_sweep_stats *stats);
     void *progress_ctx;
     /* Scale-out: with shard_n > 0, run only the rows i (canonical index, from 0) with
      * i % shard_n == shard_k - 1 (1 <= shard_k <= shard_n: round-robin, so every shard gets
-     * every NFE and costs about the same), into ROOT/NAME/shard-K-of-N/; dode_sweep_merge
+     * every NFE and costs about the same), into ROOT/NAME/shard-K-of-N/; exp_sweep_merge
      * joins the shards. 0 = the whole sweep into ROOT/NAME/. */
     size_t shard_k, shard_n;
     /* Rows run at once on threads (each with its own model and schedule objects: the MLP
      * is not thread-safe); 0 or 1 = serial. The files are the same bytes for any value
      * (rows are kept in canonical order; timings.csv aside). */
     size_t jobs;
-} dode_sweep_opts;
+} exp_sweep_opts;
 
-void dode_sweep_opts_init(dode_sweep_opts *o);
+void exp_sweep_opts_init(exp_sweep_opts *o);
 
 /* Runs (or resumes) the sweep of cfg. Before any run it loads every model and schedule,
  * makes every grid, and reads runs.csv if present (a header that differs from this
  * version's is an error naming the file). A failed solve is not an error of the sweep: its
  * row records the status and NaN metrics. Returns DODE_OK (also when stopped early: see
  * stats->stopped), or a status for a setup or file failure. stats may be NULL. */
-int dode_sweep_run(const dode_config *cfg, const dode_sweep_opts *opts,
-                   dode_sweep_stats *stats, char *err, size_t errlen);
+int exp_sweep_run(const exp_config *cfg, const exp_sweep_opts *opts,
+                   exp_sweep_stats *stats, char *err, size_t errlen);
 
-/* Joins the shards dir/shard-K-of-N/ (written by dode_sweep_run with shard_n = N) into
+/* Joins the shards dir/shard-K-of-N/ (written by exp_sweep_run with shard_n = N) into
  * dir/runs.csv, timings.csv, trajectories.csv, summary.json and config.ini, the same bytes
  * (timings aside) as one unsharded run of the config. The config is the shards' copy
  * (shard-K-of-N/config.ini), named as their summary.json names it, and is parsed again,
@@ -72,15 +72,15 @@ int dode_sweep_run(const dode_config *cfg, const dode_sweep_opts *opts,
  * if the shards disagree on N, DODE_EIO / DODE_EFORMAT on unreadable files. stats->total
  * is the sweep's rows, stats->done the merged ones (fewer when a shard is missing or
  * unfinished: the summary then covers what is there). */
-int dode_sweep_merge(const char *dir, dode_sweep_stats *stats, char *err, size_t errlen);
+int exp_sweep_merge(const char *dir, exp_sweep_stats *stats, char *err, size_t errlen);
 
 /* ROOT/NAME into buf (for cmd_run's messages and plots). */
-int dode_sweep_dir(const dode_config *cfg, const char *root, char *buf, size_t len,
+int exp_sweep_dir(const exp_config *cfg, const char *root, char *buf, size_t len,
                    char *err, size_t errlen);
 
 /* The 64-bit FNV-1a hash of len bytes, continuing from h (start with
- * DODE_FNV_OFFSET): the cache key of references. */
-#define DODE_FNV_OFFSET 0xcbf29ce484222325ULL
-unsigned long long dode_fnv1a(unsigned long long h, const void *bytes, size_t len);
+ * EXP_FNV_OFFSET): the cache key of references. */
+#define EXP_FNV_OFFSET 0xcbf29ce484222325ULL
+unsigned long long exp_fnv1a(unsigned long long h, const void *bytes, size_t len);
 
 #endif

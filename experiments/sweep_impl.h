@@ -4,7 +4,7 @@
  * A sweep is the config it runs, the models and schedules it loaded, the rows finished so
  * far (old and new, in canonical order), the reference store, and the lock that guards
  * them when rows run on threads. Every function here takes a loaded config
- * (dode_config_load): config.c has checked its values, names and grids, and the sweep
+ * (exp_config_load): config.c has checked its values, names and grids, and the sweep
  * relies on that (noted where it does). */
 #ifndef DIFFODE_EXPERIMENTS_SWEEP_IMPL_H
 #define DIFFODE_EXPERIMENTS_SWEEP_IMPL_H
@@ -50,16 +50,16 @@ typedef struct {
  * models and schedules are its own objects; rows, stats, next, claimed and rc are shared
  * and touched only with lock held (rows are written to disk under it too). */
 typedef struct {
-    const dode_config *cfg;
-    const dode_sweep_opts *opts;
+    const exp_config *cfg;
+    const exp_sweep_opts *opts;
     char dir[PATH_LEN], cache[PATH_LEN];
-    dode_model *models[DODE_CFG_MAX_LIST];
-    dode_schedule *schedules[DODE_CFG_MAX_LIST];
-    unsigned long long model_fp[DODE_CFG_MAX_LIST], schedule_fp[DODE_CFG_MAX_LIST];
+    dode_model *models[EXP_CFG_MAX_LIST];
+    dode_schedule *schedules[EXP_CFG_MAX_LIST];
+    unsigned long long model_fp[EXP_CFG_MAX_LIST], schedule_fp[EXP_CFG_MAX_LIST];
     row *rows;
     size_t nrows, caprows;
     ref_store *store;
-    dode_sweep_stats stats;
+    exp_sweep_stats stats;
     struct timespec t0;
     pthread_mutex_t lock;
     size_t next, claimed;    /* the next canonical index to consider; rows handed out */
@@ -94,9 +94,9 @@ typedef struct {
 
 /* sweep.c: the coordinates and the key ("model,...,seed") of canonical row idx; the sweep
  * object (its locks, a zeroed stats and row table) and its release. */
-coords sweep_decode(const dode_config *cfg, size_t idx);
-void sweep_row_key(const dode_config *cfg, size_t idx, char *buf, size_t len);
-sweep *sweep_new(const dode_config *cfg, const dode_sweep_opts *opts);
+coords sweep_decode(const exp_config *cfg, size_t idx);
+void sweep_row_key(const exp_config *cfg, size_t idx, char *buf, size_t len);
+sweep *sweep_new(const exp_config *cfg, const exp_sweep_opts *opts);
 void sweep_free(sweep *sw);
 
 /* sweep_store.c: the tables (runs.csv, timings.csv, trajectories.csv) in memory and on

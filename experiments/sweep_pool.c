@@ -3,7 +3,7 @@
  * With jobs > 1 every worker runs rows on its own shallow copy of the sweep (a "view")
  * whose models and schedules are its own objects (the MLP is not thread-safe); rows are
  * claimed and committed (written to disk) under the sweep's lock, in any order, and the
- * tables list them in canonical order. dode_sweep_merge joins the shard-K-of-N/ tables of
+ * tables list them in canonical order. exp_sweep_merge joins the shard-K-of-N/ tables of
  * a sharded run as a resume would read them. */
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -55,7 +55,7 @@ typedef struct {
 /* The next row to run (lock held), SIZE_MAX when none is left or the sweep stops. */
 static size_t claim(sweep *sw)
 {
-    const size_t total = dode_config_runs(sw->cfg);
+    const size_t total = exp_config_runs(sw->cfg);
     for (; sw->next < total && sw->rc == DODE_OK; sw->next++) {
         if (!in_shard(sw, sw->next) || is_done(sw, sw->next))
             continue;
@@ -145,7 +145,7 @@ static int view_init(sweep *sw, worker *w, int own, char *err, size_t errlen)
 
 static void view_free(worker *w)
 {
-    for (size_t i = 0; w->owns && i < DODE_CFG_MAX_LIST; i++) {
+    for (size_t i = 0; w->owns && i < EXP_CFG_MAX_LIST; i++) {
         dode_model_free(w->view.models[i]);
         dode_schedule_free(w->view.schedules[i]);
     }
@@ -186,7 +186,7 @@ int sweep_run_rows(sweep *sw, char *err, size_t errlen)
 size_t sweep_shard_rows(const sweep *sw)
 {
     size_t n = 0;
-    for (size_t i = 0; i < dode_config_runs(sw->cfg); i++)
+    for (size_t i = 0; i < exp_config_runs(sw->cfg); i++)
         n += in_shard(sw, i);
     return n;
 }
@@ -232,7 +232,7 @@ static int find_shards(const char *dir, char ***names, size_t *count, char *err,
 
 /* The config the shard in dir ran: its config.ini, under the name its summary.json gives
  * (so that the merged summary.json names the same file). */
-static int shard_config(const char *dir, dode_config *cfg, char *err, size_t errlen)
+static int shard_config(const char *dir, exp_config *cfg, char *err, size_t errlen)
 {
     char path[2 * PATH_LEN + 64], *text = NULL, *js = NULL;
     snprintf(path, sizeof path, "%s/config.ini", dir);
@@ -246,7 +246,7 @@ static int shard_config(const char *dir, dode_config *cfg, char *err, size_t err
     const cJSON *src = cJSON_GetObjectItemCaseSensitive(root, "config");
     snprintf(path + strlen(dir), sizeof path - strlen(dir), "/config.ini");
     if (rc == DODE_OK)
-        rc = dode_config_parse(text, cJSON_IsString(src) ? src->valuestring : path, cfg, err,
+        rc = exp_config_parse(text, cJSON_IsString(src) ? src->valuestring : path, cfg, err,
                                errlen);
     cJSON_Delete(root);
     free(js);
@@ -275,11 +275,11 @@ static int merge_into(sweep *sw, const char *dir, char **names, size_t n, char *
     return rc;
 }
 
-int dode_sweep_merge(const char *dir, dode_sweep_stats *stats, char *err, size_t errlen)
+int exp_sweep_merge(const char *dir, exp_sweep_stats *stats, char *err, size_t errlen)
 {
     char **names = NULL, first[PATH_LEN + 64];
     size_t n = 0;
-    dode_config cfg;
+    exp_config cfg;
     memset(&cfg, 0, sizeof cfg);
     int rc = strlen(dir) < PATH_LEN - 64 ? find_shards(dir, &names, &n, err, errlen)
              : dode_fail(err, errlen, DODE_EINVAL, "merging shards: path too long: %.80s...", dir);
@@ -287,14 +287,14 @@ int dode_sweep_merge(const char *dir, dode_sweep_stats *stats, char *err, size_t
         snprintf(first, sizeof first, "%s/%s", dir, names[0]);
         rc = shard_config(first, &cfg, err, errlen);
     }
-    dode_sweep_opts defaults;
-    dode_sweep_opts_init(&defaults);
+    exp_sweep_opts defaults;
+    exp_sweep_opts_init(&defaults);
     sweep *sw = rc == DODE_OK ? sweep_new(&cfg, &defaults) : NULL;
     if (rc == DODE_OK && sw == NULL)
         rc = dode_fail(err, errlen, DODE_ENOMEM, "merging shards: out of memory");
     if (sw != NULL) {
         snprintf(sw->dir, sizeof sw->dir, "%s", dir);
-        sw->stats.total = dode_config_runs(&cfg);
+        sw->stats.total = exp_config_runs(&cfg);
         rc = merge_into(sw, dir, names, n, err, errlen);
         sw->stats.done = sw->stats.skipped;
         if (stats != NULL)
@@ -304,6 +304,6 @@ int dode_sweep_merge(const char *dir, dode_sweep_stats *stats, char *err, size_t
     for (size_t i = 0; i < n; i++)
         free(names[i]);
     free(names);
-    dode_config_free(&cfg);
+    exp_config_free(&cfg);
     return rc;
 }

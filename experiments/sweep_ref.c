@@ -12,7 +12,7 @@
 
 #include "sweep_impl.h"
 
-unsigned long long dode_fnv1a(unsigned long long h, const void *bytes, size_t len)
+unsigned long long exp_fnv1a(unsigned long long h, const void *bytes, size_t len)
 {
     const unsigned char *p = bytes;
     for (size_t i = 0; i < len; i++) {
@@ -37,9 +37,9 @@ int sweep_model_fingerprint(const dode_model *m, const char *spec, unsigned long
     if (rc == DODE_OK)
         rc = m->eps(m, ws, PROBES, x, 0.5, 1.0, x + PROBES * m->dim);
     dode_model_workspace_free(m, ws);
-    unsigned long long h = dode_fnv1a(DODE_FNV_OFFSET, spec, strlen(spec));
-    h = dode_fnv1a(h, &m->dim, sizeof m->dim);
-    *fp = dode_fnv1a(h, x + PROBES * m->dim, PROBES * m->dim * sizeof *x);
+    unsigned long long h = exp_fnv1a(EXP_FNV_OFFSET, spec, strlen(spec));
+    h = exp_fnv1a(h, &m->dim, sizeof m->dim);
+    *fp = exp_fnv1a(h, x + PROBES * m->dim, PROBES * m->dim * sizeof *x);
     free(x);
     return rc;
 }
@@ -47,12 +47,12 @@ int sweep_model_fingerprint(const dode_model *m, const char *spec, unsigned long
 unsigned long long sweep_schedule_fingerprint(const dode_schedule *s)
 {
     const char *name = dode_schedule_name(s);
-    unsigned long long h = dode_fnv1a(DODE_FNV_OFFSET, name, strlen(name));
+    unsigned long long h = exp_fnv1a(EXP_FNV_OFFSET, name, strlen(name));
     for (int k = 1; k <= 8; k++) {
         const double t = dode_schedule_t_min(s) + (dode_schedule_t_max(s) -
                                                    dode_schedule_t_min(s)) * k / 8.0;
         const double sigma = dode_schedule_sigma(s, t);
-        h = dode_fnv1a(h, &sigma, sizeof sigma);
+        h = exp_fnv1a(h, &sigma, sizeof sigma);
     }
     return h;
 }
@@ -62,13 +62,13 @@ static unsigned long long ref_key(const sweep *sw, size_t im, size_t ish, const 
 {
     static const char tag[] = "diffode reference v1: gsl:rk8pd";
     const double tol[2] = { sw->cfg->ref_rtol, sw->cfg->ref_atol }, ends[2] = { s0, s1 };
-    unsigned long long h = dode_fnv1a(DODE_FNV_OFFSET, tag, sizeof tag);
-    h = dode_fnv1a(h, &sw->model_fp[im], sizeof sw->model_fp[im]);
-    h = dode_fnv1a(h, &sw->schedule_fp[ish], sizeof sw->schedule_fp[ish]);
-    h = dode_fnv1a(h, ends, sizeof ends);
-    h = dode_fnv1a(h, tol, sizeof tol);
-    h = dode_fnv1a(h, &len, sizeof len);
-    return dode_fnv1a(h, xbar_T, len * sizeof *xbar_T);
+    unsigned long long h = exp_fnv1a(EXP_FNV_OFFSET, tag, sizeof tag);
+    h = exp_fnv1a(h, &sw->model_fp[im], sizeof sw->model_fp[im]);
+    h = exp_fnv1a(h, &sw->schedule_fp[ish], sizeof sw->schedule_fp[ish]);
+    h = exp_fnv1a(h, ends, sizeof ends);
+    h = exp_fnv1a(h, tol, sizeof tol);
+    h = exp_fnv1a(h, &len, sizeof len);
+    return exp_fnv1a(h, xbar_T, len * sizeof *xbar_T);
 }
 
 /* Does model im's reference use its exact flow (reference = auto or exact)? */

@@ -21,7 +21,7 @@
 /* steps >= 1: config.c checked that every nfe is at least one step of every solver. */
 int sweep_make_grid(const sweep *sw, const coords *c, dode_grid *g, char *err, size_t errlen)
 {
-    const dode_config *cfg = sw->cfg;
+    const exp_config *cfg = sw->cfg;
     dode_grid_opts go;
     dode_grid_opts_init(&go);
     go.spacing = cfg->spacings[c->spacing];
@@ -48,7 +48,7 @@ static void draw_start(gsl_rng *rng, size_t len, double s0, double *xbar_T)
 static int distribution_metrics(sweep *sw, const coords *c, const double *xbar, result *r,
                                 char *err, size_t errlen)
 {
-    const dode_config *cfg = sw->cfg;
+    const exp_config *cfg = sw->cfg;
     const size_t dim = sw->models[c->model]->dim, nt = cfg->true_samples, n = cfg->samples;
     if (nt < 2 || n < 2)
         return DODE_OK;
@@ -64,9 +64,9 @@ static int distribution_metrics(sweep *sw, const coords *c, const double *xbar, 
                              &kind, err, errlen);
     }
     const double *truth = x_T + nt * dim;
-    if (rc == DODE_OK && dode_metric_frechet(xbar, n, truth, nt, dim, &r->fd, NULL, 0) != 0)
+    if (rc == DODE_OK && exp_metric_frechet(xbar, n, truth, nt, dim, &r->fd, NULL, 0) != 0)
         r->fd = NAN;
-    if (rc == DODE_OK && (nt < n || dode_metric_sliced_w2(xbar, truth, n, dim,
+    if (rc == DODE_OK && (nt < n || exp_metric_sliced_w2(xbar, truth, n, dim,
                                                           cfg->projections, rng, &r->sw2,
                                                           NULL, 0) != DODE_OK))
         r->sw2 = NAN;
@@ -81,10 +81,10 @@ static int measure(sweep *sw, const coords *c, const double *xbar, const double 
 {
     const dode_model *m = sw->models[c->model];
     const size_t len = sw->cfg->samples * m->dim;
-    dode_metric_rmse(xbar, ref, len, &r->rmse, NULL, 0);
-    dode_metric_max_abs(xbar, ref, len, &r->max_err, NULL, 0);
+    exp_metric_rmse(xbar, ref, len, &r->rmse, NULL, 0);
+    exp_metric_max_abs(xbar, ref, len, &r->max_err, NULL, 0);
     if (m->log_density == NULL ||
-        dode_metric_mean_nll(m, xbar, sw->cfg->samples, r->s1, &r->nll, NULL, 0) != DODE_OK)
+        exp_metric_mean_nll(m, xbar, sw->cfg->samples, r->s1, &r->nll, NULL, 0) != DODE_OK)
         r->nll = NAN;
     return distribution_metrics(sw, c, xbar, r, err, errlen);
 }
@@ -106,7 +106,7 @@ static double point_diff(const dode_trace *tr, const dode_trace *base, size_t p,
 {
     double d = NAN;
     if (base != NULL && p < base->count && p < base->cap && base->sigma[p] == tr->sigma[p])
-        dode_metric_rmse(tr->xbar + p * len, base->xbar + p * len, len, &d, NULL, 0);
+        exp_metric_rmse(tr->xbar + p * len, base->xbar + p * len, len, &d, NULL, 0);
     return d;
 }
 
@@ -129,7 +129,7 @@ static int trajectory_errors(sweep *sw, size_t idx, const coords *c, const dode_
     for (size_t p = 0; rc == DODE_OK && p < points; p++) {
         rc = point_reference(sw, c, s0, prev, tr->sigma[p], xbar_T, ref, err, errlen);
         prev = tr->sigma[p];
-        dode_metric_rmse(tr->xbar + p * len, ref, len, &e, NULL, 0);
+        exp_metric_rmse(tr->xbar + p * len, ref, len, &e, NULL, 0);
         snprintf(line, sizeof line, "%s,%zu,%.17g,%s,%s\n", key, p, prev,
                  sweep_num(e, nb, sizeof nb),
                  sweep_num(point_diff(tr, base, p, len), db, sizeof db));
@@ -163,7 +163,7 @@ static int solve_with(sweep *sw, const coords *c, const dode_grid *g, gsl_rng *r
                       double *xbar, dode_trace *tr, size_t *nfe, double *seconds, char *why,
                       size_t whylen)
 {
-    const dode_cfg_solver *sv = &sw->cfg->solvers[c->solver];
+    const exp_cfg_solver *sv = &sw->cfg->solvers[c->solver];
     dode_solver_opts o = sv->opts;
     o.rng = rng;
     dode_ode *ode = dode_ode_new(sw->models[c->model], sw->schedules[c->schedule],
@@ -210,7 +210,7 @@ static int compare(sweep *sw, size_t idx, const coords *c, const double *xbar,
                    const dode_trace *tr, const double *xbar_T, result *r, char *err,
                    size_t errlen)
 {
-    const dode_config *cfg = sw->cfg;
+    const exp_config *cfg = sw->cfg;
     const size_t len = cfg->samples * sw->models[c->model]->dim;
     const dode_trace *base = NULL;
     dode_trace btr = { 0 };
@@ -221,7 +221,7 @@ static int compare(sweep *sw, size_t idx, const coords *c, const double *xbar,
     } else if (cfg->baseline >= 0) {
         bx = malloc(len * sizeof *bx);
         if (bx != NULL && baseline_solve(sw, c, bx, &btr) == DODE_OK) {
-            dode_metric_rmse(xbar, bx, len, &r->diff, NULL, 0);
+            exp_metric_rmse(xbar, bx, len, &r->diff, NULL, 0);
             base = &btr;
         }
     }
@@ -238,7 +238,7 @@ static int compare(sweep *sw, size_t idx, const coords *c, const double *xbar,
 static int solve_row(sweep *sw, size_t idx, const coords *c, const dode_grid *g,
                      gsl_rng *rng, double *buf, result *r, char *err, size_t errlen)
 {
-    const dode_cfg_solver *sv = &sw->cfg->solvers[c->solver];
+    const exp_cfg_solver *sv = &sw->cfg->solvers[c->solver];
     const size_t n = sw->cfg->samples, len = n * sw->models[c->model]->dim;
     double *xbar_T = buf, *xbar = buf + len, *ref = buf + 2 * len;
     r->steps = g->steps;
@@ -300,8 +300,8 @@ static int roundtrip_row(sweep *sw, const coords *c, const dode_grid *g, gsl_rng
     r->nfe_used = nfe[0] + nfe[1];
     r->seconds = secs[0] + (r->status == DODE_OK ? secs[1] : 0);
     if (rc == DODE_OK && r->status == DODE_OK) {
-        dode_metric_rmse(xbar, start, len, &r->rmse, NULL, 0);
-        dode_metric_max_abs(xbar, start, len, &r->max_err, NULL, 0);
+        exp_metric_rmse(xbar, start, len, &r->rmse, NULL, 0);
+        exp_metric_max_abs(xbar, start, len, &r->max_err, NULL, 0);
     }
     free(up);
     return rc;

@@ -144,10 +144,10 @@ int sweep_rows_put(sweep *sw, size_t index, char *line, char *timing, char *traj
 }
 
 /* The canonical index of a key, SIZE_MAX if this config has no such row. */
-static size_t index_of_key(const dode_config *cfg, const char *line, size_t klen)
+static size_t index_of_key(const exp_config *cfg, const char *line, size_t klen)
 {
     char key[LINE_LEN];
-    const size_t total = dode_config_runs(cfg);
+    const size_t total = exp_config_runs(cfg);
     for (size_t i = 0; i < total; i++) {
         sweep_row_key(cfg, i, key, sizeof key);
         if (strlen(key) == klen && strncmp(key, line, klen) == 0)

@@ -13,7 +13,7 @@
 #include "sweep_impl.h"
 
 /* Mean RMSE over the seeds of point (group g, nfe k) that finished ok, and its NFE. */
-static int group_point(const dode_config *cfg, row *const *by, size_t g, size_t k,
+static int group_point(const exp_config *cfg, row *const *by, size_t g, size_t k,
                        double *nfe, double *rmse)
 {
     double s = 0;
@@ -31,7 +31,7 @@ static int group_point(const dode_config *cfg, row *const *by, size_t g, size_t 
 }
 
 /* "solver", followed by the model, schedule and spacing where the sweep has several. */
-static void group_label(const dode_config *cfg, const coords *c, char *buf, size_t len)
+static void group_label(const exp_config *cfg, const coords *c, char *buf, size_t len)
 {
     const char *parts[3] = { cfg->nmodels > 1 ? cfg->models[c->model].name : NULL,
                              cfg->nschedules > 1 ? cfg->schedules[c->schedule] : NULL,
@@ -66,15 +66,15 @@ static void plot_rows(strbuf *dat, strbuf *ord, const char *label, const double 
 static cJSON *summary_line(const sweep *sw, row *const *by, size_t g, strbuf *dat,
                            strbuf *ord)
 {
-    const dode_config *cfg = sw->cfg;
+    const exp_config *cfg = sw->cfg;
     const coords c = sweep_decode(cfg, g * cfg->nnfe * cfg->nseeds);
-    double nfe[DODE_CFG_MAX_LIST], err[DODE_CFG_MAX_LIST], pair[DODE_CFG_MAX_LIST], order = NAN;
+    double nfe[EXP_CFG_MAX_LIST], err[EXP_CFG_MAX_LIST], pair[EXP_CFG_MAX_LIST], order = NAN;
     size_t n = 0, used = 0;
     char label[256];
     for (size_t k = 0; k < cfg->nnfe; k++)      /* budgets giving the same steps: once */
         if (group_point(cfg, by, g, k, &nfe[n], &err[n]) && (n == 0 || nfe[n] != nfe[n - 1]))
             n++;
-    if (dode_metric_observed_order(nfe, err, n, cfg->order_nfe_min, cfg->order_floor, &order,
+    if (exp_metric_observed_order(nfe, err, n, cfg->order_nfe_min, cfg->order_floor, &order,
                                    &used, NULL, 0) != DODE_OK)
         order = NAN;
     cJSON *o = cJSON_CreateObject();
@@ -91,7 +91,7 @@ static cJSON *summary_line(const sweep *sw, row *const *by, size_t g, strbuf *da
                                                             : cJSON_CreateNumber(order));
     cJSON_AddNumberToObject(o, "fit_points", (double)used);
     cJSON *pw = cJSON_AddArrayToObject(o, "pairwise_orders");
-    if (n >= 2 && dode_metric_pairwise_orders(nfe, err, n, cfg->order_floor, pair, NULL, 0)
+    if (n >= 2 && exp_metric_pairwise_orders(nfe, err, n, cfg->order_floor, pair, NULL, 0)
                       == DODE_OK)
         for (size_t k = 0; k + 1 < n; k++)
             cJSON_AddItemToArray(pw, isnan(pair[k]) ? cJSON_CreateNull()
@@ -102,7 +102,7 @@ static cJSON *summary_line(const sweep *sw, row *const *by, size_t g, strbuf *da
 }
 
 /* Per (model, schedule, spacing, nfe): the solver with the smallest mean RMSE. */
-static cJSON *summary_best(const dode_config *cfg, row *const *by)
+static cJSON *summary_best(const exp_config *cfg, row *const *by)
 {
     cJSON *best = cJSON_CreateArray();
     const size_t cells = cfg->nmodels * cfg->nschedules * cfg->nspacings;
@@ -138,7 +138,7 @@ static cJSON *summary_best(const dode_config *cfg, row *const *by)
 static int write_trajectory_table(const sweep *sw, const char *file, int col, char *err,
                                   size_t errlen)
 {
-    const dode_config *cfg = sw->cfg;
+    const exp_config *cfg = sw->cfg;
     strbuf b = { 0 };
     char label[320], head[400], sigma[64], e[64];
     for (size_t i = 0; i < sw->nrows; i++) {
@@ -167,8 +167,8 @@ static int write_trajectory_table(const sweep *sw, const char *file, int col, ch
  * this config by canonical index (NULL: not finished). */
 static void summary_text(sweep *sw, row *const *by, strbuf *js, strbuf *dat, strbuf *ord)
 {
-    const dode_config *cfg = sw->cfg;
-    const size_t total = dode_config_runs(cfg), groups = total / (cfg->nnfe * cfg->nseeds);
+    const exp_config *cfg = sw->cfg;
+    const size_t total = exp_config_runs(cfg), groups = total / (cfg->nnfe * cfg->nseeds);
     size_t finished = 0, failed = 0;
     for (size_t i = 0; i < total; i++) {
         finished += by[i] != NULL;
@@ -196,8 +196,8 @@ static void summary_text(sweep *sw, row *const *by, strbuf *js, strbuf *dat, str
 
 int sweep_write_summary(sweep *sw, char *err, size_t errlen)
 {
-    const dode_config *cfg = sw->cfg;
-    row **by = calloc(dode_config_runs(cfg), sizeof *by);
+    const exp_config *cfg = sw->cfg;
+    row **by = calloc(exp_config_runs(cfg), sizeof *by);
     if (by == NULL)
         return dode_fail(err, errlen, DODE_ENOMEM, "out of memory writing the summary");
     for (size_t i = 0; i < sw->nrows; i++)

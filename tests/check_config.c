@@ -36,9 +36,9 @@ static const char good[] =
 
 START_TEST(good_config_parses_into_the_expected_struct)
 {
-    dode_config cfg;
+    exp_config cfg;
     char err[ERRLEN];
-    ck_assert_int_eq(dode_config_parse(good, "good.ini", &cfg, err, sizeof err), DODE_OK);
+    ck_assert_int_eq(exp_config_parse(good, "good.ini", &cfg, err, sizeof err), DODE_OK);
     ck_assert_str_eq(cfg.name, "t1");
     ck_assert_str_eq(cfg.path, "good.ini");
     ck_assert_str_eq(cfg.text, good);
@@ -64,16 +64,16 @@ START_TEST(good_config_parses_into_the_expected_struct)
     ck_assert_str_eq(cfg.solvers[1].options, "variable=lambda");
     ck_assert_uint_eq(cfg.nnfe, 2);
     ck_assert_uint_eq(cfg.nfe[1], 8);
-    ck_assert_uint_eq(dode_config_runs(&cfg), 1 * 2 * 2 * 2 * 2 * 2);
+    ck_assert_uint_eq(exp_config_runs(&cfg), 1 * 2 * 2 * 2 * 2 * 2);
     /* defaults */
     ck_assert_double_eq(cfg.ref_rtol, 1e-12);
     ck_assert(isnan(cfg.t_max) && isnan(cfg.t_min));
     ck_assert_double_eq(cfg.rho, 7);
     ck_assert_int_eq(cfg.to_zero, 0);
     ck_assert_int_eq(cfg.baseline, -1);
-    dode_config_free(&cfg);
-    dode_config_free(&cfg);           /* idempotent */
-    dode_config_free(NULL);
+    exp_config_free(&cfg);
+    exp_config_free(&cfg);           /* idempotent */
+    exp_config_free(NULL);
 }
 END_TEST
 
@@ -82,12 +82,12 @@ START_TEST(models_key_selects_and_orders_model_sections)
     static const char text[] = EXP
         "[model a]\nspec = gaussian:dim=1\n[model b]\nspec = gaussian:dim=3\n"
         "[sweep]\nmodels = b\nschedules = vp-linear\nsolvers = euler\nnfe = 3\n";
-    dode_config cfg;
+    exp_config cfg;
     char err[ERRLEN];
-    ck_assert_int_eq(dode_config_parse(text, "m.ini", &cfg, err, sizeof err), DODE_OK);
+    ck_assert_int_eq(exp_config_parse(text, "m.ini", &cfg, err, sizeof err), DODE_OK);
     ck_assert_uint_eq(cfg.nmodels, 1);
     ck_assert_str_eq(cfg.models[0].name, "b");
-    dode_config_free(&cfg);
+    exp_config_free(&cfg);
 }
 END_TEST
 
@@ -96,13 +96,13 @@ START_TEST(indented_lines_without_equals_continue_a_list)
     static const char text[] = EXP MODEL
         "[sweep]\nschedules = vp-linear\nsolvers = euler, heun,\n    rk4   ; comment\n"
         "\tdpm2\n  nfe = 8, 16\n";
-    dode_config cfg;
+    exp_config cfg;
     char err[ERRLEN];
-    ck_assert_msg(dode_config_parse(text, "c.ini", &cfg, err, sizeof err) == DODE_OK, "%s", err);
+    ck_assert_msg(exp_config_parse(text, "c.ini", &cfg, err, sizeof err) == DODE_OK, "%s", err);
     ck_assert_uint_eq(cfg.nsolvers, 4);
     ck_assert_str_eq(cfg.solvers[3].name, "dpm2");
     ck_assert_uint_eq(cfg.nnfe, 2);                 /* an indented key is still a key */
-    dode_config_free(&cfg);
+    exp_config_free(&cfg);
 }
 END_TEST
 
@@ -193,10 +193,10 @@ START_TEST(each_bad_config_names_file_line_and_key)
     ck_assert_ptr_nonnull(mkdtemp(dir));
     const bad_case *c = &bad_cases[_i];
     write_temp(dir, c->text, path, sizeof path);
-    dode_config cfg;
+    exp_config cfg;
     memset(&cfg, 0x5a, sizeof cfg);
     err[0] = '\0';
-    ck_assert_int_eq(dode_config_load(path, &cfg, err, sizeof err), c->code);
+    ck_assert_int_eq(exp_config_load(path, &cfg, err, sizeof err), c->code);
     if (c->line > 0)
         snprintf(where, sizeof where, "%s:%d: ", path, c->line);
     else
@@ -216,17 +216,17 @@ START_TEST(overlong_line_is_reported_with_its_line)
 {
     char text[1024], err[ERRLEN];
     snprintf(text, sizeof text, EXP "; %0250d\n" MODEL SWEEP_HEAD "solvers = euler\nnfe = 4\n", 0);
-    dode_config cfg;
-    ck_assert_int_eq(dode_config_parse(text, "long.ini", &cfg, err, sizeof err), DODE_EFORMAT);
+    exp_config cfg;
+    ck_assert_int_eq(exp_config_parse(text, "long.ini", &cfg, err, sizeof err), DODE_EFORMAT);
     ck_assert_ptr_nonnull(strstr(err, "long.ini:3: line longer than"));
 }
 END_TEST
 
 START_TEST(missing_file_is_an_io_error_naming_it)
 {
-    dode_config cfg;
+    exp_config cfg;
     char err[ERRLEN];
-    ck_assert_int_eq(dode_config_load("/nonexistent/x.ini", &cfg, err, sizeof err), DODE_EIO);
+    ck_assert_int_eq(exp_config_load("/nonexistent/x.ini", &cfg, err, sizeof err), DODE_EIO);
     ck_assert_ptr_nonnull(strstr(err, "cannot open config /nonexistent/x.ini"));
     ck_assert_ptr_null(cfg.path);
 }
@@ -241,11 +241,11 @@ START_TEST(shipped_configs_are_valid)
         "experiments/configs/eta.ini", NULL,
     };
     for (const char *const *f = files; *f != NULL; f++) {
-        dode_config cfg;
+        exp_config cfg;
         char err[ERRLEN];
-        ck_assert_msg(dode_config_load(*f, &cfg, err, sizeof err) == DODE_OK, "%s", err);
-        ck_assert_uint_gt(dode_config_runs(&cfg), 0);
-        dode_config_free(&cfg);
+        ck_assert_msg(exp_config_load(*f, &cfg, err, sizeof err) == DODE_OK, "%s", err);
+        ck_assert_uint_gt(exp_config_runs(&cfg), 0);
+        exp_config_free(&cfg);
     }
 }
 END_TEST

@@ -11,8 +11,8 @@ START_TEST(rmse_and_max_error_match_hand_values)
     const double x[4] = { 3, 4, 1, -2 }, ref[4] = { 0, 0, 1, -2 };
     double rmse = 0, mx = 0;
     char err[ERRLEN];
-    ck_assert_int_eq(dode_metric_rmse(x, ref, 4, &rmse, err, sizeof err), DODE_OK);
-    ck_assert_int_eq(dode_metric_max_abs(x, ref, 4, &mx, err, sizeof err), DODE_OK);
+    ck_assert_int_eq(exp_metric_rmse(x, ref, 4, &rmse, err, sizeof err), DODE_OK);
+    ck_assert_int_eq(exp_metric_max_abs(x, ref, 4, &mx, err, sizeof err), DODE_OK);
     ck_assert_double_eq_tol(rmse, 2.5, 1e-15);            /* sqrt((9 + 16) / 4) */
     ck_assert_double_eq(mx, 4.0);
 }
@@ -23,7 +23,7 @@ START_TEST(trajectory_error_is_the_rmse_at_each_point)
     const double traj[6] = { 1, 1, 2, 2, 0, 0 }, ref[6] = { 0, 0, 0, 2, 0, 0 };
     double out[3];
     char err[ERRLEN];
-    ck_assert_int_eq(dode_metric_trajectory_rmse(traj, ref, 3, 2, out, err, sizeof err), DODE_OK);
+    ck_assert_int_eq(exp_metric_trajectory_rmse(traj, ref, 3, 2, out, err, sizeof err), DODE_OK);
     ck_assert_double_eq_tol(out[0], 1.0, 1e-15);
     ck_assert_double_eq_tol(out[1], sqrt(2.0), 1e-15);
     ck_assert_double_eq(out[2], 0.0);
@@ -42,7 +42,7 @@ START_TEST(observed_order_of_an_exact_power_law_is_its_power)
     double order = 0;
     size_t used = 0;
     char err[ERRLEN];
-    ck_assert_int_eq(dode_metric_observed_order(nfe, e, 8, 10, 1e-13, &order, &used, err,
+    ck_assert_int_eq(exp_metric_observed_order(nfe, e, 8, 10, 1e-13, &order, &used, err,
                                                 sizeof err), DODE_OK);
     ck_assert_double_eq_tol(order, 2.5, 1e-12);
     ck_assert_uint_eq(used, 5);
@@ -57,7 +57,7 @@ START_TEST(pairwise_orders_of_a_power_law_are_its_power_and_nan_at_the_floor)
         e[i] = 0.5 * pow(nfe[i], -3.0);
     e[3] = 1e-20;
     char err[ERRLEN];
-    ck_assert_int_eq(dode_metric_pairwise_orders(nfe, e, 4, 1e-13, out, err, sizeof err),
+    ck_assert_int_eq(exp_metric_pairwise_orders(nfe, e, 4, 1e-13, out, err, sizeof err),
                      DODE_OK);
     ck_assert_double_eq_tol(out[0], 3.0, 1e-12);
     ck_assert_double_eq_tol(out[1], 3.0, 1e-12);
@@ -70,7 +70,7 @@ START_TEST(moments_match_hand_values)
     const double x[6] = { 0, 0, 2, 2, 4, -2 };     /* 3 samples in 2-D */
     double mean[2], cov[4];
     char err[ERRLEN];
-    ck_assert_int_eq(dode_metric_moments(x, 3, 2, mean, cov, err, sizeof err), DODE_OK);
+    ck_assert_int_eq(exp_metric_moments(x, 3, 2, mean, cov, err, sizeof err), DODE_OK);
     ck_assert_double_eq_tol(mean[0], 2.0, 1e-15);
     ck_assert_double_eq_tol(mean[1], 0.0, 1e-15);
     ck_assert_double_eq_tol(cov[0], 4.0, 1e-15);   /* (4 + 0 + 4) / 2 */
@@ -102,7 +102,7 @@ START_TEST(frechet_of_two_gaussians_in_2d_matches_the_closed_form)
     const double dm2 = 0.25 + 2.25;
     const double want = dm2 + s1[0] + s1[3] + s2[0] + s2[3] - 2 * sqrt(trs1s2 + 2 * sqrt(det));
     char err[ERRLEN];
-    ck_assert_int_eq(dode_metric_frechet_moments(2, m1, s1, m2, s2, &fd, err, sizeof err),
+    ck_assert_int_eq(exp_metric_frechet_moments(2, m1, s1, m2, s2, &fd, err, sizeof err),
                      DODE_OK);
     ck_assert_double_eq_tol(fd, want, 1e-12 * (1 + want));
 }
@@ -122,7 +122,7 @@ START_TEST(frechet_of_diagonal_gaussians_is_the_sum_of_root_differences)
                 pow(sqrt(s1[j * D + j]) - sqrt(s2[j * D + j]), 2);
     }
     char err[ERRLEN];
-    ck_assert_int_eq(dode_metric_frechet_moments(D, m1, s1, m2, s2, &fd, err, sizeof err),
+    ck_assert_int_eq(exp_metric_frechet_moments(D, m1, s1, m2, s2, &fd, err, sizeof err),
                      DODE_OK);
     ck_assert_double_eq_tol(fd, want, 1e-12 * (1 + want));
 }
@@ -133,7 +133,7 @@ START_TEST(frechet_of_a_sample_set_with_itself_is_zero)
     double *x = test_xbar_T(200, 3, 0.0, 7);   /* N(0, I) samples */
     double fd = 1;
     char err[ERRLEN];
-    ck_assert_int_eq(dode_metric_frechet(x, 200, x, 200, 3, &fd, err, sizeof err), DODE_OK);
+    ck_assert_int_eq(exp_metric_frechet(x, 200, x, 200, 3, &fd, err, sizeof err), DODE_OK);
     ck_assert_double_eq_tol(fd, 0.0, 1e-12);   /* tr S ~ 3: rounding of the roots */
     free(x);
 }
@@ -149,14 +149,14 @@ START_TEST(sliced_w2_of_a_shifted_set_is_the_mean_squared_projected_shift)
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(rng, 11);
     char err[ERRLEN];
-    ck_assert_int_eq(dode_metric_random_directions(rng, L, D, dirs, err, sizeof err), DODE_OK);
+    ck_assert_int_eq(exp_metric_random_directions(rng, L, D, dirs, err, sizeof err), DODE_OK);
     for (int l = 0; l < L; l++) {              /* projections shift by u.c, order kept */
         double uc = 0;
         for (int j = 0; j < D; j++)
             uc += dirs[l * D + j] * c[j];
         want += uc * uc / L;
     }
-    ck_assert_int_eq(dode_metric_sliced_w2_dirs(x, y, N, D, dirs, L, &sw2, err, sizeof err),
+    ck_assert_int_eq(exp_metric_sliced_w2_dirs(x, y, N, D, dirs, L, &sw2, err, sizeof err),
                      DODE_OK);
     ck_assert_double_eq_tol(sw2, want, 1e-12 * want);
     gsl_rng_free(rng);
@@ -174,7 +174,7 @@ START_TEST(sliced_w2_of_a_shift_averages_to_its_squared_length_over_dim)
     gsl_rng_set(rng, 5);
     double sw2 = 0;
     char err[ERRLEN];
-    ck_assert_int_eq(dode_metric_sliced_w2(x, y, 1, 3, L, rng, &sw2, err, sizeof err), DODE_OK);
+    ck_assert_int_eq(exp_metric_sliced_w2(x, y, 1, 3, L, rng, &sw2, err, sizeof err), DODE_OK);
     ck_assert_double_eq_tol(sw2, 6.0 / 3.0, 6.0 * 5 * sqrt(4.0 / 45.0 / L));
     gsl_rng_free(rng);
 }
@@ -186,7 +186,7 @@ START_TEST(sliced_w2_compares_order_statistics_not_rows)
     const double x[4] = { 3, 1, 4, 2 }, y[4] = { 1.5, 4.5, 2.5, 3.5 }, u = 1;
     double sw2 = 0;
     char err[ERRLEN];
-    ck_assert_int_eq(dode_metric_sliced_w2_dirs(x, y, 4, 1, &u, 1, &sw2, err, sizeof err),
+    ck_assert_int_eq(exp_metric_sliced_w2_dirs(x, y, 4, 1, &u, 1, &sw2, err, sizeof err),
                      DODE_OK);
     ck_assert_double_eq_tol(sw2, 0.25, 1e-15);
 }
@@ -212,7 +212,7 @@ START_TEST(mean_nll_is_minus_the_mean_log_density_at_sigma)
     const double x[4] = { 1, 0, 0, 2 };
     double nll = 0;
     char err[ERRLEN];
-    ck_assert_int_eq(dode_metric_mean_nll(&m, x, 2, 1.0, &nll, err, sizeof err), DODE_OK);
+    ck_assert_int_eq(exp_metric_mean_nll(&m, x, 2, 1.0, &nll, err, sizeof err), DODE_OK);
     ck_assert_double_eq_tol(nll, log(4 * 3.14159265358979323846) + 0.25 * (1 + 4) / 2, 1e-14);
 }
 END_TEST
@@ -222,46 +222,46 @@ START_TEST(bad_inputs_fail_with_a_message_and_leave_outputs_alone)
     const double a[4] = { 1, 2, 3, 4 };
     double out = 42, outs[3] = { 42, 42, 42 };
     char err[ERRLEN];
-    ck_assert_int_eq(dode_metric_rmse(a, a, 0, &out, err, sizeof err), DODE_EINVAL);
+    ck_assert_int_eq(exp_metric_rmse(a, a, 0, &out, err, sizeof err), DODE_EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "length 0"));
-    ck_assert_int_eq(dode_metric_max_abs(a, a, 0, &out, err, sizeof err), DODE_EINVAL);
-    ck_assert_int_eq(dode_metric_trajectory_rmse(a, a, 0, 2, outs, err, sizeof err), DODE_EINVAL);
+    ck_assert_int_eq(exp_metric_max_abs(a, a, 0, &out, err, sizeof err), DODE_EINVAL);
+    ck_assert_int_eq(exp_metric_trajectory_rmse(a, a, 0, 2, outs, err, sizeof err), DODE_EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "0 points"));
 
     const double nfe[4] = { 10, 20, 40, 0 }, e[4] = { 1e-3, 1e-4, 1e-20, 1e-5 };
-    ck_assert_int_eq(dode_metric_observed_order(nfe, e, 3, 20, 1e-13, &out, NULL, err,
+    ck_assert_int_eq(exp_metric_observed_order(nfe, e, 3, 20, 1e-13, &out, NULL, err,
                                                 sizeof err), DODE_EINVAL);   /* 1 point left */
     ck_assert_ptr_nonnull(strstr(err, "1 of 3 points"));
-    ck_assert_int_eq(dode_metric_observed_order(nfe, e, 4, 1, 0, &out, NULL, err, sizeof err),
+    ck_assert_int_eq(exp_metric_observed_order(nfe, e, 4, 1, 0, &out, NULL, err, sizeof err),
                      DODE_EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "NFE 3 is 0"));
     const double dec[2] = { 20, 10 };
-    ck_assert_int_eq(dode_metric_pairwise_orders(dec, e, 2, 0, outs, err, sizeof err), DODE_EINVAL);
+    ck_assert_int_eq(exp_metric_pairwise_orders(dec, e, 2, 0, outs, err, sizeof err), DODE_EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "must increase"));
-    ck_assert_int_eq(dode_metric_pairwise_orders(nfe, e, 1, 0, outs, err, sizeof err), DODE_EINVAL);
+    ck_assert_int_eq(exp_metric_pairwise_orders(nfe, e, 1, 0, outs, err, sizeof err), DODE_EINVAL);
 
     double mean[2] = { 42, 42 }, cov[4] = { 42, 42, 42, 42 };
-    ck_assert_int_eq(dode_metric_moments(a, 1, 2, mean, cov, err, sizeof err), DODE_EINVAL);
+    ck_assert_int_eq(exp_metric_moments(a, 1, 2, mean, cov, err, sizeof err), DODE_EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "at least 2 samples"));
     const double asym[4] = { 1, 0.5, 0.1, 1 }, eye[4] = { 1, 0, 0, 1 }, neg[4] = { -1, 0, 0, 1 };
-    ck_assert_int_eq(dode_metric_frechet_moments(2, a, asym, a, eye, &out, err, sizeof err),
+    ck_assert_int_eq(exp_metric_frechet_moments(2, a, asym, a, eye, &out, err, sizeof err),
                      DODE_EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "not symmetric"));
-    ck_assert_int_eq(dode_metric_frechet_moments(2, a, eye, a, neg, &out, err, sizeof err),
+    ck_assert_int_eq(exp_metric_frechet_moments(2, a, eye, a, neg, &out, err, sizeof err),
                      DODE_EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "covariance 2 has diagonal entry 0"));
-    ck_assert_int_eq(dode_metric_frechet(a, 2, a, 1, 2, &out, err, sizeof err), DODE_EINVAL);
+    ck_assert_int_eq(exp_metric_frechet(a, 2, a, 1, 2, &out, err, sizeof err), DODE_EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "2 and 1 of 2"));
 
-    ck_assert_int_eq(dode_metric_sliced_w2_dirs(a, a, 2, 2, eye, 0, &out, err, sizeof err),
+    ck_assert_int_eq(exp_metric_sliced_w2_dirs(a, a, 2, 2, eye, 0, &out, err, sizeof err),
                      DODE_EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "nproj >= 1"));
-    ck_assert_int_eq(dode_metric_random_directions(NULL, 1, 2, outs, err, sizeof err),
+    ck_assert_int_eq(exp_metric_random_directions(NULL, 1, 2, outs, err, sizeof err),
                      DODE_EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "generator"));
 
     dode_model bare = { .name = "bare", .dim = 2 };
-    ck_assert_int_eq(dode_metric_mean_nll(&bare, a, 2, 0, &out, err, sizeof err),
+    ck_assert_int_eq(exp_metric_mean_nll(&bare, a, 2, 0, &out, err, sizeof err),
                      DODE_EUNSUPPORTED);
     ck_assert_ptr_nonnull(strstr(err, "'bare' has no log density"));
 

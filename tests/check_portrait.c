@@ -13,20 +13,20 @@
 #include "../experiments/config.h"
 #include "../experiments/portrait.h"
 
-static dode_config parse(const char *text)
+static exp_config parse(const char *text)
 {
-    dode_config cfg;
+    exp_config cfg;
     char err[ERRLEN];
-    ck_assert_msg(dode_config_parse(text, "portrait_test.ini", &cfg, err, sizeof err) ==
+    ck_assert_msg(exp_config_parse(text, "portrait_test.ini", &cfg, err, sizeof err) ==
                   DODE_OK, "%s", err);
     return cfg;
 }
 
-static void write_tables(const dode_config *cfg, char *dir)
+static void write_tables(const exp_config *cfg, char *dir)
 {
     char err[ERRLEN];
     ck_assert_ptr_nonnull(mkdtemp(dir));
-    ck_assert_msg(dode_portrait_write(cfg, dir, err, sizeof err) == DODE_OK, "%s", err);
+    ck_assert_msg(exp_portrait_write(cfg, dir, err, sizeof err) == DODE_OK, "%s", err);
 }
 
 static FILE *open_table(const char *dir, const char *file)
@@ -78,7 +78,7 @@ START_TEST(flow_map_paths_end_at_the_exact_flow_and_never_cross)
      * (MATH.md section 5); the table prints 6 significant digits: 1e-5 absolute. */
     enum { FAN = 25, POINTS = 161 };
     char dir[] = "/tmp/check_portrait_XXXXXX";
-    dode_config cfg = parse(gauss1d);
+    exp_config cfg = parse(gauss1d);
     write_tables(&cfg, dir);
     static double rows[FAN * POINTS + 8][3];
     size_t breaks[64], nb;
@@ -98,7 +98,7 @@ START_TEST(flow_map_paths_end_at_the_exact_flow_and_never_cross)
             for (int k = 0; k < POINTS; k++)
                 ck_assert_double_gt(rows[i * POINTS + k][1], rows[(i - 1) * POINTS + k][1]);
     }
-    dode_config_free(&cfg);
+    exp_config_free(&cfg);
     remove_dir(dir);
 }
 END_TEST
@@ -110,7 +110,7 @@ START_TEST(heat_map_integrates_to_one_at_every_sigma)
      * trapezoid rule on a Gaussian with h / std <= 0.25 is exact to ~1e-30. */
     enum { CELLS = 121, POINTS = 161 };
     char dir[] = "/tmp/check_portrait_XXXXXX";
-    dode_config cfg = parse(gauss1d);
+    exp_config cfg = parse(gauss1d);
     write_tables(&cfg, dir);
     static double rows[CELLS * POINTS + 8][3];
     size_t breaks[POINTS + 8], nb;
@@ -125,7 +125,7 @@ START_TEST(heat_map_integrates_to_one_at_every_sigma)
         ck_assert_double_le(mass, 1 + 1e-4);     /* 1e-4: the 6 printed digits */
         ck_assert_double_ge(mass, 1 - 0.013);
     }
-    dode_config_free(&cfg);
+    exp_config_free(&cfg);
     remove_dir(dir);
 }
 END_TEST
@@ -138,7 +138,7 @@ START_TEST(gmm_tables_have_a_block_per_solver_and_the_model_density)
         "[sweep]\nschedules = ddpm-linear\nsolvers = euler, heun\nnfe = 8\n";
     enum { PATHS = 12, SAMPLES = 512, GRID = 121 };
     char dir[] = "/tmp/check_portrait_XXXXXX", err[ERRLEN];
-    dode_config cfg = parse(gmm);
+    exp_config cfg = parse(gmm);
     write_tables(&cfg, dir);
     static double rows[GRID * GRID + 8][3];
     size_t breaks[GRID + 64], nb;
@@ -158,7 +158,7 @@ START_TEST(gmm_tables_have_a_block_per_solver_and_the_model_density)
         ck_assert_double_eq_tol(rows[i][2], fmax(lp, -50), 1e-5 * fabs(lp) + 1e-5);
     }
     dode_model_free(m);
-    dode_config_free(&cfg);
+    exp_config_free(&cfg);
     remove_dir(dir);
 }
 END_TEST
@@ -176,14 +176,14 @@ START_TEST(a_3d_model_or_a_roundtrip_gets_no_tables)
     const char *texts[2] = { g3, rt };
     for (int k = 0; k < 2; k++) {
         char dir[] = "/tmp/check_portrait_XXXXXX";
-        dode_config cfg = parse(texts[k]);
+        exp_config cfg = parse(texts[k]);
         write_tables(&cfg, dir);
         char path[256];
         snprintf(path, sizeof path, "%s/flowmap1d.dat", dir);
         ck_assert_int_ne(access(path, F_OK), 0);
         snprintf(path, sizeof path, "%s/density2d.dat", dir);
         ck_assert_int_ne(access(path, F_OK), 0);
-        dode_config_free(&cfg);
+        exp_config_free(&cfg);
         remove_dir(dir);
     }
 }
@@ -191,12 +191,12 @@ END_TEST
 
 START_TEST(unwritable_dir_fails_with_eio_naming_the_file)
 {
-    dode_config cfg = parse(gauss1d);
+    exp_config cfg = parse(gauss1d);
     char err[ERRLEN] = "";
-    ck_assert_int_eq(dode_portrait_write(&cfg, "/nonexistent/dir", err, sizeof err),
+    ck_assert_int_eq(exp_portrait_write(&cfg, "/nonexistent/dir", err, sizeof err),
                      DODE_EIO);
     ck_assert_ptr_nonnull(strstr(err, "/nonexistent/dir/flowmap1d.dat"));
-    dode_config_free(&cfg);
+    exp_config_free(&cfg);
 }
 END_TEST
 

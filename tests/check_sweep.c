@@ -22,24 +22,24 @@ static const char tiny[] =
     "[model g]\nspec = gaussian:dim=2,mean=0.5,std=0.8\n"
     "[sweep]\nschedules = vp-linear\nsolvers = euler, heun\nnfe = 4, 8\n";
 
-static dode_config parse(const char *text)
+static exp_config parse(const char *text)
 {
-    dode_config cfg;
+    exp_config cfg;
     char err[ERRLEN];
-    ck_assert_msg(dode_config_parse(text, "sweep_test.ini", &cfg, err, sizeof err) == DODE_OK,
+    ck_assert_msg(exp_config_parse(text, "sweep_test.ini", &cfg, err, sizeof err) == DODE_OK,
                   "%s", err);
     return cfg;
 }
 
-static dode_sweep_stats run(const dode_config *cfg, const char *root, size_t max_rows)
+static exp_sweep_stats run(const exp_config *cfg, const char *root, size_t max_rows)
 {
-    dode_sweep_opts o;
-    dode_sweep_stats st;
+    exp_sweep_opts o;
+    exp_sweep_stats st;
     char err[ERRLEN];
-    dode_sweep_opts_init(&o);
+    exp_sweep_opts_init(&o);
     o.root = root;
     o.max_rows = max_rows;
-    ck_assert_msg(dode_sweep_run(cfg, &o, &st, err, sizeof err) == DODE_OK, "%s", err);
+    ck_assert_msg(exp_sweep_run(cfg, &o, &st, err, sizeof err) == DODE_OK, "%s", err);
     return st;
 }
 
@@ -84,8 +84,8 @@ START_TEST(tiny_sweep_records_the_errors_of_a_direct_solve)
 {
     char root[] = "/tmp/check_sweep_XXXXXX";
     make_root(root);
-    dode_config cfg = parse(tiny);
-    dode_sweep_stats st = run(&cfg, root, 0);
+    exp_config cfg = parse(tiny);
+    exp_sweep_stats st = run(&cfg, root, 0);
     ck_assert_uint_eq(st.total, 4);
     ck_assert_uint_eq(st.ran, 4);
     ck_assert_uint_eq(st.failed, 0);
@@ -109,7 +109,7 @@ START_TEST(tiny_sweep_records_the_errors_of_a_direct_solve)
     ck_assert_int_eq(dode_solve(dode_solver_find("heun"), ode, &g, xbar, &o, NULL,
                                 err, sizeof err), DODE_OK);
     ck_assert_int_eq(m->exact_flow(m, 8, xbar_T, g.sigma[0], g.sigma[g.steps], exact), DODE_OK);
-    dode_metric_rmse(xbar, exact, 16, &rmse, err, sizeof err);
+    exp_metric_rmse(xbar, exact, 16, &rmse, err, sizeof err);
     ck_assert_double_eq_tol(csv_number(csv, 4, 13), rmse, 1e-10 * rmse);  /* 11 digits */
     ck_assert_double_eq(csv_number(csv, 4, 9), 8);                          /* nfe_used */
     ck_assert(isfinite(csv_number(csv, 4, 16)) && isfinite(csv_number(csv, 4, 17)));
@@ -124,7 +124,7 @@ START_TEST(tiny_sweep_records_the_errors_of_a_direct_solve)
     dode_schedule_free(s);
     dode_model_free(m);
     free(csv);
-    dode_config_free(&cfg);
+    exp_config_free(&cfg);
     remove_root(root);
 }
 END_TEST
@@ -133,10 +133,10 @@ START_TEST(rerun_skips_every_row_and_rewrites_the_same_bytes)
 {
     char root[] = "/tmp/check_sweep_XXXXXX";
     make_root(root);
-    dode_config cfg = parse(tiny);
+    exp_config cfg = parse(tiny);
     run(&cfg, root, 0);
     char *first = slurp(root, "tiny", "runs.csv"), *sum1 = slurp(root, "tiny", "summary.json");
-    dode_sweep_stats st = run(&cfg, root, 0);
+    exp_sweep_stats st = run(&cfg, root, 0);
     ck_assert_uint_eq(st.ran, 0);
     ck_assert_uint_eq(st.skipped, 4);
     char *second = slurp(root, "tiny", "runs.csv"), *sum2 = slurp(root, "tiny", "summary.json");
@@ -146,7 +146,7 @@ START_TEST(rerun_skips_every_row_and_rewrites_the_same_bytes)
     free(second);
     free(sum1);
     free(sum2);
-    dode_config_free(&cfg);
+    exp_config_free(&cfg);
     remove_root(root);
 }
 END_TEST
@@ -156,9 +156,9 @@ START_TEST(stopped_then_resumed_sweep_equals_an_uninterrupted_one)
     char whole[] = "/tmp/check_sweep_XXXXXX", parts[] = "/tmp/check_sweep_XXXXXX";
     make_root(whole);
     make_root(parts);
-    dode_config cfg = parse(tiny);
+    exp_config cfg = parse(tiny);
     run(&cfg, whole, 0);
-    dode_sweep_stats st = run(&cfg, parts, 1);           /* "killed" after one row */
+    exp_sweep_stats st = run(&cfg, parts, 1);           /* "killed" after one row */
     ck_assert(st.stopped);
     ck_assert_uint_eq(st.ran, 1);
     char *partial = slurp(parts, "tiny", "runs.csv");
@@ -179,7 +179,7 @@ START_TEST(stopped_then_resumed_sweep_equals_an_uninterrupted_one)
     free(a);
     free(b);
     free(partial);
-    dode_config_free(&cfg);
+    exp_config_free(&cfg);
     remove_root(whole);
     remove_root(parts);
 }
@@ -189,15 +189,15 @@ START_TEST(stop_flag_ends_the_sweep_before_the_next_row)
 {
     char root[] = "/tmp/check_sweep_XXXXXX";
     make_root(root);
-    dode_config cfg = parse(tiny);
+    exp_config cfg = parse(tiny);
     volatile sig_atomic_t stop = 1;
-    dode_sweep_opts o;
-    dode_sweep_stats st;
+    exp_sweep_opts o;
+    exp_sweep_stats st;
     char err[ERRLEN];
-    dode_sweep_opts_init(&o);
+    exp_sweep_opts_init(&o);
     o.root = root;
     o.stop = &stop;
-    ck_assert_int_eq(dode_sweep_run(&cfg, &o, &st, err, sizeof err), DODE_OK);
+    ck_assert_int_eq(exp_sweep_run(&cfg, &o, &st, err, sizeof err), DODE_OK);
     ck_assert(st.stopped);
     ck_assert_uint_eq(st.ran, 0);
     char *csv = slurp(root, "tiny", "runs.csv");
@@ -205,7 +205,7 @@ START_TEST(stop_flag_ends_the_sweep_before_the_next_row)
                      "sigma_start,sigma_end,status,rmse,max_err,nll,fd,sw2,reference,"
                      "diff_baseline\n");
     free(csv);
-    dode_config_free(&cfg);
+    exp_config_free(&cfg);
     remove_root(root);
 }
 END_TEST
@@ -220,7 +220,7 @@ START_TEST(rk8pd_reference_matches_the_exact_flow_and_is_cached)
         "[sweep]\nschedules = vp-linear\nsolvers = euler, heun\nnfe = 4, 8\n";
     char root[] = "/tmp/check_sweep_XXXXXX";
     make_root(root);
-    dode_config exact = parse(tiny), ref = parse(rk);
+    exp_config exact = parse(tiny), ref = parse(rk);
     run(&exact, root, 0);
     run(&ref, root, 0);
     char *a = slurp(root, "tiny", "runs.csv"), *b = slurp(root, "rk", "runs.csv");
@@ -238,8 +238,8 @@ START_TEST(rk8pd_reference_matches_the_exact_flow_and_is_cached)
     free(a);
     free(b);
     free(c);
-    dode_config_free(&exact);
-    dode_config_free(&ref);
+    exp_config_free(&exact);
+    exp_config_free(&ref);
     remove_root(root);
 }
 END_TEST
@@ -253,7 +253,7 @@ START_TEST(trajectory_errors_start_at_zero_end_at_the_final_error_and_resume_exa
     char whole[] = "/tmp/check_sweep_XXXXXX", parts[] = "/tmp/check_sweep_XXXXXX";
     make_root(whole);
     make_root(parts);
-    dode_config cfg = parse(traj);
+    exp_config cfg = parse(traj);
     run(&cfg, whole, 0);
     char *csv = slurp(whole, "traj", "runs.csv"), *tr = slurp(whole, "traj", "trajectories.csv");
     /* euler at NFE 4: points 0..4 are lines 1..5; the start is exact, the end is the row */
@@ -268,7 +268,7 @@ START_TEST(trajectory_errors_start_at_zero_end_at_the_final_error_and_resume_exa
     free(csv);
     free(tr);
     free(tr2);
-    dode_config_free(&cfg);
+    exp_config_free(&cfg);
     remove_root(whole);
     remove_root(parts);
 }
@@ -286,7 +286,7 @@ START_TEST(ddim_equals_euler_at_every_step_against_the_baseline)
         "[sweep]\nschedules = ddpm-linear\nsolvers = euler, ddim-x, heun\nnfe = 10\n";
     char root[] = "/tmp/check_sweep_XXXXXX";
     make_root(root);
-    dode_config cfg = parse(de);
+    exp_config cfg = parse(de);
     ck_assert_int_eq(cfg.baseline, 0);
     run(&cfg, root, 0);
     char *csv = slurp(root, "de", "runs.csv"), *tr = slurp(root, "de", "trajectories.csv");
@@ -297,7 +297,7 @@ START_TEST(ddim_equals_euler_at_every_step_against_the_baseline)
         ck_assert_double_le(csv_number(tr, line, 10), 1e-12);
     free(csv);
     free(tr);
-    dode_config_free(&cfg);
+    exp_config_free(&cfg);
     remove_root(root);
 }
 END_TEST
@@ -308,7 +308,7 @@ START_TEST(figures_are_drawn_when_gnuplot_is_present)
         return;                                 /* figures are optional without gnuplot */
     char root[] = "/tmp/check_sweep_XXXXXX", cmd[600];
     make_root(root);
-    dode_config cfg = parse(tiny);
+    exp_config cfg = parse(tiny);
     run(&cfg, root, 0);
     snprintf(cmd, sizeof cmd, "sh plots/plot.sh %s/tiny", root);
     ck_assert_int_eq(system(cmd), 0);
@@ -319,7 +319,7 @@ START_TEST(figures_are_drawn_when_gnuplot_is_present)
         ck_assert(i == 0 ? memcmp(bytes, "\x89PNG", 4) == 0 : strstr(bytes, "<svg") != NULL);
         free(bytes);
     }
-    dode_config_free(&cfg);
+    exp_config_free(&cfg);
     remove_root(root);
 }
 END_TEST
@@ -334,27 +334,27 @@ START_TEST(foreign_header_in_runs_csv_is_refused_naming_the_file)
     FILE *f = fopen(path, "w");
     fputs("a,b,c\n1,2,3\n", f);
     fclose(f);
-    dode_config cfg = parse(tiny);
-    dode_sweep_opts o;
-    dode_sweep_stats st = { .ran = 42 };
-    dode_sweep_opts_init(&o);
+    exp_config cfg = parse(tiny);
+    exp_sweep_opts o;
+    exp_sweep_stats st = { .ran = 42 };
+    exp_sweep_opts_init(&o);
     o.root = root;
-    ck_assert_int_eq(dode_sweep_run(&cfg, &o, &st, err, sizeof err), DODE_EFORMAT);
+    ck_assert_int_eq(exp_sweep_run(&cfg, &o, &st, err, sizeof err), DODE_EFORMAT);
     ck_assert_ptr_nonnull(strstr(err, path));
     ck_assert_ptr_nonnull(strstr(err, "header"));
     char *kept = slurp(root, "tiny", "runs.csv");
     ck_assert_str_eq(kept, "a,b,c\n1,2,3\n");           /* left as it was */
     free(kept);
-    dode_config_free(&cfg);
+    exp_config_free(&cfg);
     remove_root(root);
 }
 END_TEST
 
 START_TEST(fnv1a_matches_the_published_test_vectors)
 {
-    ck_assert_uint_eq(dode_fnv1a(DODE_FNV_OFFSET, "", 0), 0xcbf29ce484222325ULL);
-    ck_assert_uint_eq(dode_fnv1a(DODE_FNV_OFFSET, "a", 1), 0xaf63dc4c8601ec8cULL);
-    ck_assert_uint_eq(dode_fnv1a(DODE_FNV_OFFSET, "foobar", 6), 0x85944171f73967e8ULL);
+    ck_assert_uint_eq(exp_fnv1a(EXP_FNV_OFFSET, "", 0), 0xcbf29ce484222325ULL);
+    ck_assert_uint_eq(exp_fnv1a(EXP_FNV_OFFSET, "a", 1), 0xaf63dc4c8601ec8cULL);
+    ck_assert_uint_eq(exp_fnv1a(EXP_FNV_OFFSET, "foobar", 6), 0x85944171f73967e8ULL);
 }
 END_TEST
 
@@ -366,18 +366,18 @@ static const char nine[] =
     "[sweep]\nschedules = vp-linear\nsolvers = euler, heun, dpmpp2m\nnfe = 4, 8, 12\n";
 
 /* Runs cfg under root with the given jobs and shard (0/0: whole). */
-static dode_sweep_stats run_with(const dode_config *cfg, const char *root, size_t jobs,
+static exp_sweep_stats run_with(const exp_config *cfg, const char *root, size_t jobs,
                                  size_t k, size_t n)
 {
-    dode_sweep_opts o;
-    dode_sweep_stats st;
+    exp_sweep_opts o;
+    exp_sweep_stats st;
     char err[ERRLEN];
-    dode_sweep_opts_init(&o);
+    exp_sweep_opts_init(&o);
     o.root = root;
     o.jobs = jobs;
     o.shard_k = k;
     o.shard_n = n;
-    ck_assert_msg(dode_sweep_run(cfg, &o, &st, err, sizeof err) == DODE_OK, "%s", err);
+    ck_assert_msg(exp_sweep_run(cfg, &o, &st, err, sizeof err) == DODE_OK, "%s", err);
     return st;
 }
 
@@ -398,24 +398,24 @@ START_TEST(shards_merged_equal_the_unsharded_run_byte_for_byte)
     char dir[512], err[ERRLEN];
     make_root(whole);
     make_root(parts);
-    dode_config cfg = parse(nine);
+    exp_config cfg = parse(nine);
     run_with(&cfg, whole, 1, 0, 0);
-    dode_sweep_stats st = run_with(&cfg, parts, 1, 2, 4);
+    exp_sweep_stats st = run_with(&cfg, parts, 1, 2, 4);
     ck_assert_uint_eq(st.total, 2);             /* rows 1 and 5 of 0..8 */
     ck_assert_uint_eq(st.ran, 2);
     snprintf(dir, sizeof dir, "%s/nine", parts);
-    ck_assert_int_eq(dode_sweep_merge(dir, &st, err, sizeof err), DODE_OK);
+    ck_assert_int_eq(exp_sweep_merge(dir, &st, err, sizeof err), DODE_OK);
     ck_assert_uint_eq(st.done, 2);              /* a partial merge covers what is there */
     ck_assert_uint_eq(st.total, 9);
     for (size_t k = 1; k <= 4; k++)
         if (k != 2)
             run_with(&cfg, parts, 1, k, 4);
-    ck_assert_int_eq(dode_sweep_merge(dir, &st, err, sizeof err), DODE_OK);
+    ck_assert_int_eq(exp_sweep_merge(dir, &st, err, sizeof err), DODE_OK);
     ck_assert_uint_eq(st.done, 9);
     assert_same_file(whole, parts, "nine", "runs.csv");
     assert_same_file(whole, parts, "nine", "summary.json");
     assert_same_file(whole, parts, "nine", "config.ini");
-    dode_config_free(&cfg);
+    exp_config_free(&cfg);
     remove_root(whole);
     remove_root(parts);
 }
@@ -425,18 +425,18 @@ START_TEST(merge_refuses_a_dir_without_shards_or_with_mixed_counts)
 {
     char root[] = "/tmp/check_sweep_XXXXXX", dir[512], err[ERRLEN] = "";
     make_root(root);
-    dode_sweep_stats st = { .done = 42 };
-    ck_assert_int_eq(dode_sweep_merge(root, &st, err, sizeof err), DODE_ENOTFOUND);
+    exp_sweep_stats st = { .done = 42 };
+    ck_assert_int_eq(exp_sweep_merge(root, &st, err, sizeof err), DODE_ENOTFOUND);
     ck_assert_ptr_nonnull(strstr(err, "no shard-K-of-N"));
     ck_assert_uint_eq(st.done, 42);             /* untouched */
-    dode_config cfg = parse(tiny);
+    exp_config cfg = parse(tiny);
     run_with(&cfg, root, 1, 1, 2);
     run_with(&cfg, root, 1, 1, 3);
     snprintf(dir, sizeof dir, "%s/tiny", root);
-    ck_assert_int_eq(dode_sweep_merge(dir, &st, err, sizeof err), DODE_EINVAL);
+    ck_assert_int_eq(exp_sweep_merge(dir, &st, err, sizeof err), DODE_EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "holds shards of"));
     ck_assert_ptr_null(slurp(root, "tiny", "runs.csv"));       /* nothing written */
-    dode_config_free(&cfg);
+    exp_config_free(&cfg);
     remove_root(root);
 }
 END_TEST
@@ -446,14 +446,14 @@ START_TEST(two_jobs_write_the_same_bytes_as_one)
     char one[] = "/tmp/check_sweep_XXXXXX", two[] = "/tmp/check_sweep_XXXXXX";
     make_root(one);
     make_root(two);
-    dode_config cfg = parse(nine);
+    exp_config cfg = parse(nine);
     run_with(&cfg, one, 1, 0, 0);
-    dode_sweep_stats st = run_with(&cfg, two, 2, 0, 0);
+    exp_sweep_stats st = run_with(&cfg, two, 2, 0, 0);
     ck_assert_uint_eq(st.ran, 9);
     ck_assert_uint_eq(st.done, 9);
     assert_same_file(one, two, "nine", "runs.csv");
     assert_same_file(one, two, "nine", "summary.json");
-    dode_config_free(&cfg);
+    exp_config_free(&cfg);
     remove_root(one);
     remove_root(two);
 }
@@ -473,7 +473,7 @@ START_TEST(roundtrip_error_falls_at_order_p_plus_one_for_even_p)
     static const double order[3] = { 1, 3, 5 };
     char root[] = "/tmp/check_sweep_XXXXXX";
     make_root(root);
-    dode_config cfg = parse(rt);
+    exp_config cfg = parse(rt);
     run_with(&cfg, root, 1, 0, 0);
     char *csv = slurp(root, "rt", "runs.csv");
     for (int s = 0; s < 3; s++) {
@@ -483,7 +483,7 @@ START_TEST(roundtrip_error_falls_at_order_p_plus_one_for_even_p)
     }
     ck_assert_double_lt(csv_number(csv, 6, 13), 1e-6);
     free(csv);
-    dode_config_free(&cfg);
+    exp_config_free(&cfg);
     remove_root(root);
 }
 END_TEST
@@ -496,24 +496,24 @@ START_TEST(roundtrip_refuses_to_zero_naming_the_key)
         "[sweep]\nschedules = vp-linear\nsolvers = euler\nnfe = 4\nto_zero = yes\n";
     char root[] = "/tmp/check_sweep_XXXXXX", err[ERRLEN];
     make_root(root);
-    dode_config cfg = parse(rt0);
-    dode_sweep_opts o;
-    dode_sweep_stats st;
-    dode_sweep_opts_init(&o);
+    exp_config cfg = parse(rt0);
+    exp_sweep_opts o;
+    exp_sweep_stats st;
+    exp_sweep_opts_init(&o);
     o.root = root;
-    ck_assert_int_eq(dode_sweep_run(&cfg, &o, &st, err, sizeof err), DODE_EINVAL);
+    ck_assert_int_eq(exp_sweep_run(&cfg, &o, &st, err, sizeof err), DODE_EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "to_zero"));
     ck_assert_ptr_null(slurp(root, "rt0", "runs.csv"));
-    dode_config_free(&cfg);
+    exp_config_free(&cfg);
     remove_root(root);
 }
 END_TEST
 
 START_TEST(unknown_mode_is_refused_naming_line_and_key)
 {
-    dode_config cfg;
+    exp_config cfg;
     char err[ERRLEN];
-    ck_assert_int_eq(dode_config_parse("[experiment]\nname = x\nmode = both\n", "m.ini", &cfg,
+    ck_assert_int_eq(exp_config_parse("[experiment]\nname = x\nmode = both\n", "m.ini", &cfg,
                                        err, sizeof err), DODE_EFORMAT);
     ck_assert_ptr_nonnull(strstr(err, "m.ini:3"));
     ck_assert_ptr_nonnull(strstr(err, "mode"));

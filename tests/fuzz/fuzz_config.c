@@ -1,4 +1,4 @@
-/* fuzz_config.c - libFuzzer target for experiment configs (.ini): dode_config_parse on
+/* fuzz_config.c - libFuzzer target for experiment configs (.ini): exp_config_parse on
  * arbitrary text (inih's syntax, then every section, key, value, list and registry name).
  *
  * Specs that name files (gmm:FILE, mlp:FILE, schedules from .npy) resolve relative to the
@@ -28,9 +28,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /* Every byte of a zeroed config is 0 (config.h: "*cfg zeroed" on failure). memcmp, not
  * a byte loop: libFuzzer traces every comparison of an instrumented loop. */
-static int is_zeroed(const dode_config *cfg)
+static int is_zeroed(const exp_config *cfg)
 {
-    dode_config *zero = calloc(1, sizeof *zero);
+    exp_config *zero = calloc(1, sizeof *zero);
     if (zero == NULL)
         abort();
     const int same = memcmp(cfg, zero, sizeof *cfg) == 0;
@@ -41,22 +41,22 @@ static int is_zeroed(const dode_config *cfg)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *text = malloc(size + 1);
-    dode_config *cfg = malloc(sizeof *cfg);    /* ~100 KB: not on the stack */
+    exp_config *cfg = malloc(sizeof *cfg);    /* ~100 KB: not on the stack */
     char err[512] = "";
     if (text == NULL || cfg == NULL)
         abort();
     memcpy(text, data, size);
     text[size] = '\0';
     memset(cfg, 0xA5, sizeof *cfg);
-    const int rc = dode_config_parse(text, "fuzz.ini", cfg, err, sizeof err);
+    const int rc = exp_config_parse(text, "fuzz.ini", cfg, err, sizeof err);
     free(text);
     if (rc != DODE_OK) {
         if (!is_zeroed(cfg) || strstr(err, "fuzz.ini") == NULL)
             abort();
-    } else if (dode_config_runs(cfg) == 0) {
+    } else if (exp_config_runs(cfg) == 0) {
         abort();
     }
-    dode_config_free(cfg);
+    exp_config_free(cfg);
     free(cfg);
     return 0;
 }

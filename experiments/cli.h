@@ -60,12 +60,6 @@ int cli_parse(const cli_flag *flags, unsigned mask, int argc, char **argv, void 
 void cli_usage(FILE *out, const char *cmd, const char *synopsis, const cli_flag *flags,
                unsigned mask);
 
-/* Strict number readers: the whole string must be the number. cli_whole: a decimal
- * integer >= 0 (digits only, no overflow); cli_number: a finite double (strtod syntax).
- * Return 0, or -1 leaving *out alone. */
-int cli_whole(const char *s, size_t *out);
-int cli_number(const char *s, double *out);
-
 /* Exit status for a failure code: 2 when the arguments themselves are wrong
  * (DODE_EINVAL, DODE_ENOTFOUND, DODE_EUNSUPPORTED), 1 for everything else (files,
  * numerical failures). */

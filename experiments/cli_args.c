@@ -23,31 +23,6 @@ int cli_exit_status(int rc)
     return rc == DODE_EINVAL || rc == DODE_ENOTFOUND || rc == DODE_EUNSUPPORTED ? 2 : 1;
 }
 
-int cli_whole(const char *s, size_t *out)
-{
-    size_t v = 0;
-    if (*s == '\0')
-        return -1;
-    for (; *s != '\0'; s++) {
-        if (*s < '0' || *s > '9' || v > (SIZE_MAX - 9) / 10)
-            return -1;
-        v = v * 10 + (size_t)(*s - '0');
-    }
-    *out = v;
-    return 0;
-}
-
-int cli_number(const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    const double v = strtod(s, &end);
-    if (*s == '\0' || *end != '\0' || errno == ERANGE || !isfinite(v))
-        return -1;
-    *out = v;
-    return 0;
-}
-
 /* The choices as "a|b|c" for messages. */
 static void choices_text(const char *const *choices, char *buf, size_t len)
 {
@@ -95,13 +70,13 @@ static int store_value(const cli_flag *f, const char *value, void *opts, char *e
         return DODE_OK;
     case CLI_COUNT:
     case CLI_UINT:
-        if (cli_whole(value, &u) != 0 || (f->kind == CLI_COUNT && u == 0))
+        if (dode_spec_whole(value, &u) != 0 || (f->kind == CLI_COUNT && u == 0))
             need = f->kind == CLI_COUNT ? "a whole number >= 1" : "a whole number >= 0";
         else
             *(size_t *)field = u;
         break;
     default:
-        if (cli_number(value, &d) != 0 || (f->kind == CLI_POSITIVE && !(d > 0))
+        if (dode_spec_number(value, &d) != 0 || (f->kind == CLI_POSITIVE && !(d > 0))
             || (f->kind == CLI_NONNEG && !(d >= 0)))
             need = f->kind == CLI_POSITIVE ? "a finite number > 0"
                  : f->kind == CLI_NONNEG   ? "a finite number >= 0" : "a finite number";

@@ -115,7 +115,7 @@ static int parse_nfes(const char *list, images_run *r, char *err, size_t errlen)
     snprintf(buf, sizeof buf, "%s", list);
     for (char *tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
         size_t v = 0;
-        if (cli_whole(tok, &v) != 0 || v == 0 || r->nnfe == MAX_LIST)
+        if (dode_spec_whole(tok, &v) != 0 || v == 0 || r->nnfe == MAX_LIST)
             return dode_fail(err, errlen, DODE_EINVAL, "--nfe: '%s' is not a whole number >= 1 "
                              "(or more than %d values)", tok, MAX_LIST);
         r->nfe[r->nnfe++] = v;

@@ -12,7 +12,6 @@
 #include "diffode/spec.h"
 #include "diffode/status.h"
 #include "gsl_quiet.h"
-#include "spec_impl.h"
 
 /* The spec's parts: the source (the text before the first comma) and its keys. */
 typedef struct {
@@ -34,7 +33,7 @@ static int ideal_key(ideal_args *a, char *item, const char *spec, char *err, siz
     *eq = '\0';
     const char *key = item, *value = eq + 1;
     if (strcmp(key, "n") == 0 || strcmp(key, "seed") == 0) {
-        if (spec_whole(value, &v) != 0 || (key[0] == 'n' && v == 0))
+        if (dode_spec_whole(value, &v) != 0 || (key[0] == 'n' && v == 0))
             return dode_fail(err, errlen, DODE_EINVAL, "model '%s': %s = '%s' is not a whole "
                              "number%s", spec, key, value, key[0] == 'n' ? " >= 1" : "");
         if (key[0] == 'n')

@@ -16,11 +16,10 @@
 #include "diffode/mlp.h"
 #include "diffode/spec.h"
 #include "diffode/status.h"
-#include "spec_impl.h"
 
 #define GAUSSIAN_MAX_DIM ((size_t)1 << 20)
 
-int spec_whole(const char *s, size_t *out)
+int dode_spec_whole(const char *s, size_t *out)
 {
     size_t v = 0;
     if (*s == '\0')
@@ -34,7 +33,7 @@ int spec_whole(const char *s, size_t *out)
     return 0;
 }
 
-int spec_number(const char *s, double *out)
+int dode_spec_number(const char *s, double *out)
 {
     char *end;
     errno = 0;
@@ -77,13 +76,13 @@ static int gaussian_key(gaussian_params *g, const char *key, const char *value,
 {
     const char *need = NULL;
     if (strcmp(key, "dim") == 0) {
-        if (spec_whole(value, &g->dim) != 0 || g->dim == 0 || g->dim > GAUSSIAN_MAX_DIM)
+        if (dode_spec_whole(value, &g->dim) != 0 || g->dim == 0 || g->dim > GAUSSIAN_MAX_DIM)
             need = "a whole number from 1 to 1048576";
     } else if (strcmp(key, "mean") == 0) {
-        if (spec_number(value, &g->mean) != 0)
+        if (dode_spec_number(value, &g->mean) != 0)
             need = "a finite number (broadcast to every dimension)";
     } else if (strcmp(key, "std") == 0) {
-        if (spec_number(value, &g->std) != 0 || !(g->std > 0))
+        if (dode_spec_number(value, &g->std) != 0 || !(g->std > 0))
             need = "a finite number > 0";
     } else if (strcmp(key, "predict") == 0) {
         if (dode_prediction_parse(value, &g->predict, NULL, 0) != DODE_OK)

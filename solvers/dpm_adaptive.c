@@ -10,7 +10,7 @@
  * in x-space (x = xbar / sqrt(1 + sigma^2)), as the official code measures it, with its
  * defaults h_init = 0.05, atol = 0.0078, rtol = 0.05, theta = 0.9, and its stopping rule
  * |t - t_end| <= t_err = 1e-5 (so the last point may sit within t_err of t(sigmas[steps])).
- * The official tolerances are used when opts holds the generic 1e-6/1e-6 (dpm.h).
+ * Each of h_init, rtol and atol is the official value unless the user gave it (dpm.h).
  * Order 0 in the registry: the error is set by the tolerances, not by a step count.
  * A solve ending at sigma = 0 runs to the schedule's t_min and then takes the x0
  * prediction (one more NFE). Unlike the official code, h_init is clamped to the interval

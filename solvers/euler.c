@@ -11,7 +11,7 @@
 #include "solver_impl.h"
 
 /* ws[0]: d xbar/du at the start of the step. (Steps to sigma = 0 in lambda or log sigma
- * never get here: solver_run_var_steps takes the x0 prediction.) */
+ * never get here: solver_var_solve takes the x0 prediction.) */
 static int euler_step(dode_ode *ode, dode_variable var, double u, double un, int to_zero,
                       double *xbar, double *const *ws)
 {

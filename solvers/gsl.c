@@ -24,9 +24,8 @@
  *  - The msadams and msbdf steppers need a driver object linked to their step and
  *    control, so the objects come from gsl_odeiv2_driver_alloc_standard_new; the loop
  *    itself is ours (gsl_odeiv2_evolve_apply), to count steps and enforce the budget.
- *  - GSL's default error handler aborts: programs using the library call
- *    gsl_set_error_handler_off() once (the diffode command and the tests do); GSL statuses
- *    become DODE_ESOLVER with gsl_strerror's text and the sigma reached. */
+ *  - GSL's default error handler aborts: dode_solve switches it off (dode_gsl_quiet), and
+ *    GSL statuses become DODE_ESOLVER with gsl_strerror's text and the sigma reached. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

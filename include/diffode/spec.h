@@ -65,4 +65,11 @@ const char *const *dode_schedule_names(void);
 const char *dode_prediction_name(dode_prediction p);
 int dode_prediction_parse(const char *name, dode_prediction *out, char *err, size_t errlen);
 
+/* The strict number readers of spec values (and of the command's flags): the whole
+ * string must be the number. dode_spec_whole: a decimal integer >= 0 (digits only, no
+ * sign, no overflow); dode_spec_number: a finite double (strtod syntax, no overflow).
+ * Return 0, or -1 leaving *out alone. */
+int dode_spec_whole(const char *s, size_t *out);
+int dode_spec_number(const char *s, double *out);
+
 #endif

@@ -2,8 +2,10 @@
  * (the [solver NAME] rules are in config_solver.c): one setter per key, each checking its
  * value and writing it into the config (or, for [sweep], into the build that config.c's
  * pass two fills), and one key_rule table per section. */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "diffode/grid.h"
 #include "diffode/schedule.h"
@@ -138,19 +140,41 @@ const key_rule experiment_keys[] = {
 
 /* ---- [model NAME] ---- */
 
+/* The file a spec names ("gmm:FILE", "betas:FILE", "ideal:FILE,n=..") is looked up beside
+ * the config first, so a config runs from any folder; a path that is absolute, or that is
+ * not there, is used as given (relative to the working directory). out gets the spec. */
+static void spec_beside_config(const parser *p, const char *spec, char *out, size_t outlen)
+{
+    const char *slash = strrchr(p->source, '/'), *colon = strchr(spec, ':');
+    snprintf(out, outlen, "%s", spec);
+    if (slash == NULL || colon == NULL || colon[1] == '/' || colon[1] == '\0')
+        return;
+    const size_t kind = (size_t)(colon - spec) + 1, file = strcspn(colon + 1, ",");
+    char path[PATH_MAX];
+    const int w = snprintf(path, sizeof path, "%.*s/%.*s", (int)(slash - p->source), p->source,
+                           (int)file, colon + 1);
+    if (w < 0 || (size_t)w >= sizeof path || access(path, F_OK) != 0)
+        return;
+    const int v = snprintf(out, outlen, "%.*s%s%s", (int)kind, spec, path, colon + 1 + file);
+    if (v < 0 || (size_t)v >= outlen)
+        snprintf(out, outlen, "%s", spec);      /* too long resolved: keep it as given */
+}
+
 static int set_spec(parser *p, const entry *e, void *target)
 {
     exp_cfg_model *m = target;
+    char spec[EXP_CFG_SPEC];
     if (e->value[0] == '\0' || strlen(e->value) >= sizeof m->spec)
         return key_fail(p, DODE_EFORMAT, e->line, e->key, "a model spec must have 1 to %zu "
                         "characters", sizeof m->spec - 1);
+    spec_beside_config(p, e->value, spec, sizeof spec);
     char msg[384];
     dode_model *model = NULL;
-    int rc = dode_model_from_spec(e->value, &model, msg, sizeof msg);
+    int rc = dode_model_from_spec(spec, &model, msg, sizeof msg);
     if (rc != DODE_OK)
         return key_fail(p, rc, e->line, e->key, "%s", msg);
     dode_model_free(model);             /* loaded once to check it; the sweep loads again */
-    copy_str(m->spec, sizeof m->spec, e->value);
+    copy_str(m->spec, sizeof m->spec, spec);
     m->line = e->line;
     return DODE_OK;
 }
@@ -187,8 +211,10 @@ static int set_schedules(parser *p, const entry *e, void *target)
     size_t n = 0;
     int rc = parse_list(p, e, cfg->schedules, &n);
     for (size_t i = 0; rc == DODE_OK && i < n; i++) {
-        char msg[384];
+        char msg[384], spec[EXP_CFG_NAME];
         dode_schedule *s = NULL;
+        spec_beside_config(p, cfg->schedules[i], spec, sizeof spec);
+        copy_str(cfg->schedules[i], EXP_CFG_NAME, spec);
         rc = dode_schedule_from_spec(cfg->schedules[i], &s, msg, sizeof msg);
         if (rc != DODE_OK)
             return key_fail(p, rc, e->line, e->key, "%s", msg);

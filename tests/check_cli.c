@@ -384,6 +384,11 @@ static const bad_case bad_cases[] = {
     { { "--clip-value", "nan" }, 2, "--clip-value 'nan'" },
     { { "--dynamic-ratio", "1.5" }, 2, "--dynamic-ratio '1.5': 1.5 is out of range: expected in (0, 1]" },
     { { "--dynamic-ratio", "-0.1" }, 2, "--dynamic-ratio '-0.1'" },
+    { { "--h-init", "0" }, 2, "--h-init '0': 0 is out of range: expected > 0" },
+    { { "--lower-order-threshold", "-1" }, 2, "--lower-order-threshold '-1'" },
+    { { "--denoise-to-zero=maybe" }, 2, "\"maybe\" is not yes or no" },
+    { { "--ddim_xspace" }, 2, "unknown option '--ddim_xspace'" },
+    { { "--solver", "dpm3", "--r1", "0.6", "--r2", "0.5" }, 2, "r2 = 0.5 must lie in (r1, 1)" },
     { { "--x-T", "@/i8.npy" }, 1, "'<i8'" },
     { { "--x-T", "@/dim3.npy" }, 1, "shape (2, 3)" },
     { { "--x-T", "@/short.npy" }, 1, "needs 32 bytes, found 24" },
@@ -426,6 +431,24 @@ START_TEST(bad_inputs_fail_name_the_problem_and_write_nothing)
         ck_assert_msg(r->out[0] == '\0', "case %zu printed %s", k, r->out);
         ck_assert_msg(access(out, F_OK) != 0, "case %zu left %s", k, out);
     }
+    free(r);
+    test_rm_tree(dir);
+}
+END_TEST
+
+/* `reference` is gsl:rk8pd: a solver option it does not read is refused, not ignored. */
+START_TEST(reference_refuses_options_it_does_not_read)
+{
+    char *dir = test_tmpdir("check_cli_ref"), out[512];
+    snprintf(out, sizeof out, "%s/out.npy", dir);
+    run_result *r = malloc(sizeof *r);
+    const char *args[] = { "reference", "--model", "gaussian", "--n", "4", "--eta", "1",
+                           "--out", out, NULL };
+    run(dir, args, r);
+    ck_assert_int_eq(r->status, 2);
+    ck_assert_msg(strstr(r->err, "option eta does not apply to the reference") != NULL, "%s",
+                  r->err);
+    ck_assert_msg(access(out, F_OK) != 0, "left %s", out);
     free(r);
     test_rm_tree(dir);
 }
@@ -593,6 +616,7 @@ static Suite *cli_suite(void)
     tcase_add_test(tc, same_seed_gives_the_same_run);
     tcase_add_test(tc, help_lists_the_flags_and_exits_zero);
     tcase_add_test(tc, thresholding_flags_bound_the_samples);
+    tcase_add_test(tc, reference_refuses_options_it_does_not_read);
     tcase_add_test(tc, unipc_bh_flag_selects_the_variant);
     tcase_add_test(tc, bad_inputs_fail_name_the_problem_and_write_nothing);
     tcase_add_test(tc, unwritable_out_fails_and_leaves_nothing);

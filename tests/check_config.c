@@ -250,6 +250,44 @@ START_TEST(shipped_configs_are_valid)
 }
 END_TEST
 
+/* A file a spec names is looked up beside the config first (so a config runs from any
+ * folder), then as given; a file in neither place is an error naming file, line and key. */
+START_TEST(spec_files_resolve_beside_the_config)
+{
+    char *dir = test_tmpdir("cfg-beside");
+    char path[512], json[512], err[ERRLEN];
+    snprintf(json, sizeof json, "%s/mix.json", dir);
+    FILE *f = fopen(json, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("{\"weights\": [1], \"means\": [[0, 0]], \"stds\": [1]}", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/exp.ini", dir);
+    const char *body[2] = { "gmm:mix.json", "gmm:absent.json" };
+    for (int k = 0; k < 2; k++) {
+        f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        fprintf(f, "[experiment]\nname = beside\n[model m]\nspec = %s\n[sweep]\n"
+                   "models = m\nschedules = ddpm-linear\nspacings = logsnr\n"
+                   "solvers = euler\nnfe = 4\n", body[k]);
+        fclose(f);
+        exp_config cfg;
+        const int rc = exp_config_load(path, &cfg, err, sizeof err);
+        if (k == 0) {
+            ck_assert_msg(rc == DODE_OK, "%s", err);
+            ck_assert_str_eq(cfg.models[0].spec + strlen("gmm:"), json);
+            exp_config_free(&cfg);
+        } else {
+            ck_assert_int_ne(rc, DODE_OK);
+            ck_assert_msg(strstr(err, "exp.ini:4: key 'spec'") != NULL
+                          && strstr(err, "absent.json") != NULL, "%s", err);
+        }
+    }
+    unlink(json);
+    unlink(path);
+    test_rm_tree(dir);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -262,6 +300,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, overlong_line_is_reported_with_its_line);
     tcase_add_test(tc, missing_file_is_an_io_error_naming_it);
     tcase_add_test(tc, shipped_configs_are_valid);
+    tcase_add_test(tc, spec_files_resolve_beside_the_config);
     suite_add_tcase(s, tc);
     return s;
 }

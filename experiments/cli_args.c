@@ -20,7 +20,10 @@ int cli_exit_status(int rc)
 {
     if (rc == DODE_OK)
         return 0;
-    return rc == DODE_EINVAL || rc == DODE_ENOTFOUND || rc == DODE_EUNSUPPORTED ? 2 : 1;
+    return rc == DODE_EINVAL || rc == DODE_ENOTFOUND || rc == DODE_EUNSUPPORTED ||
+                   rc == DODE_EFORMAT
+               ? CLI_EXIT_USAGE
+               : CLI_EXIT_RUNTIME;
 }
 
 /* The choices as "a|b|c" for messages. */

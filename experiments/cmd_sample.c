@@ -216,7 +216,7 @@ static int setup_x_T_file(const char *path, sample_run *r, char *err, size_t err
         if (!isfinite(x[k])) {
             const double bad = x[k];
             free(x);
-            return dode_fail(err, errlen, DODE_ENONFINITE, "--x-T %s: row %zu (0-based), "
+            return dode_fail(err, errlen, DODE_EFORMAT, "--x-T %s: row %zu (0-based), "
                              "column %zu is %g, not a finite number", path, k / cols, k % cols,
                              bad);
         }

@@ -389,13 +389,13 @@ static const bad_case bad_cases[] = {
     { { "--denoise-to-zero=maybe" }, 2, "\"maybe\" is not yes or no" },
     { { "--ddim_xspace" }, 2, "unknown option '--ddim_xspace'" },
     { { "--solver", "dpm3", "--r1", "0.6", "--r2", "0.5" }, 2, "r2 = 0.5 must lie in (r1, 1)" },
-    { { "--x-T", "@/i8.npy" }, 1, "'<i8'" },
-    { { "--x-T", "@/dim3.npy" }, 1, "shape (2, 3)" },
-    { { "--x-T", "@/short.npy" }, 1, "needs 32 bytes, found 24" },
-    { { "--x-T", "@/nan.npy" }, 1, "row 2" },
+    { { "--x-T", "@/i8.npy" }, 2, "'<i8'" },
+    { { "--x-T", "@/dim3.npy" }, 2, "shape (2, 3)" },
+    { { "--x-T", "@/short.npy" }, 2, "needs 32 bytes, found 24" },
+    { { "--x-T", "@/nan.npy" }, 2, "row 2" },
     { { "--x-T", "@/missing.npy" }, 1, "missing.npy" },
-    { { "--model", "gmm:@/count.json" }, 1, "\"stds\" has 1 entries" },
-    { { "--model", "gmm:@/syntax.json" }, 1, "syntax.json" },
+    { { "--model", "gmm:@/count.json" }, 2, "\"stds\" has 1 entries" },
+    { { "--model", "gmm:@/syntax.json" }, 2, "syntax.json" },
 };
 
 /* Copies a template argument, replacing a leading "@" by dir. */

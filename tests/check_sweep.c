@@ -324,6 +324,51 @@ START_TEST(figures_are_drawn_when_gnuplot_is_present)
 }
 END_TEST
 
+/* `sh -c CMD` with stderr into err; the exit status. */
+static int shell(const char *cmd, char *err, size_t cap)
+{
+    char line[2048], path[] = "/tmp/check_sweep_err_XXXXXX";
+    const int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    snprintf(line, sizeof line, "%s 2>%s", cmd, path);
+    const int status = system(line);
+    test_slurp(path, err, cap);
+    unlink(path);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The plot scripts are found from the executable, so `diffode plot` draws from any
+ * folder; it fails (exit 2 or 1, the reason on stderr) when it draws nothing. */
+START_TEST(plot_draws_from_any_folder_and_fails_when_it_draws_nothing)
+{
+    char root[] = "/tmp/check_sweep_XXXXXX", cmd[2048], err[4096], cwd[512], exe[1024];
+    const char *rel = test_diffode_path();
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+    snprintf(exe, sizeof exe, "%s%s%s", rel[0] == '/' ? "" : cwd, rel[0] == '/' ? "" : "/",
+             rel);
+    make_root(root);
+    exp_config cfg = parse(tiny);
+    run(&cfg, root, 0);
+    snprintf(cmd, sizeof cmd, "cd %s && %s plot . >/dev/null", root, exe);
+    ck_assert_int_eq(shell(cmd, err, sizeof err), 2);          /* root has no .dat files */
+    ck_assert_msg(strstr(err, "has no figure data") != NULL, "%s", err);
+    snprintf(cmd, sizeof cmd, "cd %s && DIFFODE_PLOTS=/nonexistent %s plot tiny >/dev/null",
+             root, exe);
+    ck_assert_int_eq(shell(cmd, err, sizeof err), 1);
+    ck_assert_msg(strstr(err, "DIFFODE_PLOTS=/nonexistent has no plot.sh") != NULL, "%s", err);
+    if (system("command -v gnuplot >/dev/null 2>&1") == 0) {
+        snprintf(cmd, sizeof cmd, "cd %s && %s plot tiny >/dev/null", root, exe);
+        ck_assert_msg(shell(cmd, err, sizeof err) == 0, "%s", err);
+        char *png = slurp(root, "tiny", "error_vs_nfe.png");
+        ck_assert_msg(png != NULL && memcmp(png, "\x89PNG", 4) == 0, "no figure drawn");
+        free(png);
+    }
+    exp_config_free(&cfg);
+    remove_root(root);
+}
+END_TEST
+
 START_TEST(foreign_header_in_runs_csv_is_refused_naming_the_file)
 {
     char root[] = "/tmp/check_sweep_XXXXXX", path[512], err[ERRLEN];
@@ -533,6 +578,7 @@ static Suite *sweep_suite(void)
     tcase_add_test(tc, trajectory_errors_start_at_zero_end_at_the_final_error_and_resume_exactly);
     tcase_add_test(tc, ddim_equals_euler_at_every_step_against_the_baseline);
     tcase_add_test(tc, figures_are_drawn_when_gnuplot_is_present);
+    tcase_add_test(tc, plot_draws_from_any_folder_and_fails_when_it_draws_nothing);
     tcase_add_test(tc, foreign_header_in_runs_csv_is_refused_naming_the_file);
     tcase_add_test(tc, fnv1a_matches_the_published_test_vectors);
     tcase_add_test(tc, shards_merged_equal_the_unsharded_run_byte_for_byte);

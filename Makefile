@@ -4,7 +4,8 @@
 #   make check      run every Check suite, then again under AddressSanitizer + UBSan, then valgrind
 #   make fuzz       run each file parser's libFuzzer target 10^6 times (clang; tests/fuzz/)
 #   make bench      print speed ratios against baselines measured in the same run
-#   make install PREFIX=/usr/local   install the command, library and headers
+#   make install PREFIX=/usr/local   install the command, the static and shared library, the
+#                   headers, diffode.pc and the plot scripts (PREFIX/share/diffode/plots)
 #   make clean      remove build/ (results/ is yours to keep)
 
 CC       = gcc
@@ -33,11 +34,19 @@ CLI_LIB_OBJ = $(filter-out $(BUILD)/experiments/diffode.o,$(CLI_OBJ))
 TESTS    = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 LIBA     = $(BUILD)/libdiffode.a
 DIFFODE  = $(BUILD)/diffode
+# The shared library: libdiffode.so.$(VERSION), soname libdiffode.so.$(SOVERSION) (bumped
+# when the ABI breaks), and the libdiffode.so link for -ldiffode.
+VERSION   = 0.1.0
+SOVERSION = 0
+LIBSO     = $(BUILD)/libdiffode.so.$(VERSION)
 
-.PHONY: all run check test bench install clean deps
+.PHONY: all run check test bench install clean deps example
 .DEFAULT_GOAL := all
 
-all: $(LIBA) $(DIFFODE) $(TESTS)
+all: $(LIBA) $(LIBSO) $(DIFFODE) $(TESTS)
+
+# The library's objects are position independent, so the same ones make the .a and the .so.
+$(LIB_OBJ): ALL_CFLAGS += -fPIC
 
 $(BUILD)/%.o: %.c $(wildcard include/diffode/*.h model/*.h solvers/*.h experiments/*.h tests/*.h)
 	@mkdir -p $(dir $@)
@@ -46,6 +55,11 @@ $(BUILD)/%.o: %.c $(wildcard include/diffode/*.h model/*.h solvers/*.h experimen
 $(LIBA): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
+
+$(LIBSO): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libdiffode.so.$(SOVERSION) -o $@ $^ $(LIBS)
+	ln -sf libdiffode.so.$(VERSION) $(BUILD)/libdiffode.so.$(SOVERSION)
+	ln -sf libdiffode.so.$(SOVERSION) $(BUILD)/libdiffode.so
 
 $(DIFFODE): $(CLI_OBJ) $(LIBA)
 	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(LIBA) $(LIBS)
@@ -89,6 +103,7 @@ test: $(TESTS) $(DIFFODE)
 
 check: deps
 	$(MAKE) test
+	$(MAKE) example
 	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test
 	bash tests/valgrind.sh $(BUILD)
@@ -121,11 +136,47 @@ bench: deps
 $(BUILD)/bench: $(wildcard bench/*.c bench/*.h include/diffode/*.h) $(LIBA)
 	$(CC) $(ALL_CFLAGS) -fopenmp -o $@ $(wildcard bench/*.c) $(LIBA) $(LIBS)
 
-install: $(LIBA) $(DIFFODE)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/diffode
+# diffode.pc: the static link needs the dependencies, so they are Requires.private (their
+# own .pc files) and Libs.private; GSL's CBLAS is OpenBLAS here, as in LIBS above.
+$(BUILD)/diffode.pc: Makefile
+	@mkdir -p $(dir $@)
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+	  'Name: diffode' 'Description: ODE solvers for diffusion-model sampling' \
+	  'Version: $(VERSION)' 'URL: https://github.com/diffode/diffode' \
+	  'Requires.private: gsl openblas libcjson inih zlib' \
+	  'Libs: -L$${libdir} -ldiffode' 'Libs.private: -lm' 'Cflags: -I$${includedir}' > $@
+
+install: $(LIBA) $(LIBSO) $(DIFFODE) $(BUILD)/diffode.pc
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	  $(DESTDIR)$(PREFIX)/include/diffode $(DESTDIR)$(PREFIX)/share/diffode/plots
 	install -m 755 $(DIFFODE) $(DESTDIR)$(PREFIX)/bin/diffode
 	install -m 644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/libdiffode.a
+	install -m 755 $(LIBSO) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libdiffode.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libdiffode.so.$(SOVERSION)
+	ln -sf libdiffode.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libdiffode.so
 	install -m 644 include/diffode/*.h $(DESTDIR)$(PREFIX)/include/diffode/
+	install -m 644 $(BUILD)/diffode.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/diffode.pc
+	install -m 644 plots/*.gp plots/*.sh $(DESTDIR)$(PREFIX)/share/diffode/plots/
+
+# The library as a user gets it: install into a scratch prefix, build examples/ there
+# through pkg-config alone (shared, then static), run both, and run the installed command
+# from another folder (it must find its installed plot scripts).
+EXAMPLE_PREFIX = $(CURDIR)/$(BUILD)/example-prefix
+example: $(LIBA) $(LIBSO) $(DIFFODE)
+	rm -rf $(EXAMPLE_PREFIX) && $(MAKE) --no-print-directory install PREFIX=$(EXAMPLE_PREFIX) >/dev/null
+	export PKG_CONFIG_PATH=$(EXAMPLE_PREFIX)/lib/pkgconfig; \
+	$(CC) -std=c11 -Wall -Wextra -Werror examples/sample_mixture.c \
+	  $$(pkg-config --cflags --libs diffode) -Wl,-rpath,$(EXAMPLE_PREFIX)/lib \
+	  -o $(BUILD)/example-shared && \
+	$(CC) -std=c11 -Wall -Wextra -Werror examples/sample_mixture.c \
+	  $$(pkg-config --cflags diffode) $(EXAMPLE_PREFIX)/lib/libdiffode.a \
+	  $$(pkg-config --static --libs-only-other --libs-only-l diffode | sed 's/-ldiffode//') \
+	  -o $(BUILD)/example-static
+	$(BUILD)/example-shared && $(BUILD)/example-static
+	readelf -d $(EXAMPLE_PREFIX)/lib/libdiffode.so | grep -q 'SONAME.*libdiffode.so.$(SOVERSION)'
+	rm -rf $(EXAMPLE_PREFIX)/results && cd /tmp && $(EXAMPLE_PREFIX)/bin/diffode run \
+	  $(CURDIR)/experiments/configs/default.ini --root $(EXAMPLE_PREFIX)/results >/dev/null
+	test -s $(EXAMPLE_PREFIX)/results/gmm-error-vs-nfe/error_vs_nfe.png
 
 clean:
 	rm -rf build

@@ -496,7 +496,12 @@ START_TEST(seeded_start_is_the_documented_draw)
                                     "--steps", "1", "--n", "4", "--seed", "11",
                                     "--trajectory", path, NULL }, r);
     cJSON *json = json_line(r);
-    double *want = test_xbar_T(4, 2, num(json, "sigma_max"), 11);
+    double *want = test_xbar_T(4, 2, num(json, "sigma_max"), 11), lib[8];
+    char err[ERRLEN];
+    ck_assert_int_eq(dode_draw_x_T(11, lib, 8, err, sizeof err), DODE_OK);  /* the public draw */
+    dode_x_to_xbar(num(json, "sigma_max"), lib, lib, 8);
+    for (size_t k = 0; k < 8; k++)
+        ck_assert(lib[k] == want[k]);
     char *csv = malloc(OUT_MAX);
     test_slurp(path, csv, OUT_MAX);
     const char *line = strchr(csv, '\n') + 1;

@@ -324,6 +324,28 @@ START_TEST(figures_are_drawn_when_gnuplot_is_present)
 }
 END_TEST
 
+/* A results root may be new, but not its parent: a mistyped --root creates nothing. */
+START_TEST(root_with_a_missing_parent_is_refused_and_nothing_is_created)
+{
+    char root[] = "/tmp/check_sweep_XXXXXX", bad[600], err[ERRLEN];
+    make_root(root);
+    snprintf(bad, sizeof bad, "%s/missing/results", root);
+    exp_config cfg = parse(tiny);
+    exp_sweep_opts o;
+    exp_sweep_stats st;
+    exp_sweep_opts_init(&o);
+    o.root = bad;
+    ck_assert_int_eq(exp_sweep_run(&cfg, &o, &st, err, sizeof err), DODE_EINVAL);
+    ck_assert_msg(strstr(err, "/missing does not exist") != NULL, "%s", err);
+    ck_assert_int_eq(test_count_visible(root), 0);
+    snprintf(bad, sizeof bad, "%s/new/", root);                 /* one new level is fine */
+    o.root = bad;
+    ck_assert_msg(exp_sweep_run(&cfg, &o, &st, err, sizeof err) == DODE_OK, "%s", err);
+    exp_config_free(&cfg);
+    remove_root(root);
+}
+END_TEST
+
 /* `sh -c CMD` with stderr into err; the exit status. */
 static int shell(const char *cmd, char *err, size_t cap)
 {
@@ -579,6 +601,7 @@ static Suite *sweep_suite(void)
     tcase_add_test(tc, ddim_equals_euler_at_every_step_against_the_baseline);
     tcase_add_test(tc, figures_are_drawn_when_gnuplot_is_present);
     tcase_add_test(tc, plot_draws_from_any_folder_and_fails_when_it_draws_nothing);
+    tcase_add_test(tc, root_with_a_missing_parent_is_refused_and_nothing_is_created);
     tcase_add_test(tc, foreign_header_in_runs_csv_is_refused_naming_the_file);
     tcase_add_test(tc, fnv1a_matches_the_published_test_vectors);
     tcase_add_test(tc, shards_merged_equal_the_unsharded_run_byte_for_byte);

@@ -20,7 +20,7 @@ static void list_solvers(void)
         if (!t->adaptive)
             snprintf(evals, sizeof evals, "%d", t->evals_per_step);
         printf("  %-16s %-10s %5d %9s %8s  %s\n", t->name, t->family != NULL ? t->family : "",
-               t->order, evals, t->adaptive ? "yes" : "no", t->summary != NULL ? t->summary : "");
+               dode_solver_order(t, NULL), evals, t->adaptive ? "yes" : "no", t->summary != NULL ? t->summary : "");
     }
 }
 

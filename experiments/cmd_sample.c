@@ -57,7 +57,7 @@ typedef struct {
 #define ARG(field) offsetof(sample_args, field)
 static const cli_flag sample_flags[] = {
     { "--model", CLI_STRING, ARG(model), NULL, "SPEC",
-      "gaussian:dim=D,mean=M,std=S[,predict=P] | gmm:FILE.json (required)", FOR_BOTH },
+      "the model (required), one of:", FOR_BOTH },
     { "--schedule", CLI_STRING, ARG(schedule), NULL, "NAME", "ddpm-linear (default), "
       "ddpm-cosine, vp-linear, vp-cosine, edm, betas:FILE.npy, alphas_cumprod:FILE.npy",
       FOR_BOTH },

@@ -261,6 +261,9 @@ START_TEST(help_lists_the_flags_and_exits_zero)
     ck_assert_int_eq(r->status, 0);
     ck_assert_ptr_nonnull(strstr(r->out, "--nfe"));
     ck_assert_ptr_nonnull(strstr(r->out, "--vs-reference"));
+    for (const dode_model_kind *k = dode_model_kinds(); k->kind != NULL; k++)
+        ck_assert_msg(strstr(r->out, k->syntax) != NULL, "--help lacks %s", k->syntax);
+    ck_assert_ptr_nonnull(strstr(r->out, "exit status"));
     free(r);
     test_rm_tree(dir);
 }

@@ -274,6 +274,30 @@ START_TEST(trajectory_errors_start_at_zero_end_at_the_final_error_and_resume_exa
 }
 END_TEST
 
+/* The theory a run table states comes from the registry under the section's options:
+ * [solver x] base = dpm3m, d2 = taylor is order 3, plain dpm3m order 2. */
+START_TEST(derived_solver_states_its_own_theory)
+{
+    static const char d2[] =
+        "[experiment]\nname = d2\nsamples = 4\ntrue_samples = 0\n"
+        "[model g]\nspec = gaussian:dim=2\n[solver dpm3m-c2]\nbase = dpm3m\nd2 = taylor\n"
+        "[sweep]\nschedules = vp-linear\nsolvers = dpm3m, dpm3m-c2\nnfe = 6, 12\n";
+    char root[] = "/tmp/check_sweep_XXXXXX";
+    make_root(root);
+    exp_config cfg = parse(d2);
+    run(&cfg, root, 0);
+    char *json = slurp(root, "d2", "summary.json");
+    ck_assert_ptr_nonnull(json);
+    const char *plain = strstr(json, "\"dpm3m\""), *c2 = strstr(json, "\"dpm3m-c2\"");
+    ck_assert(plain != NULL && c2 != NULL);
+    ck_assert_ptr_nonnull(strstr(plain, "\"theory_order\":\t2"));
+    ck_assert_ptr_nonnull(strstr(c2, "\"theory_order\":\t3"));
+    free(json);
+    exp_config_free(&cfg);
+    remove_root(root);
+}
+END_TEST
+
 START_TEST(ddim_equals_euler_at_every_step_against_the_baseline)
 {
     /* DDIM (eta = 0, here in x-space: DDIM eq. 12) is Euler in sigma: the two agree to
@@ -602,6 +626,7 @@ static Suite *sweep_suite(void)
     tcase_add_test(tc, figures_are_drawn_when_gnuplot_is_present);
     tcase_add_test(tc, plot_draws_from_any_folder_and_fails_when_it_draws_nothing);
     tcase_add_test(tc, root_with_a_missing_parent_is_refused_and_nothing_is_created);
+    tcase_add_test(tc, derived_solver_states_its_own_theory);
     tcase_add_test(tc, foreign_header_in_runs_csv_is_refused_naming_the_file);
     tcase_add_test(tc, fnv1a_matches_the_published_test_vectors);
     tcase_add_test(tc, shards_merged_equal_the_unsharded_run_byte_for_byte);

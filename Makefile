@@ -1,7 +1,8 @@
 # diffode - one non-recursive Makefile (the asan pass re-enters it with another BUILD dir).
 #   make            build the library, the diffode command and the test programs
 #   make run        run the default experiment end to end (installs missing packages as root)
-#   make check      run every Check suite, then again under AddressSanitizer + UBSan, then valgrind
+#   make check      run every Check suite, build examples/ against an installed copy, run
+#                   the docs' commands, then the suites under AddressSanitizer + UBSan, valgrind
 #   make fuzz       run each file parser's libFuzzer target 10^6 times (clang; tests/fuzz/)
 #   make bench      print speed ratios against baselines measured in the same run
 #   make install PREFIX=/usr/local   install the command, the static and shared library, the
@@ -104,6 +105,7 @@ test: $(TESTS) $(DIFFODE)
 check: deps
 	$(MAKE) test
 	$(MAKE) example
+	bash tests/docs_check.sh $(BUILD)
 	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test
 	bash tests/valgrind.sh $(BUILD)

@@ -14,7 +14,7 @@ BUILD   ?= build
 PREFIX  ?= /usr/local
 PKGS     = gsl openblas check libcjson inih zlib
 DEB_PKGS = libgsl-dev libopenblas-dev check libcjson-dev libinih-dev zlib1g-dev pkg-config \
-           gnuplot-nox valgrind dataset-fashion-mnist
+           gnuplot-nox valgrind dataset-fashion-mnist python3-cffi python3-numpy python3-pytest
 
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS  ?= -O2 -g
@@ -41,7 +41,7 @@ VERSION   = 0.1.0
 SOVERSION = 0
 LIBSO     = $(BUILD)/libdiffode.so.$(VERSION)
 
-.PHONY: all run check test bench install clean deps example
+.PHONY: all run check test bench install clean deps example pytest
 .DEFAULT_GOAL := all
 
 all: $(LIBA) $(LIBSO) $(DIFFODE) $(TESTS)
@@ -79,13 +79,15 @@ $(BUILD)/tests/check_alloc: tests/check_alloc.c $(LIBA) $(CLI_LIB_OBJ) $(wildcar
 
 # Missing Debian packages: installed when root, otherwise the exact apt-get line.
 # Probes: the pkg-config modules, gnuplot (figures), valgrind (the memcheck gate of make
-# check) and Fashion-MNIST (the ideal-denoiser model's data).
+# check), Fashion-MNIST (the ideal-denoiser model's data) and the Python bindings' modules
+# (their tests; the C library and the command never need Python).
 deps:
 	@missing=""; \
 	pkg-config --exists $(PKGS) 2>/dev/null || missing="yes"; \
 	command -v gnuplot >/dev/null 2>&1 || missing="yes"; \
 	command -v valgrind >/dev/null 2>&1 || missing="yes"; \
 	[ -d /usr/share/datasets/fashion-mnist ] || missing="yes"; \
+	/usr/bin/python3 -c 'import cffi, numpy, pytest' 2>/dev/null || missing="yes"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "deps: installing $(DEB_PKGS)"; \
@@ -104,6 +106,7 @@ test: $(TESTS) $(DIFFODE)
 
 check: deps
 	$(MAKE) test
+	$(MAKE) pytest
 	$(MAKE) example
 	bash tests/docs_check.sh $(BUILD)
 	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g" \
@@ -138,6 +141,11 @@ bench: deps
 $(BUILD)/bench: $(wildcard bench/*.c bench/*.h include/diffode/*.h) $(LIBA)
 	$(CC) $(ALL_CFLAGS) -fopenmp -o $@ $(wildcard bench/*.c) $(LIBA) $(LIBS)
 
+# The Python bindings (python/diffode) against this build's shared library and command.
+pytest: $(LIBSO) $(DIFFODE)
+	DIFFODE_LIBRARY=$(CURDIR)/$(LIBSO) DIFFODE=$(CURDIR)/$(DIFFODE) PYTHONPATH=python \
+	  /usr/bin/python3 -m pytest -q -p no:cacheprovider python/tests
+
 # diffode.pc: the static link needs the dependencies, so they are Requires.private (their
 # own .pc files) and Libs.private; GSL's CBLAS is OpenBLAS here, as in LIBS above.
 $(BUILD)/diffode.pc: Makefile
@@ -147,6 +155,10 @@ $(BUILD)/diffode.pc: Makefile
 	  'Version: $(VERSION)' 'URL: https://github.com/diffode/diffode' \
 	  'Requires.private: gsl openblas libcjson inih zlib' \
 	  'Libs: -L$${libdir} -ldiffode' 'Libs.private: -lm' 'Cflags: -I$${includedir}' > $@
+
+# Where Debian's python3 looks for packages under a prefix (/usr/local/lib/python3.X/...).
+PYVER = $(shell /usr/bin/python3 -c 'import sys; print("python3.%d" % sys.version_info[1])' \
+          2>/dev/null || echo python3)
 
 install: $(LIBA) $(LIBSO) $(DIFFODE) $(BUILD)/diffode.pc
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
@@ -159,6 +171,8 @@ install: $(LIBA) $(LIBSO) $(DIFFODE) $(BUILD)/diffode.pc
 	install -m 644 include/diffode/*.h $(DESTDIR)$(PREFIX)/include/diffode/
 	install -m 644 $(BUILD)/diffode.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/diffode.pc
 	install -m 644 plots/*.gp plots/*.sh $(DESTDIR)$(PREFIX)/share/diffode/plots/
+	install -d $(DESTDIR)$(PREFIX)/lib/$(PYVER)/dist-packages/diffode
+	install -m 644 python/diffode/*.py $(DESTDIR)$(PREFIX)/lib/$(PYVER)/dist-packages/diffode/
 
 # The library as a user gets it: install into a scratch prefix, build examples/ there
 # through pkg-config alone (shared, then static), run both, and run the installed command
@@ -179,6 +193,8 @@ example: $(LIBA) $(LIBSO) $(DIFFODE)
 	rm -rf $(EXAMPLE_PREFIX)/results && cd /tmp && $(EXAMPLE_PREFIX)/bin/diffode run \
 	  $(CURDIR)/experiments/configs/default.ini --root $(EXAMPLE_PREFIX)/results >/dev/null
 	test -s $(EXAMPLE_PREFIX)/results/gmm-error-vs-nfe/error_vs_nfe.png
+	cd /tmp && PYTHONPATH=$(EXAMPLE_PREFIX)/lib/$(PYVER)/dist-packages /usr/bin/python3 -c \
+	  'import diffode; x, r = diffode.sample("gaussian:dim=2", nfe=10, n=4); assert r.nfe == 10'
 
 clean:
 	rm -rf build

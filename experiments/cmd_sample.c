@@ -98,6 +98,7 @@ typedef struct {
     dode_grid grid;
     dode_ode *ode;
     gsl_rng *rng;
+    dode_noise *noise;          /* the draws of stochastic solvers (noise.h) */
     dode_solver_opts opts;
     dode_trace trace;
     size_t n, dim;
@@ -120,6 +121,7 @@ static void run_free(sample_run *r)
     dode_model_free(r->model);
     dode_schedule_free(r->schedule);
     gsl_rng_free(r->rng);
+    dode_noise_free(r->noise);
     free(r->xbar_T);
     free(r->xbar);
     free(r->trace.sigma);
@@ -234,6 +236,9 @@ static int setup_start(const sample_args *a, sample_run *r, char *err, size_t er
     if (r->rng == NULL)
         return dode_fail(err, errlen, DODE_ENOMEM, "cannot allocate a random number generator");
     gsl_rng_set(r->rng, (unsigned long)a->seed);
+    r->noise = dode_noise_new_seeded((uint64_t)a->seed, err, errlen);
+    if (r->noise == NULL)
+        return DODE_ENOMEM;
     if (a->x_T != NULL) {
         int rc = setup_x_T_file(a->x_T, r, err, errlen);
         if (rc != DODE_OK)
@@ -268,7 +273,7 @@ static int setup_opts(const sample_args *a, int reference, sample_run *r, char *
 {
     dode_solver_opts *o = &r->opts;
     *o = a->opts;
-    o->rng = r->rng;
+    o->noise = r->noise;
     const double end = r->grid.sigma[r->grid.steps];
     if (reference) {
         unsigned long allowed = 0;

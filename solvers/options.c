@@ -24,7 +24,7 @@ void dode_solver_opts_init(dode_solver_opts *o)
                  .lower_order_threshold = 10, .r1 = NAN, .r2 = NAN },
         .unipc = { .bh = 2 },
         .threshold = { .kind = 0, .clip_value = 1.0, .dynamic_ratio = 0.995 },
-        .denoise_to_zero = 0, .rng = NULL, .given = 0,
+        .denoise_to_zero = 0, .noise = NULL, .given = 0,
     };
 }
 
@@ -276,9 +276,9 @@ int dode_solver_opts_check(const dode_solver_opts *o, char *err, size_t errlen)
             }
         }
     }
-    if (o->ddim.eta > 0 && o->rng == NULL)
-        return dode_fail(err, errlen, DODE_EINVAL, "eta = %g > 0 needs a random number "
-                         "generator (opts->rng)", o->ddim.eta);
+    if (o->ddim.eta > 0 && o->noise == NULL)
+        return dode_fail(err, errlen, DODE_EINVAL, "eta = %g > 0 needs a noise source "
+                         "(opts->noise)", o->ddim.eta);
     return DODE_OK;
 }
 

@@ -13,7 +13,7 @@
 #define DIFFODE_OPTIONS_H
 
 #include <stddef.h>
-#include <gsl/gsl_rng.h>
+#include "diffode/noise.h"
 #include "diffode/ode.h"
 
 /* Row ids of the option table, in its order (bits of dode_solver_opts.given). */
@@ -31,7 +31,7 @@ typedef struct {
     struct { dode_variable variable; } generic;
     /* ddim */
     struct {
-        double eta;              /* >= 0; eta > 0 needs rng */
+        double eta;              /* >= 0; eta > 0 needs noise */
         int xspace;              /* 1: DDIM eq. 12 on x = xbar a_t (same method) */
     } ddim;
     /* adaptive controllers (gsl:*, dpm-adaptive*) */
@@ -58,7 +58,8 @@ typedef struct {
         double dynamic_ratio;    /* dynamic quantile of |x0|, in (0, 1] (default 0.995) */
     } threshold;
     int denoise_to_zero;         /* finish with an x0-prediction jump to sigma = 0 */
-    gsl_rng *rng;                /* borrowed; noise of stochastic steps (not a table row) */
+    dode_noise *noise;           /* borrowed; the draws of stochastic steps (noise.h), or
+                                    NULL for deterministic solvers (not a table row) */
     unsigned long given;         /* bit DODE_OPT_*: set through dode_solver_opts_set */
 } dode_solver_opts;
 

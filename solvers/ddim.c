@@ -58,7 +58,7 @@ static int ddim_check_noise(dode_ode *ode, const dode_solver_opts *opts, size_t 
 {
     char why[400];
     if (!(opts->ddim.eta > 0)
-        || dode_noise_check(opts->noise, steps, ode->n, ode->dim, why, sizeof why) == DODE_OK)
+        || dode_noise_require(opts->noise, steps, ode->n, ode->dim, why, sizeof why) == DODE_OK)
         return DODE_OK;
     return dode_ode_fail(ode, DODE_EINVAL, "eta = %g: %s", opts->ddim.eta, why);
 }

@@ -8,6 +8,7 @@
  * (PHILOX_M4x64_0/1, PHILOX_W64_0/1, _philox4x64round, _philox4x64bumpkey). */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,7 +28,8 @@ struct dode_noise {
     double *array;             /* [draws][rows][dim] for an array source; NULL: seeded */
     size_t draws, rows, dim;
     size_t row0;               /* the batch's first row in the run */
-    size_t used;               /* 1 + the highest draw filled */
+    size_t used;               /* the most draws announced, or 1 + the highest filled */
+    char name[256];            /* "noise file PATH" or "noise array", for messages */
 };
 
 /* The 128-bit product a b as (hi, lo), from 32-bit halves (no compiler extension). */
@@ -136,6 +138,7 @@ dode_noise *dode_noise_new_array(const double *z, size_t draws, size_t rows, siz
     }
     memcpy(copy, z, len * sizeof *copy);
     *s = (dode_noise){ .array = copy, .draws = draws, .rows = rows, .dim = dim };
+    snprintf(s->name, sizeof s->name, "noise array");
     return s;
 }
 
@@ -154,6 +157,8 @@ dode_noise *dode_noise_read(const char *path, char *err, size_t errlen)
     free(z);
     if (s == NULL)
         dode_fail(err, errlen, DODE_EINVAL, "%s: %s", path, why);
+    else
+        snprintf(s->name, sizeof s->name, "noise file %s", path);
     return s;
 }
 
@@ -170,8 +175,9 @@ void dode_noise_set_row0(dode_noise *noise, size_t row0)
     noise->row0 = row0;
 }
 
-int dode_noise_check(const dode_noise *noise, size_t draws, size_t n, size_t dim,
-                     char *err, size_t errlen)
+/* Whether draws 0 .. draws-1 exist for n rows of dim from row0 (announces nothing). */
+static int noise_check(const dode_noise *noise, size_t draws, size_t n, size_t dim,
+                       char *err, size_t errlen)
 {
     if (noise == NULL)
         return dode_fail(err, errlen, DODE_EINVAL, "needs a noise source (opts->noise) for "
@@ -179,11 +185,21 @@ int dode_noise_check(const dode_noise *noise, size_t draws, size_t n, size_t dim
     if (noise->array == NULL || draws == 0)
         return DODE_OK;
     if (noise->draws < draws || noise->rows < noise->row0 + n || noise->dim != dim)
-        return dode_fail(err, errlen, DODE_EINVAL, "noise has %zu draws of (%zu, %zu); this "
-                         "run needs %zu draws of (%zu, %zu)%s", noise->draws, noise->rows,
+        return dode_fail(err, errlen, DODE_EINVAL, "%s has %zu draws of (%zu, %zu); this "
+                         "run needs %zu draws of (%zu, %zu)%s", noise->name, noise->draws,
+                         noise->rows,
                          noise->dim, draws, noise->row0 + n, dim,
                          noise->row0 > 0 ? " (rows counted from 0 of the whole run)" : "");
     return DODE_OK;
+}
+
+int dode_noise_require(dode_noise *noise, size_t draws, size_t n, size_t dim, char *err,
+                       size_t errlen)
+{
+    int rc = noise_check(noise, draws, n, dim, err, errlen);
+    if (rc == DODE_OK && draws > noise->used)
+        noise->used = draws;
+    return rc;
 }
 
 int dode_noise_fill(dode_noise *noise, size_t k, size_t n, size_t dim, double *z)
@@ -215,7 +231,7 @@ int dode_noise_write(dode_noise *noise, const char *path, size_t draws, size_t n
                      size_t dim, char *err, size_t errlen)
 {
     size_t plane, len;
-    int rc = dode_noise_check(noise, draws, n, dim, err, errlen);
+    int rc = noise_check(noise, draws, n, dim, err, errlen);
     if (rc != DODE_OK)
         return rc;
     if (draws == 0 || n == 0 || dim == 0 || dode_mul_size(n, dim, &plane) != DODE_OK

@@ -48,19 +48,21 @@ void dode_noise_free(dode_noise *noise);              /* accepts NULL */
 /* The batch solved next holds rows row0 .. row0 + n - 1 of the run (default 0). */
 void dode_noise_set_row0(dode_noise *noise, size_t row0);
 
-/* DODE_OK if draws 0 .. draws-1 can be made for n rows of dim from row0 on. An array too
- * short or of the wrong shape is DODE_EINVAL, its message giving what the run needs:
- * "noise has 3 draws of (100, 2); this run needs 20 draws of (100, 2)". */
-int dode_noise_check(const dode_noise *noise, size_t draws, size_t n, size_t dim,
-                     char *err, size_t errlen);
+/* A solve announces, before its first step, that it will take draws 0 .. draws-1 for n
+ * rows of dim (from row0 on): DODE_OK if the source can make them (and the count is
+ * remembered for dode_noise_used), DODE_EINVAL if noise is NULL or an array is too short
+ * or of the wrong shape, the message giving what the run needs: "noise has 3 draws of
+ * (100, 2); this run needs 20 draws of (100, 2)". */
+int dode_noise_require(dode_noise *noise, size_t draws, size_t n, size_t dim, char *err,
+                       size_t errlen);
 
 /* Draw k for the batch: z[i][j] for i < n, j < dim ([n][dim], row-major). Counts the
  * draws used (dode_noise_used). DODE_EINVAL, with no message, where dode_noise_check
  * would have refused (callers check first). */
 int dode_noise_fill(dode_noise *noise, size_t k, size_t n, size_t dim, double *z);
 
-/* 1 + the highest draw index filled since creation or the last reset: what a replay of
- * the run needs. */
+/* The draws a replay of the runs since creation (or the last reset) needs: the most any
+ * solve announced, or 1 + the highest draw filled if that is more. */
 size_t dode_noise_used(const dode_noise *noise);
 void dode_noise_reset_used(dode_noise *noise);
 

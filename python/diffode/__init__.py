@@ -303,6 +303,11 @@ def sample(model, schedule="ddpm-linear", solver="dpmpp2m", nfe=None, steps=None
         o = _opts(owned, solver_options)
         g = _make_grid(owned, sched, spacing, _steps(s, nfe, steps), t_max, t_min, rho, to_zero)
         err = ffi.new("char[]", _ERRLEN)
+        noise = lib.dode_noise_new_seeded(seed, err, _ERRLEN)    # what `sample --seed` draws
+        if noise == ffi.NULL:
+            raise DiffodeError(lib.DODE_ENOMEM, ffi.string(err).decode())
+        owned.add(noise, lib.dode_noise_free)
+        lib.dode_solver_opts_set_noise(o, noise)
         if x_T is None:
             n = 1 if n is None else int(n)
             x_T = np.empty((n, dim))

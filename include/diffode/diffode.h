@@ -21,5 +21,6 @@
 #include "diffode/png.h"
 #include "diffode/spec.h"
 #include "diffode/noise.h"
+#include "diffode/law.h"
 
 #endif

@@ -158,20 +158,24 @@ static int trace_alloc(const sweep *sw, size_t len, size_t steps, dode_trace *tr
 }
 
 /* One solve of row c's problem with c's solver on grid g from xbar (in: xbar_T at
- * g->sigma[0]); a stochastic solver draws from the seed's noise source (noise.h), so its
- * noise does not depend on the order or thread rows run in. Returns the solver's status. */
+ * g->sigma[0]); a stochastic solver draws from the seed's noise source (noise.h), or from
+ * the config's noise file, so its noise does not depend on the order or thread rows run
+ * in. Returns the solver's status. */
 static int solve_with(sweep *sw, const coords *c, const dode_grid *g, double *xbar,
                       dode_trace *tr, size_t *nfe, double *seconds, char *why, size_t whylen)
 {
     const exp_cfg_solver *sv = &sw->cfg->solvers[c->solver];
     dode_solver_opts o = sv->opts;
-    o.noise = dode_noise_new_seeded(sw->cfg->seeds[c->seed], why, whylen);
+    o.noise = sw->cfg->noise[0] != '\0' ? dode_noise_read(sw->cfg->noise, why, whylen)
+                                         : dode_noise_new_seeded(sw->cfg->seeds[c->seed], why,
+                                                                 whylen);
     dode_ode *ode = o.noise == NULL ? NULL
         : dode_ode_new(sw->models[c->model], sw->schedules[c->schedule], sw->cfg->samples,
                        why, whylen);
     if (ode == NULL) {
+        const int rc = o.noise == NULL && sw->cfg->noise[0] != '\0' ? DODE_EIO : DODE_ENOMEM;
         dode_noise_free(o.noise);
-        return DODE_ENOMEM;
+        return rc;
     }
     dode_run_stats st;
     int rc = dode_run_xbar(sv->type, ode, g, &o, xbar, tr, &st, why, whylen);

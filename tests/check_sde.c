@@ -5,6 +5,7 @@
  * DDIM's eq. 12 with the same noise; on Gaussian data every sampler reaches the data's law;
  * bad noise sources are refused with messages that say what the run needs. */
 #include "testutil.h"
+#include "../experiments/config.h"
 
 #define DIM 2
 #define SEED 5
@@ -639,6 +640,39 @@ START_TEST(sample_replays_its_noise_out_and_refuses_bad_noise)
 }
 END_TEST
 
+/* noise = PATH in [experiment]: a good file is kept (its path), a 2-D one is refused
+ * with the config's file, line and key. */
+START_TEST(configs_take_a_noise_file_and_refuse_a_bad_one)
+{
+    char err[ERRLEN], text[1024];
+    char *good = test_tmp_path("sde", "cfg_noise.npy"), *flat = test_tmp_path("sde", "flat2.npy");
+    dode_noise *s = dode_noise_new_seeded(3, NULL, 0);
+    ck_assert(dode_noise_write(s, good, 8, 4, 2, err, sizeof err) == DODE_OK);
+    const double z[8] = { 0 };
+    ck_assert(dode_npy_write(flat, z, 4, 2, err, sizeof err) == DODE_OK);
+    for (int bad = 0; bad < 2; bad++) {
+        snprintf(text, sizeof text, "[experiment]\nname = n\nsamples = 4\nnoise = %s\n"
+                 "[model g]\nspec = gaussian:dim=2\n[sweep]\nschedules = vp-linear\n"
+                 "solvers = euler-a\nnfe = 8\n",
+                 bad ? flat : good);
+        exp_config cfg;
+        const int rc = exp_config_parse(text, "noise_test.ini", &cfg, err, sizeof err);
+        if (bad) {
+            ck_assert_int_eq(rc, DODE_EFORMAT);
+            ck_assert_msg(strstr(err, "noise_test.ini:4") && strstr(err, "noise")
+                          && strstr(err, "expected 3 dimensions"), "%s", err);
+        } else {
+            ck_assert_msg(rc == DODE_OK, "%s", err);
+            ck_assert_str_eq(cfg.noise, good);
+            exp_config_free(&cfg);
+        }
+    }
+    dode_noise_free(s);
+    test_rm_path(good);
+    test_rm_path(flat);
+}
+END_TEST
+
 static Suite *sde_suite(void)
 {
     Suite *s = suite_create("sde");
@@ -660,6 +694,7 @@ static Suite *sde_suite(void)
     tcase_add_test(tc, noise_arrays_and_files_with_bad_content_are_refused);
     tcase_add_test(tc, samplers_refuse_rising_grids_and_churn_beyond_the_schedule);
     tcase_add_test(tc, sample_replays_its_noise_out_and_refuses_bad_noise);
+    tcase_add_test(tc, configs_take_a_noise_file_and_refuse_a_bad_one);
     suite_add_tcase(s, tc);
     return s;
 }

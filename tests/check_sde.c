@@ -154,7 +154,8 @@ static void assert_reduces_to(const char *name, const dode_solver_opts *a,
     test_problem_free(&p);
 }
 
-/* With eta = 0 nothing is drawn: the noise source may be NULL. */
+/* With eta = 0 nothing is drawn: the noise source may be NULL, and a noise array far too
+ * short for the run is ignored, not refused. */
 START_TEST(samplers_without_noise_are_the_ode_solvers_they_generalise)
 {
     char err[ERRLEN];
@@ -164,6 +165,11 @@ START_TEST(samplers_without_noise_are_the_ode_solvers_they_generalise)
     assert_reduces_to("euler-a", &o, "euler");
     assert_reduces_to("dpmpp2m-sde", &o, "dpmpp2m");
     assert_reduces_to("sde-dpmpp1", &o, "ddim");
+    const double one[DIM] = { 1e3, -1e3 };
+    o.noise = dode_noise_new_array(one, 1, 1, DIM, err, sizeof err);
+    assert_reduces_to("euler-a", &o, "euler");
+    assert_reduces_to("dpmpp2m-sde", &o, "dpmpp2m");
+    dode_noise_free(o.noise);
     dode_solver_opts_init(&o);                  /* s_churn = 0: EDM Algorithm 1 */
     assert_reduces_to("edm-sde", &o, "heun");
 }

@@ -50,7 +50,8 @@ static double w2_at(const dode_model *m, const dode_schedule *sc, const char *na
 int main(void)
 {
     static const char *const names[] = { "euler", "heun", "dpmpp2m", "euler-a", "sde-dpm1",
-                                         "sde-dpmpp1", "dpmpp2m-sde", "edm-sde",
+                                         "sde-dpmpp1", "dpmpp2m-sde", "dpmpp3m-sde",
+                                         "edm-sde",
                                          "euler-maruyama", "ddim", NULL };
     static const size_t nfes[] = { 10, 20, 50, 100, 200, 500, 1000 };
     static const double mu[2] = { 1.0, -0.5 };

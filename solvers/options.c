@@ -61,7 +61,7 @@ static const char *const thresholdings[] = { "none", "static", "dynamic", NULL }
 #define AT(field) offsetof(dode_solver_opts, field)
 #define GSL_AND_ADAPTIVE "gsl:*, dpm-adaptive12, dpm-adaptive23"
 #define DATA_PREDICTION "dpmpp*, unipc* (data prediction)"
-#define SDE_ETA "euler-a, sde-dpmpp1, dpmpp2m-sde"
+#define SDE_ETA "euler-a, sde-dpmpp1, dpmpp2m-sde, dpmpp3m-sde"
 
 /* Rows in dode_option_id order. REAL bounds: lo_open / hi_open exclude the bound. */
 static const dode_solver_option table[] = {

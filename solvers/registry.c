@@ -17,7 +17,8 @@ extern const dode_solver_type dode_solver_dpm1, dode_solver_dpm2, dode_solver_dp
     dode_solver_dpmpp3m, dode_solver_dpmpp3m_taylor, dode_solver_dpm_adaptive12,
     dode_solver_dpm_adaptive23, dode_solver_unipc1, dode_solver_unipc2, dode_solver_unipc3;
 extern const dode_solver_type dode_solver_euler_a, dode_solver_sde_dpm1,
-    dode_solver_sde_dpmpp1, dode_solver_dpmpp2m_sde, dode_solver_edm_sde,
+    dode_solver_sde_dpmpp1, dode_solver_dpmpp2m_sde, dode_solver_dpmpp3m_sde,
+    dode_solver_edm_sde,
     dode_solver_euler_maruyama;
 extern const dode_solver_type dode_solver_gsl_rk2, dode_solver_gsl_rk4,
     dode_solver_gsl_rkf45, dode_solver_gsl_rkck, dode_solver_gsl_rk8pd,
@@ -56,6 +57,7 @@ static const dode_solver_type *const registry[] = {
     &dode_solver_sde_dpm1,
     &dode_solver_sde_dpmpp1,
     &dode_solver_dpmpp2m_sde,
+    &dode_solver_dpmpp3m_sde,
     &dode_solver_edm_sde,
     &dode_solver_euler_maruyama,
     /* GSL odeiv2 adaptive steppers (solvers/gsl.c) */

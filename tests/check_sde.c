@@ -19,7 +19,8 @@ typedef struct {
 
 static const sde_case cases[] = {
     { "euler-a", NAN, 0 }, { "sde-dpm1", NAN, 0 }, { "sde-dpmpp1", NAN, 0 },
-    { "dpmpp2m-sde", 0.7, 0 }, { "edm-sde", NAN, 8.0 }, { "euler-maruyama", NAN, 0 },
+    { "dpmpp2m-sde", 0.7, 0 }, { "dpmpp3m-sde", NAN, 0 }, { "edm-sde", NAN, 8.0 },
+    { "euler-maruyama", NAN, 0 },
     { "ddim", 0.6, 0 },
 };
 #define NCASES (sizeof cases / sizeof *cases)
@@ -129,10 +130,10 @@ END_TEST
 
 /* ---- reductions to the ODE solvers ---- */
 
-/* name with opts a against ode_name with the defaults, on logsnr grids of 6 and 14 steps
- * (lower_order_final on and off) with and without sigma = 0 at the end. */
-static void assert_reduces_to(const char *name, const dode_solver_opts *a,
-                              const char *ode_name)
+/* name with opts a against ode_name with opts b (NULL: the defaults), on logsnr grids of
+ * 6 and 14 steps (lower_order_final on and off) with and without sigma = 0 at the end. */
+static void assert_reduces_to_with(const char *name, const dode_solver_opts *a,
+                                   const char *ode_name, const dode_solver_opts *bo)
 {
     enum { N = 8 };
     test_problem p = test_problem_new(0, N);
@@ -141,7 +142,10 @@ static void assert_reduces_to(const char *name, const dode_solver_opts *a,
         double *x = test_xbar_T(N, DIM, g.sigma[0], SEED), *y = test_xbar_T(N, DIM,
                                                                           g.sigma[0], SEED);
         dode_solver_opts b;
-        dode_solver_opts_init(&b);
+        if (bo != NULL)
+            b = *bo;
+        else
+            dode_solver_opts_init(&b);
         solve_rows(0, name, &g, a, N, x);
         solve_rows(0, ode_name, &g, &b, N, y);
         const double r = max_rel_diff(x, y, N * DIM);
@@ -152,6 +156,12 @@ static void assert_reduces_to(const char *name, const dode_solver_opts *a,
         dode_grid_free(&g);
     }
     test_problem_free(&p);
+}
+
+static void assert_reduces_to(const char *name, const dode_solver_opts *a,
+                              const char *ode_name)
+{
+    assert_reduces_to_with(name, a, ode_name, NULL);
 }
 
 /* With eta = 0 nothing is drawn: the noise source may be NULL, and a noise array far too
@@ -165,6 +175,10 @@ START_TEST(samplers_without_noise_are_the_ode_solvers_they_generalise)
     assert_reduces_to("euler-a", &o, "euler");
     assert_reduces_to("dpmpp2m-sde", &o, "dpmpp2m");
     assert_reduces_to("sde-dpmpp1", &o, "ddim");
+    dode_solver_opts taylor;                    /* k-diffusion's 3M warm-up step */
+    dode_solver_opts_init(&taylor);
+    ck_assert(dode_solver_opts_set(&taylor, "solver_type", "taylor", err, sizeof err) == DODE_OK);
+    assert_reduces_to_with("dpmpp3m-sde", &o, "dpmpp3m", &taylor);
     const double one[DIM] = { 1e3, -1e3 };
     o.noise = dode_noise_new_array(one, 1, 1, DIM, err, sizeof err);
     assert_reduces_to("euler-a", &o, "euler");

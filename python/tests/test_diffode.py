@@ -83,6 +83,20 @@ def test_the_documented_numpy_philox_reproduces_the_noise_of_a_seeded_run(tmp_pa
     np.testing.assert_allclose(philox_noise(11, 5, 3, 6), got, rtol=1e-14, atol=1e-14)
 
 
+def test_noise_array_replays_the_command_and_a_short_one_is_refused(tmp_path):
+    out, noise = tmp_path / "x0.npy", tmp_path / "noise.npy"
+    subprocess.run([DIFFODE, "sample", "--model", SPEC, "--solver", "dpmpp2m-sde", "--nfe", "10",
+                    "--n", "6", "--seed", "2", "--out", str(out), "--noise-out", str(noise)],
+                   check=True, capture_output=True)
+    z = np.load(noise)
+    x0, _ = diffode.sample(SPEC, solver="dpmpp2m-sde", nfe=10, n=6, seed=2, noise=z)
+    assert np.array_equal(x0, np.load(out))
+    other, _ = diffode.sample(SPEC, solver="dpmpp2m-sde", nfe=10, n=6, seed=2, noise=2 * z)
+    assert not np.array_equal(other, x0)
+    with pytest.raises(diffode.DiffodeError, match="this run needs 10 draws of \\(6, 2\\)"):
+        diffode.sample(SPEC, solver="dpmpp2m-sde", nfe=10, n=6, seed=2, noise=z[:9])
+
+
 @pytest.mark.parametrize("prediction", ["eps", "x0", "v"])
 def test_python_model_drives_a_solver_like_the_library_model(prediction):
     want, _ = diffode.sample(SPEC, solver="unipc2", nfe=12, n=16, seed=2)

@@ -215,7 +215,8 @@ static const char *spacing_name(const exp_config *cfg, size_t k)
  *   portrait  the first model, schedule, spacing and seed, which the pictures of the flow use
  *   fit       the range the observed order is fitted over (order_nfe_min, order_floor)
  *   solvers   how many solvers: a line's block index is cell * solvers + solver, so the
- *             plot colours by solver and dashes by cell (model, schedule, spacing). */
+ *             plot colours by solver and dashes by cell (model, schedule, spacing)
+ *   baseline  the baseline solver, when there is one (trajectory_diff). */
 static int write_captions(const sweep *sw, char *err, size_t errlen)
 {
     const exp_config *cfg = sw->cfg;
@@ -263,6 +264,10 @@ static int write_captions(const sweep *sw, char *err, size_t errlen)
              dode_spacing_name(cfg->spacings[0]), cfg->seeds[0], cfg->order_nfe_min,
              cfg->order_floor, cfg->nsolvers);
     sweep_sb_add(&b, text);
+    if (cfg->baseline >= 0) {
+        snprintf(text, sizeof text, "baseline %s\n", cfg->baseline_name);
+        sweep_sb_add(&b, text);
+    }
     return sweep_write_text(sw->dir, "captions.txt", &b, err, errlen);
 }
 

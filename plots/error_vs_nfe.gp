@@ -26,7 +26,7 @@ stats data using 1:3 nooutput
 ymin = STATS_min_y                  # the smallest error of any seed
 stats data using 1:4 nooutput
 ytop = STATS_max_y > ytop ? STATS_max_y : ytop
-if (!exists("nsolvers") || nsolvers < 1) nsolvers = nblocks
+if (!exists("nsolvers")) nsolvers = 0
 
 set terminal term size 1100,760 font ",11"
 set output dir."/error_vs_nfe.".ext
@@ -71,26 +71,8 @@ do for [e = floor(log10(ylo)) : ceil(log10(ytop * 2))] {
     }
 }
 
-# Line styles: colour and marker by solver, dash by the rest of the label (model, schedule,
-# spacing); past K solvers the colours repeat with the next dash, so no two lines of up to
-# K x 6 look alike (24 in spacing.ini: 4 colours x 6 dashes; 17 in orders.ini: 9 x 2).
-K = 9
-array colours[K] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", \
-                    "#e377c2", "#17becf", "#7f7f00"]
-array points[K] = [7, 5, 9, 11, 13, 6, 4, 8, 12]
-array dashes[6] = ["solid", "(10,6)", "(2,4)", "(12,4,2,4)", "(24,8)", "(12,4,2,4,2,4)"]
-solver(i) = i % nsolvers
-variant(i) = (i / nsolvers) * ((nsolvers + K - 1) / K) + solver(i) / K
-# Lines drawn later are thinner with smaller markers, so where two lines coincide (euler
-# and dpm1 are one method) the earlier one shows around the later one.
-do for [i = 1:nblocks] {
-    s = solver(i - 1)
-    v = variant(i - 1)
-    d = dashes[v % 6 + 1]
-    f = nblocks > 1 ? (i - 1.0) / (nblocks - 1) : 0
-    eval sprintf("set linetype %d lc rgb '%s' lw %.2f dt %s pt %d ps %.2f", i, \
-                 colours[s % K + 1], 2.6 - 1.2 * f, d, points[(s + v / 6) % K + 1], 1.5 - 0.7 * f)
-}
+# colour and marker by solver, dash by cell (lines.gp, beside this script)
+load ARG0[1:strstrt(ARG0, "error_vs_nfe.gp") - 1]."lines.gp"
 
 plot for [i = 0:nblocks - 1] data index i using 1:3:4 with filledcurves \
          lc rgb colours[solver(i) % K + 1] fs transparent solid 0.15 noborder notitle, \

@@ -21,6 +21,7 @@ grep -Eq '^[[:space:]]*mode[[:space:]]*=[[:space:]]*roundtrip' "$dir/config.ini"
 # what was run, for the titles; ' doubled for gnuplot's single-quoted strings.
 cap() { sed -n "s/^$1 //p" "$dir/captions.txt" 2>/dev/null | head -n 1 | sed "s/'/''/g"; }
 caps="caption='$(cap sweep)'; runs='$(cap runs)'; pcaption='$(cap portrait)'; fit='$(cap fit)'"
+caps="$caps; baseline='$(cap baseline)'"
 n=$(cap solvers | tr -cd 0-9)
 caps="$caps; nsolvers=${n:-0}"
 for fig in error_vs_nfe orders trajectory_error trajectory_diff trajectories2d samples2d \

@@ -35,7 +35,7 @@ set logscale xy
 set xlabel "NFE (model evaluations per sample)"
 set ylabel ylab
 set grid xtics ytics lc rgb "#e0e0e0"
-set key outside right top box opaque noenhanced font ",10" spacing 1.1
+set key outside right top box opaque noenhanced font ",10" spacing 1.1 samplen 4
 
 # Slope triangles: four small ones side by side in a strip below the smallest error, so
 # none touches the data; each leg spans a factor r in NFE, so the drop is r^p.
@@ -66,7 +66,8 @@ ndec = log10(ytop * 2 / ylo)
 do for [e = floor(log10(ylo)) : ceil(log10(ytop * 2))] {
     do for [m in "1 2 5"] {
         v = m * 10.0 ** e
-        lab = m eq "1" ? sprintf("10^{%d}", e) : ndec <= 7 ? sprintf("%s·10^{%d}", m, e) : ""
+        lab = m ne "1" && ndec > 7 ? "" : e == 0 ? m : m eq "1" ? sprintf("10^{%d}", e) : \
+              sprintf("%s·10^{%d}", m, e)
         if (v >= ylo && v <= ytop * 2) { set ytics add (lab v) }
     }
 }

@@ -21,6 +21,6 @@ do for [i = 1:nblocks] {
     v = variant(i - 1)
     f = nblocks > 1 ? (i - 1.0) / (nblocks - 1) : 0
     eval sprintf("set linetype %d lc rgb '%s' lw %.2f dt %s pt %d ps %.2f", i, \
-                 colours[s % K + 1], 3.0 - 1.8 * f, dashes[v % 6 + 1], \
+                 colours[s % K + 1], 2.4 - 1.0 * f, dashes[v % 6 + 1], \
                  points[(s + v / 6) % K + 1], 1.6 - 0.5 * f)
 }

@@ -13,7 +13,7 @@ if (!exists("dir")) dir = "."
 if (!exists("term")) term = "pngcairo"
 if (!exists("ext")) ext = "png"
 if (!exists("ylab")) ylab = "RMSE of final state vs reference"
-if (!exists("caption")) caption = dir
+if (!exists("caption") || caption eq "") caption = dir   # no captions.txt: say where
 if (!exists("runs")) runs = ""
 data = dir."/error_vs_nfe.dat"
 

@@ -9,7 +9,7 @@
 if (!exists("dir")) dir = "."
 if (!exists("term")) term = "pngcairo"
 if (!exists("ext")) ext = "png"
-if (!exists("pcaption")) pcaption = dir
+if (!exists("pcaption") || pcaption eq "") pcaption = dir   # no captions.txt: say where
 paths = dir."/flowmap1d.dat"
 heat = dir."/heat1d.dat"
 

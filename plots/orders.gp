@@ -7,7 +7,7 @@
 if (!exists("dir")) dir = "."
 if (!exists("term")) term = "pngcairo"
 if (!exists("ext")) ext = "png"
-if (!exists("caption")) caption = dir
+if (!exists("caption") || caption eq "") caption = dir   # no captions.txt: say where
 if (!exists("runs")) runs = ""
 if (!exists("fit")) fit = "order_nfe_min and order_floor of the config"
 data = dir."/orders.dat"

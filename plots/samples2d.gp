@@ -10,7 +10,7 @@
 if (!exists("dir")) dir = "."
 if (!exists("term")) term = "pngcairo"
 if (!exists("ext")) ext = "png"
-if (!exists("pcaption")) pcaption = dir
+if (!exists("pcaption") || pcaption eq "") pcaption = dir   # no captions.txt: say where
 pts = dir."/samples2d.dat"
 dens = dir."/density2d.dat"
 

@@ -8,10 +8,10 @@
 if (!exists("dir")) dir = "."
 if (!exists("term")) term = "pngcairo"
 if (!exists("ext")) ext = "png"
-if (!exists("caption")) caption = dir
+if (!exists("caption") || caption eq "") caption = dir   # no captions.txt: say where
 if (!exists("runs")) runs = ""
 if (!exists("nsolvers")) nsolvers = 0
-if (!exists("baseline")) baseline = "the baseline"
+if (!exists("baseline") || baseline eq "") baseline = "the baseline"
 data = dir."/trajectory_diff.dat"
 
 stats data using 1:2 nooutput

@@ -8,7 +8,7 @@
 if (!exists("dir")) dir = "."
 if (!exists("term")) term = "pngcairo"
 if (!exists("ext")) ext = "png"
-if (!exists("caption")) caption = dir
+if (!exists("caption") || caption eq "") caption = dir   # no captions.txt: say where
 if (!exists("runs")) runs = ""
 if (!exists("nsolvers")) nsolvers = 0
 data = dir."/trajectory_error.dat"

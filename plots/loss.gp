@@ -16,6 +16,8 @@ set key top right box opaque
 set logscale y
 set xlabel 'Adam step'
 set ylabel 'DSM loss  E||eps_{theta} - eps||^2  (per sample)'
+k = strstrt(what, ", MLP")             # the settings on two lines: data, then the run
+if (k > 0) what = what[1:k - 1].",\n".what[k + 2:]
 set title "denoising score-matching loss during training\n".what noenhanced font ",10"
 set grid
 plot in using 1:2 every 5 with points pt 7 ps 0.2 lc rgb '#99aacc' \

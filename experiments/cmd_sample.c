@@ -251,7 +251,7 @@ static int setup_start(const sample_args *a, sample_run *r, char *err, size_t er
     r->xbar = malloc(len * sizeof *r->xbar);
     if (r->xbar_T == NULL || r->xbar == NULL)
         return dode_fail(err, errlen, DODE_ENOMEM, "cannot allocate %zu samples", r->n);
-    dode_x_to_xbar(r->grid.sigma[0], r->xbar_T, r->xbar_T, len);
+    dode_x_to_xbar(r->schedule, r->grid.sigma[0], r->xbar_T, r->xbar_T, len);
     memcpy(r->xbar, r->xbar_T, len * sizeof *r->xbar);
     return DODE_OK;
 }
@@ -480,7 +480,7 @@ static void trajectory_csv(const sample_run *r, double *x, text *t)
             text_add(t, "%zu,%zu,%.17g,%.17g", p, i, sigma, tt);
             for (size_t j = 0; j < r->dim; j++)
                 text_add(t, ",%.17g", xb[j]);
-            dode_xbar_to_x(sigma, xb, x, r->dim);
+            dode_xbar_to_x(r->schedule, sigma, xb, x, r->dim);
             for (size_t j = 0; j < r->dim; j++)
                 text_add(t, ",%.17g", x[j]);
             text_add(t, "\n");
@@ -511,7 +511,7 @@ static int run_outputs(const sample_args *a, sample_run *r, char *err, size_t er
         double *x0 = malloc(len * sizeof *x0);
         if (x0 == NULL)
             return dode_fail(err, errlen, DODE_ENOMEM, "--out: cannot allocate %zu doubles", len);
-        dode_xbar_to_x(r->stats.sigma_end, r->xbar, x0, len);
+        dode_xbar_to_x(r->schedule, r->stats.sigma_end, r->xbar, x0, len);
         rc = dode_npy_write(a->out, x0, r->n, r->dim, err, errlen);
         free(x0);
     }

@@ -209,7 +209,8 @@ int dode_model_from_spec(const char *spec, dode_model **out, char *err, size_t e
 }
 
 static const char *const schedule_names[] = {
-    "ddpm-linear", "ddpm-cosine", "vp-linear", "vp-cosine", "edm", NULL,
+    "ddpm-linear", "ddpm-cosine", "ddpm-linear-zsnr", "vp-linear", "vp-cosine", "edm",
+    "flow", "flow:shift=3", NULL,
 };
 
 const char *const *dode_schedule_names(void)

@@ -1,6 +1,8 @@
 /* sample.c - the sampling path and the reference flow (sample.h): x <-> xbar scaling
- * (MATH.md section 4: xbar = x / sqrt(abar) and sqrt(1/abar) = sqrt(1 + sigma^2)), one
- * solve with its cost, and the exact-or-rk8pd reference. */
+ * (xbar = x / a, 1/a = sqrt(1 + sigma^2) on VP schedules, 1 + sigma on flow ones:
+ * dode_schedule_xbar_scale), one solve with its cost, and the exact-or-rk8pd reference.
+ * At sigma = inf (zero terminal SNR) xbar does not exist; the state there is x itself,
+ * pure noise, and dode_solve's first step reads it so (solver.h). */
 #include <math.h>
 #include <string.h>
 #include <time.h>
@@ -8,16 +10,18 @@
 #include "diffode/sample.h"
 #include "diffode/status.h"
 
-void dode_x_to_xbar(double sigma, const double *x, double *xbar, size_t len)
+void dode_x_to_xbar(const dode_schedule *s, double sigma, const double *x, double *xbar,
+                    size_t len)
 {
-    const double scale = sqrt(1.0 + sigma * sigma);
+    const double scale = sigma == INFINITY ? 1.0 : dode_schedule_xbar_scale(s, sigma);
     for (size_t k = 0; k < len; k++)
         xbar[k] = x[k] * scale;
 }
 
-void dode_xbar_to_x(double sigma, const double *xbar, double *x, size_t len)
+void dode_xbar_to_x(const dode_schedule *s, double sigma, const double *xbar, double *x,
+                    size_t len)
 {
-    const double scale = 1.0 / sqrt(1.0 + sigma * sigma);
+    const double scale = sigma == INFINITY ? 1.0 : 1.0 / dode_schedule_xbar_scale(s, sigma);
     for (size_t k = 0; k < len; k++)
         x[k] = xbar[k] * scale;
 }
@@ -61,10 +65,10 @@ int dode_sample(const dode_solver_type *solver, dode_ode *ode, const dode_grid *
     const size_t len = ode->n * ode->dim;
     dode_run_stats own;
     dode_run_stats *st = stats != NULL ? stats : &own;
-    dode_x_to_xbar(grid->sigma[0], x_T, x_0, len);        /* x_0 holds xbar while solving */
+    dode_x_to_xbar(ode->schedule, grid->sigma[0], x_T, x_0, len);        /* x_0 holds xbar while solving */
     int rc = dode_run_xbar(solver, ode, grid, opts, x_0, trace, st, err, errlen);
     if (rc == DODE_OK)
-        dode_xbar_to_x(st->sigma_end, x_0, x_0, len);
+        dode_xbar_to_x(ode->schedule, st->sigma_end, x_0, x_0, len);
     return rc;
 }
 

@@ -2,8 +2,8 @@
  * use, and the one reference flow they measure against.
  *
  * A run moves a batch from the grid's first point to its last: x_T in x-space becomes
- * xbar_T = x_T sqrt(1 + sigma_T^2), the solver integrates d xbar/d sigma = epsh (MATH.md
- * section 4), and x_0 = xbar / sqrt(1 + sigma_end^2). The two scalings below are the only
+ * xbar_T = x_T / a_T (sqrt(1 + sigma_T^2) on VP schedules), the solver integrates
+ * d xbar/d sigma = epsh (MATH.md section 4), and x_0 = a_0 xbar. The two scalings below are the only
  * place in the project that converts between x and xbar. A decreasing grid samples, an
  * increasing one encodes (the inversion study); nothing here depends on the direction.
  *
@@ -20,9 +20,13 @@
 #include "diffode/schedule.h"
 #include "diffode/solver.h"
 
-/* xbar = x sqrt(1 + sigma^2) and its inverse, over len values (in place allowed). */
-void dode_x_to_xbar(double sigma, const double *x, double *xbar, size_t len);
-void dode_xbar_to_x(double sigma, const double *xbar, double *x, size_t len);
+/* xbar = x / a on schedule s (x sqrt(1 + sigma^2) on VP schedules, x (1 + sigma) on flow;
+ * dode_schedule_xbar_scale) and its inverse, over len values (in place allowed). At
+ * sigma = inf both copy: there the state is x_T itself (zero SNR, dode_solve). */
+void dode_x_to_xbar(const dode_schedule *s, double sigma, const double *x, double *xbar,
+                    size_t len);
+void dode_xbar_to_x(const dode_schedule *s, double sigma, const double *xbar, double *x,
+                    size_t len);
 
 /* What a run cost and where it ended. */
 typedef struct {

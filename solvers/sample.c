@@ -136,6 +136,10 @@ int dode_reference(const dode_model *model, const dode_schedule *schedule, size_
                                          "failed from sigma %g to %g (%s)", model->name,
                                          sigma_from, sigma_to, dode_strerror(rc));
     }
+    if (sigma_from == INFINITY)     /* rk8pd would start with the zero-SNR DDIM step */
+        return dode_fail(err, errlen, DODE_EUNSUPPORTED, "reference: model %s has no exact "
+                         "flow, and rk8pd cannot start at sigma = inf (zero terminal SNR)",
+                         model->name);
     if (xbar_to != xbar_from)
         memmove(xbar_to, xbar_from, n * model->dim * sizeof *xbar_to);
     return rk8pd_flow(model, schedule, n, sigma_from, sigma_to, xbar_to, o, stats, err,

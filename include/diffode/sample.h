@@ -72,7 +72,8 @@ void dode_reference_opts_init(dode_reference_opts *o);
 /* The reference flow of n rows xbar_from at sigma_from to sigma_to (xbar_to may be
  * xbar_from). o may be NULL (the defaults); stats may be NULL (else its nfe and njac are
  * rk8pd's cost, 0 for the exact flow); *exact (may be NULL) is 1 when the exact flow was
- * used. On failure xbar_to is unspecified and err says why. */
+ * used. On failure xbar_to is unspecified and err says why. From sigma_from = inf (zero
+ * SNR; xbar_from holds x_T) only an exact flow serves: rk8pd gets DODE_EUNSUPPORTED. */
 int dode_reference(const dode_model *model, const dode_schedule *schedule, size_t n,
                    double sigma_from, double sigma_to, const double *xbar_from,
                    double *xbar_to, const dode_reference_opts *o, dode_run_stats *stats,

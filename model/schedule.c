@@ -1,13 +1,15 @@
 /* schedule.c - noise schedules x = a_t x0 + s_t eps and the maps t <-> log a <-> sigma
  * <-> lambda (MATH.md section 3; DPM-Solver's NoiseScheduleVP), sigma = s_t / a_t.
- * VP schedules have a^2 + s^2 = 1; flow has a + s = 1 (docs/models.md). Only sigma(t)
+ * VP schedules have a^2 + s^2 = 1; flow has a + s = 1 (docs/flow.md). Only sigma(t)
  * enters the ODE; a matters where x meets xbar (dode_schedule_xbar_scale).
  *
- * Invariant: log_alpha(t) strictly decreases on the schedule's range, so
- * sigma(t) = sqrt(expm1(-2 log a)) strictly increases and dode_schedule_t is its exact
- * inverse: a closed form for continuous schedules, and for discrete ones the same
- * piecewise-linear interpolant through (t_n, log a_n) read the other way (DPM-Solver's
- * interpolate_fn, extended linearly past both ends with the outer segments). */
+ * Invariant: log_alpha(t) strictly decreases on the schedule's range, so for the VP
+ * schedules sigma(t) = sqrt(expm1(-2 log a)) strictly increases (flow: sigma =
+ * S t / (1 - t)) and dode_schedule_t is its exact inverse: a closed form for continuous
+ * schedules, and for discrete ones the same piecewise-linear interpolant through
+ * (t_n, log a_n) read the other way (DPM-Solver's interpolate_fn, extended linearly past
+ * both ends with the outer segments; at zero terminal SNR the last segment is linear in
+ * a, not log a). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -59,7 +59,8 @@ static const cli_flag sample_flags[] = {
     { "--model", CLI_STRING, ARG(model), NULL, "SPEC",
       "gaussian:dim=D,mean=M,std=S[,predict=P] | gmm:FILE.json (required)", FOR_BOTH },
     { "--schedule", CLI_STRING, ARG(schedule), NULL, "NAME", "ddpm-linear (default), "
-      "ddpm-cosine, vp-linear, vp-cosine, edm, betas:FILE.npy, alphas_cumprod:FILE.npy",
+      "ddpm-cosine, ddpm-linear-zsnr, vp-linear, vp-cosine, edm, flow, flow:shift=S, "
+      "betas:FILE.npy, alphas_cumprod:FILE.npy",
       FOR_BOTH },
     { "--solver", CLI_STRING, ARG(solver), NULL, "NAME",
       "a solver from `diffode list` (default " DEFAULT_SOLVER ")", FOR_SAMPLE },
@@ -67,7 +68,7 @@ static const cli_flag sample_flags[] = {
       "model evaluations: steps = K / NFE per step (default 20)", FOR_SAMPLE },
     { "--steps", CLI_COUNT, ARG(steps), NULL, "S", "grid steps (instead of --nfe)", FOR_SAMPLE },
     { "--spacing", CLI_STRING, ARG(spacing), NULL, "NAME", "uniform-t, quadratic-t, logsnr "
-      "(default), karras, ddim-uniform, ddim-quad", FOR_SAMPLE },
+      "(default), karras, ddim-uniform, ddim-quad, trailing, leading, linspace", FOR_SAMPLE },
     { "--rho", CLI_POSITIVE, ARG(rho), NULL, "R", "karras exponent (default 7)", FOR_SAMPLE },
     { "--to-zero", CLI_SWITCH, ARG(to_zero), NULL, NULL, "append sigma = 0 to the grid",
       FOR_BOTH },

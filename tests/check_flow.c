@@ -96,6 +96,40 @@ START_TEST(flow_wrapper_gives_the_closed_form_eps_and_x0)
 }
 END_TEST
 
+/* A learned flow network (safetensors "prediction": "flow", "schedule": "flow:shift=3")
+ * loads as a model whose eps is x_f + (1 - tau) v, the network run on flow's x_f at its
+ * label tau: the same file read raw and run by hand. */
+START_TEST(flow_mlp_file_loads_as_a_velocity_model)
+{
+    dode_mlp_arch a = { .dim = 2, .temb = 8, .nhidden = 2, .widths = { 16, 16 },
+                        .schedule = "flow:shift=3", .prediction = DODE_PRED_FLOW };
+    dode_mlp *net = test_mlp_new(&a, 17);
+    char *path = test_tmp_path("flowmlp", "net.safetensors"), err[ERRLEN] = "";
+    ck_assert_msg(dode_mlp_save(net, path, DODE_DTYPE_F64, err, sizeof err) == DODE_OK, "%s", err);
+    dode_mlp_free(net);
+    dode_model *m = dode_mlp_load(path, err, sizeof err);
+    dode_mlp *raw = dode_mlp_read(path, err, sizeof err);
+    ck_assert_msg(m != NULL && raw != NULL, "%s", err);
+    ck_assert_int_eq(dode_mlp_arch_get(raw)->prediction, DODE_PRED_FLOW);
+    dode_mlp_work *w = dode_mlp_work_new(raw, 3, err, sizeof err);
+    const double x[6] = { 0.3, -1.2, 2.0, 0.1, -0.7, 0.9 };
+    for (double sigma = 0.01; sigma < 1e3; sigma *= 4.1) {
+        const double tau = sigma / (1 + sigma), label[3] = { tau, tau, tau };
+        double xf[6], v[6], got[6];
+        for (int k = 0; k < 6; k++)
+            xf[k] = x[k] * sqrt(1 + sigma * sigma) / (1 + sigma);
+        ck_assert_int_eq(dode_mlp_forward(raw, w, 3, xf, label, v), DODE_OK);
+        ck_assert_int_eq(test_eps(m, 3, x, 0.0, sigma, got), DODE_OK);
+        for (int k = 0; k < 6; k++)
+            ck_assert_double_eq_tol(got[k], xf[k] + v[k] / (1 + sigma), 1e-12 * (1 + fabs(got[k])));
+    }
+    dode_mlp_work_free(w);
+    dode_mlp_free(raw);
+    dode_model_free(m);
+    test_rm_path(path);
+}
+END_TEST
+
 /* ---- flow Euler = DDIM ------------------------------------------------------------------ */
 
 /* Flow matching's Euler step in its own variables, x_f' = x_f + (tau' - tau) v(x_f, t),
@@ -272,6 +306,7 @@ static Suite *flow_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, flow_sigma_is_the_shifted_tau_over_one_minus_tau);
     tcase_add_test(tc, flow_wrapper_gives_the_closed_form_eps_and_x0);
+    tcase_add_test(tc, flow_mlp_file_loads_as_a_velocity_model);
     tcase_add_test(tc, flow_euler_in_tau_equals_ddim_to_1e12);
     tcase_add_test(tc, flow_gaussian_converges_to_its_closed_form_at_rk4s_order);
     tcase_add_loop_test(tc, solver_orders_hold_on_the_flow_schedule, 0,

@@ -137,9 +137,9 @@ int dode_reference(const dode_model *model, const dode_schedule *schedule, size_
                                          sigma_from, sigma_to, dode_strerror(rc));
     }
     if (sigma_from == INFINITY)     /* rk8pd would start with the zero-SNR DDIM step */
-        return dode_fail(err, errlen, DODE_EUNSUPPORTED, "reference: model %s has no exact "
-                         "flow, and rk8pd cannot start at sigma = inf (zero terminal SNR)",
-                         model->name);
+        return dode_fail(err, errlen, DODE_EUNSUPPORTED, "reference: rk8pd cannot start at "
+                         "sigma = inf (zero terminal SNR), and %s", model->exact_flow == NULL
+                         ? "the model has no exact flow" : "the exact flow was not asked for");
     if (xbar_to != xbar_from)
         memmove(xbar_to, xbar_from, n * model->dim * sizeof *xbar_to);
     return rk8pd_flow(model, schedule, n, sigma_from, sigma_to, xbar_to, o, stats, err,

@@ -6,7 +6,7 @@
  * t[i] = t(sigma[i]); its endpoints are exactly sigma(t_max) and sigma(t_min) (or 0).
  * All are finite except sigma[0] = inf where a zero-terminal-SNR schedule is started at
  * its last t (dode_solve takes that first step). Level spacings also follow diffusers
- * (trailing, leading, linspace). 
+ * (trailing, leading, linspace).
  * On failure *out is left untouched. */
 #include <math.h>
 #include <stdint.h>

@@ -234,6 +234,35 @@ START_TEST(sampling_from_zero_snr_converges_to_the_exact_flow)
 }
 END_TEST
 
+/* One trailing step on 1000 levels is the grid [inf, 0]: the x0 step alone, which for the
+ * Gaussian gives x0h = mu at pure noise for every row, in one NFE, whatever the solver. */
+START_TEST(a_single_step_from_pure_noise_is_the_posterior_mean)
+{
+    dode_schedule *s = sched("ddpm-linear-zsnr");
+    dode_model *m = gauss(DODE_PRED_V);
+    char err[ERRLEN] = "";
+    dode_ode *ode = dode_ode_new(m, s, NROWS, err, sizeof err);
+    dode_grid g = grid(s, DODE_SPACING_TRAILING, 1, NAN);
+    ck_assert(g.steps == 1 && g.sigma[0] == INFINITY && g.sigma[1] == 0);
+    double *x_T = test_xbar_T(NROWS, 2, 0.0, 4), x0[NROWS * 2];
+    static const char *const solvers[3] = { "dpm3", "unipc3", "gsl:rk8pd" };
+    for (int k = 0; k < 3; k++) {
+        ck_assert_msg(dode_sample(dode_solver_find(solvers[k]), ode, &g, NULL, x_T, x0, NULL,
+                                  NULL, err, sizeof err) == DODE_OK, "%s", err);
+        ck_assert_uint_eq(ode->nfe, 1);
+        for (int i = 0; i < NROWS; i++) {
+            ck_assert_double_eq_tol(x0[2 * i], 1.0, 1e-15);
+            ck_assert_double_eq_tol(x0[2 * i + 1], -0.5, 1e-15);
+        }
+    }
+    free(x_T);
+    dode_grid_free(&g);
+    dode_ode_free(ode);
+    dode_model_free(m);
+    dode_schedule_free(s);
+}
+END_TEST
+
 /* An eps model at zero SNR: a status, a message naming the problem, no NFE, and a
  * finite output (the input, untouched by the failed first step); the same for a score. */
 START_TEST(eps_prediction_at_zero_snr_fails_naming_the_problem)
@@ -327,6 +356,7 @@ static Suite *zsnr_suite(void)
     tcase_add_test(tc, zero_snr_grids_start_at_inf_and_log_spacings_refuse_it);
     tcase_add_loop_test(tc, sampling_from_zero_snr_converges_to_the_exact_flow, 0,
                         (int)(sizeof zsnr_rows / sizeof zsnr_rows[0]));
+    tcase_add_test(tc, a_single_step_from_pure_noise_is_the_posterior_mean);
     tcase_add_test(tc, eps_prediction_at_zero_snr_fails_naming_the_problem);
     tcase_add_test(tc, infinite_sigma_where_it_cannot_be_is_refused);
     tcase_add_test(tc, cli_samples_zero_snr_with_v_and_refuses_eps);

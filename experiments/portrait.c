@@ -70,7 +70,7 @@ static void draw_from(const portrait *p, gsl_rng *rng, size_t n, double *xbar)
 {
     for (size_t k = 0; k < n * p->model->dim; k++)
         xbar[k] = gsl_ran_gaussian_ziggurat(rng, 1.0);
-    dode_x_to_xbar(p->s0, xbar, xbar, n * p->model->dim);
+    dode_x_to_xbar(p->schedule, p->s0, xbar, xbar, n * p->model->dim);
 }
 
 /* The same from the first seed's stream. */
@@ -223,7 +223,7 @@ static int trajectories(const portrait *p, char *err, size_t errlen)
         for (size_t i = 0; i < PATHS && rc == DODE_OK; i++) {
             for (size_t k = 0; k < pts; k++) {
                 double y[2];
-                dode_xbar_to_x(tr.sigma[k], tr.xbar + (k * PATHS + i) * 2, y, 2);
+                dode_xbar_to_x(p->schedule, tr.sigma[k], tr.xbar + (k * PATHS + i) * 2, y, 2);
                 fprintf(f, "%.6g %.6g\n", y[0], y[1]);
             }
             fprintf(f, i + 1 < PATHS ? "\n" : "");
@@ -259,14 +259,14 @@ static int flowmap(const portrait *p, double *lo, double *hi, char *err, size_t 
     *hi = 3;
     for (int i = 0; i < FAN; i++)       /* x_T evenly over [-2.5, 2.5] */
         x[i] = -2.5 + 5.0 * i / (FAN - 1);
-    dode_x_to_xbar(p->s0, x, xbar, FAN);
+    dode_x_to_xbar(p->schedule, p->s0, x, xbar, FAN);
     double path[FAN][POINTS + 1];
     int rc = DODE_OK;
     for (int k = 0; k <= POINTS && rc == DODE_OK; k++) {
         const double s = fan_sigma(p, k);
         if (k > 0)
             rc = flow(p, FAN, xbar, fan_sigma(p, k - 1), s, err, errlen);
-        dode_xbar_to_x(s, xbar, x, FAN);
+        dode_xbar_to_x(p->schedule, s, xbar, x, FAN);
         for (int i = 0; i < FAN; i++) {
             path[i][k] = x[i];
             *lo = fmin(*lo, path[i][k]);
@@ -298,10 +298,11 @@ static int heat(const portrait *p, double lo, double hi, char *err, size_t errle
     void *ws = NULL;
     int rc = dode_model_workspace_new(p->model, CELLS + 1, &ws, NULL, 0);
     for (int k = 0; k <= POINTS && rc == DODE_OK; k++) {
-        const double s = fan_sigma(p, k), c = sqrt(1 + s * s);    /* dxbar / dx */
+        const double s = fan_sigma(p, k);
+        const double c = dode_schedule_xbar_scale(p->schedule, s);   /* dxbar / dx */
         for (int i = 0; i <= CELLS; i++)
             x[i] = lo + (hi - lo) * i / CELLS;
-        dode_x_to_xbar(s, x, xb, CELLS + 1);
+        dode_x_to_xbar(p->schedule, s, x, xb, CELLS + 1);
         rc = p->model->log_density(p->model, ws, CELLS + 1, xb, s, lp);
         for (int i = 0; i <= CELLS && rc == DODE_OK; i++)   /* p_x(x) = c p_sigma(c x) */
             fprintf(f, "%.6g %.6g %.6g\n", log10(s), x[i], c * exp(lp[i]));

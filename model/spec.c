@@ -44,23 +44,24 @@ int dode_spec_number(const char *s, double *out)
     return 0;
 }
 
-static const char *const prediction_names[] = { "eps", "x0", "v", "score" };
+static const char *const prediction_names[DODE_PRED_COUNT] = { "eps", "x0", "v", "score",
+                                                                "flow" };
 
 const char *dode_prediction_name(dode_prediction p)
 {
-    return (unsigned)p < 4 ? prediction_names[p] : "unknown";
+    return (unsigned)p < DODE_PRED_COUNT ? prediction_names[p] : "unknown";
 }
 
 int dode_prediction_parse(const char *name, dode_prediction *out, char *err, size_t errlen)
 {
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < DODE_PRED_COUNT; k++) {
         if (name != NULL && strcmp(name, prediction_names[k]) == 0) {
             *out = (dode_prediction)k;
             return DODE_OK;
         }
     }
     return dode_fail(err, errlen, DODE_ENOTFOUND, "unknown prediction type '%s' (expected "
-                     "eps, x0, v or score)", name != NULL ? name : "(null)");
+                     "eps, x0, v, score or flow)", name != NULL ? name : "(null)");
 }
 
 /* The gaussian kind's parameters, as parsed so far. */
@@ -173,7 +174,7 @@ static int mlp_make(const char *arg, const char *spec, dode_model **out, char *e
 
 /* The extension point: one row per kind. */
 static const dode_model_kind model_kinds[] = {
-    { "gaussian", "gaussian:dim=D,mean=M,std=S[,predict=eps|x0|v|score]",
+    { "gaussian", "gaussian:dim=D,mean=M,std=S[,predict=eps|x0|v|score|flow]",
       "Gaussian data N(M, S^2 I); exact flow known (defaults dim=2, mean=0, std=1)",
       gaussian_make },
     { "gmm", "gmm:FILE.json",
@@ -209,7 +210,8 @@ int dode_model_from_spec(const char *spec, dode_model **out, char *err, size_t e
 }
 
 static const char *const schedule_names[] = {
-    "ddpm-linear", "ddpm-cosine", "vp-linear", "vp-cosine", "edm", NULL,
+    "ddpm-linear", "ddpm-cosine", "ddpm-linear-zsnr", "vp-linear", "vp-cosine", "edm",
+    "flow", "flow:shift=3", NULL,
 };
 
 const char *const *dode_schedule_names(void)

@@ -76,7 +76,12 @@ const dode_solver_type *dode_solver_find(const char *name);
  * opts->denoise_to_zero itself (one more NFE and trace point, at sigma = 0; decreasing
  * grids only; for data-prediction solvers that final x0 is thresholded as opts->threshold
  * says, like their own x0 predictions). opts may be NULL (the defaults). Adaptive gsl:*
- * solvers record every accepted step in the trace, fixed-grid solvers every grid point. */
+ * solvers record every accepted step in the trace, fixed-grid solvers every grid point.
+ * Zero terminal SNR: sigma[0] may be inf (a grid from t = 1 on ddpm-linear-zsnr or flow)
+ * if the schedule reaches it; xbar then holds x_T itself, and dode_solve takes the first
+ * step to sigma[1] as DDIM's x0 step (one NFE; the model must predict x0, v or a flow
+ * velocity, an eps model fails with a message saying why), then runs the solver on the
+ * rest of the grid (an adaptive solver from sigma[1] to the end). */
 int dode_solve(const dode_solver_type *solver, dode_ode *ode, const dode_grid *grid,
                double *xbar, const dode_solver_opts *opts, dode_trace *trace, char *err,
                size_t errlen);

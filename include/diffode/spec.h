@@ -30,7 +30,7 @@ typedef struct {
  * owned by the library. */
 const dode_model_kind *dode_model_kinds(void);
 
-/* gaussian:dim=D,mean=M,std=S[,predict=eps|x0|v|score] (defaults 2, 0, 1, eps; the mean
+/* gaussian:dim=D,mean=M,std=S[,predict=eps|x0|v|score|flow] (defaults 2, 0, 1, eps; the mean
  * is a scalar broadcast to every dimension; a non-eps prediction is wrapped back to eps),
  * gmm:FILE.json, mlp:FILE.safetensors or ideal:... (dode_ideal_make). Returns DODE_OK and
  * *out (free with dode_model_free); DODE_ENOTFOUND for an unknown kind or key,

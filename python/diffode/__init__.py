@@ -22,7 +22,7 @@ __all__ = ["DiffodeError", "Run", "Grid", "solvers", "schedules", "spacings", "o
 
 _ERRLEN = 2048
 _PREDICTIONS = {"eps": lib.DODE_PRED_EPS, "x0": lib.DODE_PRED_X0, "v": lib.DODE_PRED_V,
-                "score": lib.DODE_PRED_SCORE}
+                "score": lib.DODE_PRED_SCORE, "flow": lib.DODE_PRED_FLOW}
 
 
 class DiffodeError(Exception):
@@ -288,7 +288,7 @@ def sample(model, schedule="ddpm-linear", solver="dpmpp2m", nfe=None, steps=None
 
     model: a spec string ("gaussian:dim=2", "gmm:FILE.json", "mlp:FILE.safetensors",
     "ideal:...") or a function eps(x, t, sigma) -> (n, dim) array giving the `prediction`
-    ("eps", "x0", "v" or "score") for the rows x at noise level sigma and time t.
+    ("eps", "x0", "v", "score" or "flow") for the rows x at noise level sigma and time t.
     nfe (default 20) or steps; solver_options are the rows of options()."""
     if nfe is None and steps is None:
         nfe = 20
@@ -336,7 +336,7 @@ def sample(model, schedule="ddpm-linear", solver="dpmpp2m", nfe=None, steps=None
 def _scale(sched, sigma, a, to_xbar):
     """x <-> xbar = x / a(sigma) in place, through the library's one conversion."""
     f = lib.dode_x_to_xbar if to_xbar else lib.dode_xbar_to_x
-    f(sigma, _ptr(a), _ptr(a), a.size)
+    f(sched, sigma, _ptr(a), _ptr(a), a.size)
 
 
 def reference(model, schedule="ddpm-linear", x_T=None, n=None, seed=0, dim=None,

@@ -46,6 +46,9 @@ struct dode_solver_type {
     const char *family;      /* "classical", "ddim", "gsl", "dpm", "dpm++", "unipc" */
     int order;               /* theoretical order; 0 for adaptive */
     int evals_per_step;      /* NFE per step on a fixed grid; 0 for adaptive */
+    int warmup_evals;        /* NFE a solve spends beyond evals_per_step * steps (PNDM's
+                                Runge-Kutta start, PLMS's corrector on its first step) */
+    int min_steps;           /* fewest steps the method takes (0 or 1: any) */
     int adaptive;            /* 1: reads only sigma[0] and sigma[steps] */
     int data_prediction;     /* 1: steps on x0 predictions, which opts->threshold clips
                                 (and so does the final denoise_to_zero jump) */
@@ -73,8 +76,8 @@ int dode_solve(const dode_solver_type *solver, dode_ode *ode, const dode_grid *g
                double *xbar, const dode_solver_opts *opts, dode_trace *trace, char *err,
                size_t errlen);
 
-/* Steps a fixed-step solver takes for an NFE budget (nfe / evals_per_step, >= 1);
- * 0 if the budget is below one step. */
+/* Steps a fixed-step solver takes for an NFE budget ((nfe - warmup_evals) /
+ * evals_per_step, >= min_steps and >= 1); 0 if the budget is below that. */
 size_t dode_solver_steps_for_nfe(const dode_solver_type *solver, size_t nfe);
 
 #endif

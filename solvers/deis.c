@@ -40,44 +40,52 @@ enum { DEIS_GL_POINTS = 16, DEIS_CONT_PIECES = 64 };
 typedef struct {
     gsl_integration_glfixed_table *gl;    /* made once per solve */
     const dode_schedule *sched;
-    const double *nodes;
-    int k, j;
+    const double *nodes;                  /* the t nodes of the step's interpolant */
+    int k;
 } deis_ctx;
 
-/* sigma(tau) L_j'(tau): the integrand after the integration by parts. */
-static double deis_integrand(double tau, void *params)
+/* acc[j] += int_from^to sigma(tau) L_j'(tau) dtau for every j < k (the integrand after
+ * the integration by parts), one Gauss-Legendre rule, sigma evaluated once a point. */
+static void deis_piece(const deis_ctx *c, double from, double to, double *acc)
 {
-    const deis_ctx *c = params;
-    return dode_schedule_sigma(c->sched, tau) * ms_lagrange_deriv(c->nodes, c->k, c->j, tau);
+    for (size_t q = 0; q < DEIS_GL_POINTS; q++) {
+        double tau, wq;
+        gsl_integration_glfixed_point(from, to, q, &tau, &wq, c->gl);
+        const double sw = wq * dode_schedule_sigma(c->sched, tau);
+        for (int j = 0; j < c->k; j++)
+            acc[j] += sw * ms_lagrange_deriv(c->nodes, c->k, j, tau);
+    }
 }
 
-/* int_a^b of the integrand, piece by piece: on a discrete schedule sigma(t) has a kink
+/* The integrals from a to b, piece by piece: on a discrete schedule sigma(t) has a kink
  * at every level t_n = (n+1)/N (log a is piecewise linear there, MATH.md section 3), so
  * the pieces end at the levels inside [a, b] and each is smooth; a continuous schedule
- * is cut in DEIS_CONT_PIECES equal pieces. Gauss-Legendre on each (GSL glfixed). */
-static double deis_integral(deis_ctx *c, double a, double b)
+ * is cut in DEIS_CONT_PIECES equal pieces. */
+static void deis_integrals(const deis_ctx *c, double a, double b, double *acc)
 {
-    gsl_function f = { .function = deis_integrand, .params = c };
     const size_t levels = dode_schedule_levels(c->sched);
     const double lo = fmin(a, b), hi = fmax(a, b), dir = b >= a ? 1.0 : -1.0;
-    double sum = 0.0, from = lo;
+    double from = lo;
+    for (int j = 0; j < c->k; j++)
+        acc[j] = 0.0;
     if (levels == 0) {
         for (int p = 1; p <= DEIS_CONT_PIECES; p++) {
             const double to = p == DEIS_CONT_PIECES ? hi : lo + (hi - lo) * p / DEIS_CONT_PIECES;
-            sum += gsl_integration_glfixed(&f, from, to, c->gl);
+            deis_piece(c, from, to, acc);
             from = to;
         }
-        return dir * sum;
+    } else {
+        const double N = (double)levels;
+        for (double n = ceil(lo * N - 1.0); from < hi; n += 1.0) {
+            const double level = (n + 1.0) / N;
+            const double to = level > from && level < hi ? level : (level >= hi ? hi : from);
+            if (to > from)
+                deis_piece(c, from, to, acc);
+            from = to;
+        }
     }
-    const double N = (double)levels;
-    for (double n = ceil(lo * N - 1.0); from < hi; n += 1.0) {
-        const double level = (n + 1.0) / N;
-        const double to = level > from && level < hi ? level : (level >= hi ? hi : from);
-        if (to > from)
-            sum += gsl_integration_glfixed(&f, from, to, c->gl);
-        from = to;
-    }
-    return dir * sum;
+    for (int j = 0; j < c->k; j++)
+        acc[j] *= dir;
 }
 
 static int tab_weights(dode_ode *ode, const ms_history *h, double sigma_next, double t_next,
@@ -85,17 +93,16 @@ static int tab_weights(dode_ode *ode, const ms_history *h, double sigma_next, do
 {
     deis_ctx *c = ctx;
     c->sched = ode->schedule, c->nodes = h->t, c->k = k;
+    double v[MS_MAX_ORDER] = { 0.0 };
+    if (k > 1)               /* k = 1: L_0 = 1, L_0' = 0, the weight is sigma' - sigma */
+        deis_integrals(c, h->t[0], t_next, v);
     for (int j = 0; j < k; j++) {
         /* boundary term [sigma L_j]: L_j(t_i) = 1 for j = 0 and 0 otherwise */
-        w[j] = sigma_next * ms_lagrange(h->t, k, j, t_next) - (j == 0 ? h->sigma[0] : 0.0);
-        if (k == 1)
-            break;
-        c->j = j;
-        const double v = deis_integral(c, h->t[0], t_next);
-        if (!isfinite(v))
+        w[j] = sigma_next * ms_lagrange(h->t, k, j, t_next) - (j == 0 ? h->sigma[0] : 0.0)
+               - v[j];
+        if (!isfinite(w[j]))
             return dode_ode_fail(ode, DODE_ENONFINITE, "DEIS weight %d of order %d on t in "
                                  "[%g, %g] is not finite", j, k, h->t[0], t_next);
-        w[j] -= v;
     }
     return DODE_OK;
 }

@@ -548,6 +548,32 @@ START_TEST(pndm_budget_maps_to_steps_and_refuses_too_few)
 }
 END_TEST
 
+/* The command refuses a budget below PNDM's warm-up before any NFE, and says why. */
+START_TEST(too_small_a_budget_is_refused_with_the_warmup_named)
+{
+    char *dir = test_tmpdir("check_multistep");
+    char out[4096], err[4096];
+    const char *const args[] = { "sample", "--model", "gaussian:dim=2,mean=0,std=1",
+                                 "--solver", "pndm", "--nfe", "11", "--n", "4", NULL };
+    ck_assert_int_eq(test_run_diffode(dir, args, out, err, sizeof out), 2);
+    ck_assert_msg(strstr(err, "--nfe 11 is too few for pndm") != NULL
+                  && strstr(err, "plus 9 for its warm-up, at least 3 steps") != NULL, "%s", err);
+    char cfg[1024];
+    snprintf(cfg, sizeof cfg, "%s/ms.ini", dir);
+    FILE *f = fopen(cfg, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("[experiment]\nname = ms\n[model g]\nspec = gaussian:dim=2,mean=0,std=1\n"
+          "[sweep]\nschedules = ddpm-linear\nspacings = logsnr\nsolvers = plms, pndm\n"
+          "nfe = 12, 11\n", f);
+    fclose(f);
+    const char *const run[] = { "run", cfg, "--root", dir, "--no-plot", "--quiet", NULL };
+    ck_assert_int_ne(test_run_diffode(dir, run, out, err, sizeof out), 0);
+    ck_assert_msg(strstr(err, "key 'nfe': 11 is too few for solver \"pndm\"") != NULL, "%s", err);
+    unlink(cfg);
+    test_rm_tree(dir);
+}
+END_TEST
+
 static Suite *multistep_suite(void)
 {
     Suite *s = suite_create("multistep");
@@ -562,6 +588,7 @@ static Suite *multistep_suite(void)
     tcase_add_test(tc, pndm_and_plms_equal_diffusers_pndm_scheduler);
     tcase_add_test(tc, nfe_is_steps_times_cost_plus_warmup_for_every_entry);
     tcase_add_test(tc, pndm_budget_maps_to_steps_and_refuses_too_few);
+    tcase_add_test(tc, too_small_a_budget_is_refused_with_the_warmup_named);
     suite_add_tcase(s, tc);
     return s;
 }

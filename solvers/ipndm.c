@@ -17,7 +17,7 @@
  * not the exact variable-step AB3/AB4 (lms.c, deis.c's rhoAB): they are exact for linear
  * epsh and reduce to the fixed weights on a uniform grid, so on a grid whose step ratios
  * are 1 + O(h) their error in the quadratic term is O(h) h^3 a step, and the method is
- * globally third order (measured 2.98, docs/solvers.md); fourth order on uniform grids. */
+ * globally third order (measured 2.96, docs/solvers.md); fourth order on uniform grids. */
 #include "diffode/status.h"
 #include "multistep.h"
 

@@ -407,63 +407,81 @@ static void diffusers_eps(const test_problem *p, const double *abar, int level, 
     ck_assert_int_eq(dode_ode_eps_x(p->ode, (level + 1) / 1000.0, sigma, x, e), DODE_OK);
 }
 
-/* The diffusers trajectory at the step boundaries, in xbar: [S + 1][LEN]. */
+/* step_prk's four counters from level t (x in/out): e at the start, twice at the half
+ * step, once at the end, each a transfer from the start; ets gets the first. */
+static void diffusers_prk(const test_problem *p, const double *abar, int t, int stride,
+                          double *x, double (*ets)[LEN], size_t *nets)
+{
+    const int mid = t - stride / 2, prev = t - stride;
+    double e[LEN], acc[LEN], xs[LEN];
+    diffusers_eps(p, abar, t, x, e);
+    memcpy(ets[(*nets)++], e, sizeof e);
+    for (size_t k = 0; k < LEN; k++)
+        acc[k] = e[k] / 6;
+    static const double wts[3] = { 1.0 / 3, 1.0 / 3, 1.0 / 6 };
+    for (int c = 0; c < 3; c++) {                        /* counters 1, 2, 3 */
+        const int to = c < 2 ? mid : prev;              /* transfer there, evaluate there */
+        memcpy(xs, x, sizeof xs);
+        diffusers_prev(abar, t, to, e, xs);
+        diffusers_eps(p, abar, to, xs, e);
+        for (size_t k = 0; k < LEN; k++)
+            acc[k] += wts[c] * e[k];
+    }
+    diffusers_prev(abar, t, prev, acc, x);
+}
+
+/* step_plms from level t (x in/out), counters 0 and 1 on the first call (first != 0). */
+static void diffusers_plms(const test_problem *p, const double *abar, int t, int stride,
+                           int first, double *x, double (*ets)[LEN], size_t *nets)
+{
+    const int prev = t - stride;
+    double e[LEN], acc[LEN], cur[LEN];
+    diffusers_eps(p, abar, t, x, e);
+    if (first) {                                         /* counter 0, then counter 1 */
+        memcpy(ets[(*nets)++], e, sizeof e);
+        memcpy(cur, x, sizeof cur);
+        diffusers_prev(abar, t, prev, e, x);
+        diffusers_eps(p, abar, prev, x, acc);
+        for (size_t k = 0; k < LEN; k++)
+            acc[k] = (acc[k] + ets[0][k]) / 2;
+        memcpy(x, cur, sizeof cur);
+        diffusers_prev(abar, t, prev, acc, x);
+        return;
+    }
+    if (*nets == 4)                                      /* ets = ets[-3:] + [e] */
+        memmove(ets[0], ets[1], 3 * sizeof ets[0]), (*nets)--;
+    memcpy(ets[(*nets)++], e, sizeof e);
+    const size_t n = *nets;
+    for (size_t k = 0; k < LEN; k++) {
+        double (*E)[LEN] = ets;
+        if (n == 1)
+            acc[k] = E[0][k];
+        else if (n == 2)
+            acc[k] = (3 * E[1][k] - E[0][k]) / 2;
+        else if (n == 3)
+            acc[k] = (23 * E[2][k] - 16 * E[1][k] + 5 * E[0][k]) / 12;
+        else
+            acc[k] = (1.0 / 24) * (55 * E[3][k] - 59 * E[2][k] + 37 * E[1][k] - 9 * E[0][k]);
+    }
+    diffusers_prev(abar, t, prev, acc, x);
+}
+
+/* The diffusers trajectory at the step boundaries, in xbar: out[0] is xbar_T (in), then
+ * the S = 10 steps ([S + 1][LEN]). */
 static void diffusers_run(const test_problem *p, int prk, double *out)
 {
     const double *abar = dode_schedule_alphas_cumprod(p->sched);
     const int S = 10, stride = 100;
-    double x[LEN], cur[LEN], e[LEN], acc[LEN], ets[4][LEN], xs[LEN];
+    double x[LEN], ets[4][LEN];
     size_t nets = 0;
-    memcpy(x, out, sizeof x);
     for (size_t k = 0; k < LEN; k++)
-        x[k] /= sqrt(1 + (1 - abar[900]) / abar[900]);
+        x[k] = out[k] * sqrt(abar[900]);                 /* x = xbar a_t */
     for (int i = 0; i < S; i++) {
         const int t = 900 - stride * i, prev = t - stride;
-        memcpy(cur, x, sizeof x);
-        diffusers_eps(p, abar, t, x, e);
-        if (prk && i < 3) {                              /* step_prk, counters 4i .. 4i+3 */
-            memcpy(ets[nets++], e, sizeof e);
-            for (size_t k = 0; k < LEN; k++)
-                acc[k] = e[k] / 6;
-            memcpy(xs, cur, sizeof xs), diffusers_prev(abar, t, t - stride / 2, e, xs);
-            diffusers_eps(p, abar, t - stride / 2, xs, e);
-            for (size_t k = 0; k < LEN; k++)
-                acc[k] += e[k] / 3;
-            memcpy(xs, cur, sizeof xs), diffusers_prev(abar, t, t - stride / 2, e, xs);
-            diffusers_eps(p, abar, t - stride / 2, xs, e);
-            for (size_t k = 0; k < LEN; k++)
-                acc[k] += e[k] / 3;
-            memcpy(xs, cur, sizeof xs), diffusers_prev(abar, t, prev, e, xs);
-            diffusers_eps(p, abar, prev, xs, e);
-            for (size_t k = 0; k < LEN; k++)
-                acc[k] += e[k] / 6;
-            diffusers_prev(abar, t, prev, acc, x);
-        } else if (!prk && i == 0) {                     /* step_plms, counters 0 and 1 */
-            memcpy(ets[nets++], e, sizeof e);
-            diffusers_prev(abar, t, prev, e, x);
-            diffusers_eps(p, abar, prev, x, acc);
-            for (size_t k = 0; k < LEN; k++)
-                acc[k] = (acc[k] + ets[0][k]) / 2;
-            memcpy(x, cur, sizeof x);
-            diffusers_prev(abar, t, prev, acc, x);
-        } else {                                         /* step_plms */
-            if (nets == 4)
-                memmove(ets[0], ets[1], 3 * sizeof ets[0]), nets--;
-            memcpy(ets[nets++], e, sizeof e);
-            double (*E)[LEN] = ets;
-            const size_t n = nets;
-            for (size_t k = 0; k < LEN; k++) {
-                if (n == 1)
-                    acc[k] = E[0][k];
-                else if (n == 2)
-                    acc[k] = (3 * E[1][k] - E[0][k]) / 2;
-                else if (n == 3)
-                    acc[k] = (23 * E[2][k] - 16 * E[1][k] + 5 * E[0][k]) / 12;
-                else
-                    acc[k] = (1.0 / 24) * (55 * E[3][k] - 59 * E[2][k] + 37 * E[1][k] - 9 * E[0][k]);
-            }
-            diffusers_prev(abar, t, prev, acc, x);
-        }
+        if (prk && i < 3)
+            diffusers_prk(p, abar, t, stride, x, ets, &nets);
+        else
+            diffusers_plms(p, abar, t, stride, !prk && i == 0, x, ets, &nets);
         const double ap = prev >= 0 ? abar[prev] : 1.0;
         for (size_t k = 0; k < LEN; k++)
             out[(size_t)(i + 1) * LEN + k] = x[k] / sqrt(ap);

@@ -43,7 +43,8 @@ typedef int (*dode_solve_fn)(const dode_solver_type *self, dode_ode *ode,
 
 struct dode_solver_type {
     const char *name;        /* the one name used by CLI, configs, CSV and tests */
-    const char *family;      /* "classical", "ddim", "gsl", "dpm", "dpm++", "unipc" */
+    const char *family;      /* "classical", "ddim", "gsl", "dpm", "dpm++", "unipc",
+                                "multistep" */
     int order;               /* theoretical order; 0 for adaptive */
     int evals_per_step;      /* NFE per step on a fixed grid; 0 for adaptive */
     int warmup_evals;        /* NFE a solve spends beyond evals_per_step * steps (PNDM's

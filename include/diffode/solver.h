@@ -47,13 +47,13 @@ struct dode_solver_type {
                                 "multistep" */
     int order;               /* theoretical order; 0 for adaptive */
     int evals_per_step;      /* NFE per step on a fixed grid; 0 for adaptive */
-    int warmup_evals;        /* NFE a solve spends beyond evals_per_step * steps (PNDM's
-                                Runge-Kutta start, PLMS's corrector on its first step) */
-    int min_steps;           /* fewest steps the method takes (0 or 1: any) */
     int adaptive;            /* 1: reads only sigma[0] and sigma[steps] */
     int data_prediction;     /* 1: steps on x0 predictions, which opts->threshold clips
                                 (and so does the final denoise_to_zero jump) */
     const char *summary;     /* one line for `diffode list` */
+    int warmup_evals;        /* NFE a solve spends beyond evals_per_step * steps (PNDM's
+                                Runge-Kutta start, PLMS's corrector on its first step) */
+    int min_steps;           /* fewest steps the method takes (0 or 1: any) */
     dode_solve_fn solve;
     const void *data;        /* the family's per-entry constants (a gsl step type, a
                                 dpm_entry), read by solve through self */

@@ -219,7 +219,6 @@ static int check_trace_size(parser *p, const header *exp, const build *b)
     return DODE_OK;
 }
 
-/* What every sweep needs, and what only the whole config can tell. */
 /* An NFE budget below the fewest steps a solver takes; PNDM and PLMS also spend a
  * warm-up (solver.h warmup_evals), which the message names. */
 static int nfe_too_few(parser *p, int line, const char *name, const dode_solver_type *t,
@@ -233,6 +232,7 @@ static int nfe_too_few(parser *p, int line, const char *name, const dode_solver_
                     "(%d NFE per step)", nfe, name, t->evals_per_step);
 }
 
+/* What every sweep needs, and what only the whole config can tell. */
 static int check_sweep(parser *p, const header *exp, const header *sweep, build *b)
 {
     exp_config *cfg = b->cfg;

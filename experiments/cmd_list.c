@@ -17,7 +17,9 @@ static void list_solvers(void)
     for (const dode_solver_type *const *s = dode_solvers(); *s != NULL; s++) {
         const dode_solver_type *t = *s;
         char evals[16] = "-";
-        if (!t->adaptive)
+        if (!t->adaptive && t->warmup_evals > 0)    /* "1+9": per step, plus once */
+            snprintf(evals, sizeof evals, "%d+%d", t->evals_per_step, t->warmup_evals);
+        else if (!t->adaptive)
             snprintf(evals, sizeof evals, "%d", t->evals_per_step);
         printf("  %-16s %-10s %5d %9s %8s  %s\n", t->name, t->family != NULL ? t->family : "",
                dode_solver_order(t, NULL), evals, t->adaptive ? "yes" : "no", t->summary != NULL ? t->summary : "");

@@ -173,6 +173,11 @@ static int setup_steps(const sample_args *a, const dode_solver_type *s, size_t *
     }
     const size_t nfe = a->nfe > 0 ? a->nfe : DEFAULT_NFE;
     *steps = dode_solver_steps_for_nfe(s, nfe);
+    if (*steps == 0 && s->warmup_evals > 0)    /* PNDM, PLMS: a warm-up costs extra NFE */
+        return dode_fail(err, errlen, DODE_EINVAL, "--nfe %zu is too few for %s (%d "
+                         "evaluations per step plus %d for its warm-up, at least %d steps)",
+                         nfe, s->name, s->evals_per_step, s->warmup_evals,
+                         s->min_steps > 1 ? s->min_steps : 1);
     if (*steps == 0)
         return dode_fail(err, errlen, DODE_EINVAL, "--nfe %zu is less than one step of %s (%d "
                          "evaluations per step)", nfe, s->name, s->evals_per_step);

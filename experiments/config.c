@@ -219,6 +219,19 @@ static int check_trace_size(parser *p, const header *exp, const build *b)
     return DODE_OK;
 }
 
+/* An NFE budget below the fewest steps a solver takes; PNDM and PLMS also spend a
+ * warm-up (solver.h warmup_evals), which the message names. */
+static int nfe_too_few(parser *p, int line, const char *name, const dode_solver_type *t,
+                       size_t nfe)
+{
+    if (t->warmup_evals > 0)
+        return key_fail(p, DODE_EINVAL, line, "nfe", "%zu is too few for solver \"%s\" (%d "
+                        "NFE per step plus %d for its warm-up, at least %d steps)", nfe, name,
+                        t->evals_per_step, t->warmup_evals, t->min_steps > 1 ? t->min_steps : 1);
+    return key_fail(p, DODE_EINVAL, line, "nfe", "%zu is below one step of solver \"%s\" "
+                    "(%d NFE per step)", nfe, name, t->evals_per_step);
+}
+
 /* What every sweep needs, and what only the whole config can tell. */
 static int check_sweep(parser *p, const header *exp, const header *sweep, build *b)
 {
@@ -253,9 +266,8 @@ static int check_sweep(parser *p, const header *exp, const header *sweep, build 
     for (size_t i = 0; i < cfg->nsolvers; i++)
         for (size_t k = 0; k < cfg->nnfe; k++)
             if (dode_solver_steps_for_nfe(cfg->solvers[i].type, cfg->nfe[k]) == 0)
-                return key_fail(p, DODE_EINVAL, b->nfe_line, "nfe", "%zu is below one step "
-                                "of solver \"%s\" (%d NFE per step)", cfg->nfe[k],
-                                cfg->solvers[i].name, cfg->solvers[i].type->evals_per_step);
+                return nfe_too_few(p, b->nfe_line, cfg->solvers[i].name,
+                                   cfg->solvers[i].type, cfg->nfe[k]);
     return check_trace_size(p, exp, b);
 }
 

@@ -38,7 +38,10 @@ size_t dode_solver_steps_for_nfe(const dode_solver_type *solver, size_t nfe)
         return 0;
     if (solver->evals_per_step <= 0)        /* adaptive: one step, the two endpoints */
         return 1;
-    return nfe / (size_t)solver->evals_per_step;
+    const size_t warm = solver->warmup_evals > 0 ? (size_t)solver->warmup_evals : 0;
+    const size_t least = solver->min_steps > 1 ? (size_t)solver->min_steps : 1;
+    const size_t steps = nfe > warm ? (nfe - warm) / (size_t)solver->evals_per_step : 0;
+    return steps >= least ? steps : 0;
 }
 
 double *solver_workspace(dode_ode *ode, size_t nvec, double **views)

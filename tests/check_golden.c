@@ -95,7 +95,8 @@ static void compare_csv(const char *what, char *got, char *want)
 }
 
 static const char *const configs[] = {
-    "ddim_euler", "default", "dpm3m", "eta", "gauss1d", "inversion", "orders", "spacing",
+    "ddim_euler", "default", "dpm3m", "eta", "gauss1d", "inversion", "multistep", "orders",
+    "spacing",
 };
 #define NCONFIGS (sizeof configs / sizeof configs[0])
 

@@ -43,13 +43,17 @@ typedef int (*dode_solve_fn)(const dode_solver_type *self, dode_ode *ode,
 
 struct dode_solver_type {
     const char *name;        /* the one name used by CLI, configs, CSV and tests */
-    const char *family;      /* "classical", "ddim", "gsl", "dpm", "dpm++", "unipc" */
+    const char *family;      /* "classical", "ddim", "gsl", "dpm", "dpm++", "unipc",
+                                "multistep" */
     int order;               /* theoretical order; 0 for adaptive */
     int evals_per_step;      /* NFE per step on a fixed grid; 0 for adaptive */
     int adaptive;            /* 1: reads only sigma[0] and sigma[steps] */
     int data_prediction;     /* 1: steps on x0 predictions, which opts->threshold clips
                                 (and so does the final denoise_to_zero jump) */
     const char *summary;     /* one line for `diffode list` */
+    int warmup_evals;        /* NFE a solve spends beyond evals_per_step * steps (PNDM's
+                                Runge-Kutta start, PLMS's corrector on its first step) */
+    int min_steps;           /* fewest steps the method takes (0 or 1: any) */
     dode_solve_fn solve;
     const void *data;        /* the family's per-entry constants (a gsl step type, a
                                 dpm_entry), read by solve through self */
@@ -86,8 +90,8 @@ int dode_solve(const dode_solver_type *solver, dode_ode *ode, const dode_grid *g
                double *xbar, const dode_solver_opts *opts, dode_trace *trace, char *err,
                size_t errlen);
 
-/* Steps a fixed-step solver takes for an NFE budget (nfe / evals_per_step, >= 1);
- * 0 if the budget is below one step. */
+/* Steps a fixed-step solver takes for an NFE budget ((nfe - warmup_evals) /
+ * evals_per_step, >= min_steps and >= 1); 0 if the budget is below that. */
 size_t dode_solver_steps_for_nfe(const dode_solver_type *solver, size_t nfe);
 
 #endif

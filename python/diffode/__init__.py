@@ -242,8 +242,10 @@ def _steps(solver, nfe, steps):
         return int(steps)
     k = lib.dode_solver_steps_for_nfe(solver, int(nfe))
     if k == 0:
-        raise DiffodeError(lib.DODE_EINVAL, f"nfe {nfe} is less than one step of {_str(solver.name)} "
-                              f"({solver.evals_per_step} NFE per step)")
+        warm = (f" + {solver.warmup_evals} of warm-up, at least {solver.min_steps} steps"
+                if solver.warmup_evals or solver.min_steps > 1 else "")
+        raise DiffodeError(lib.DODE_EINVAL, f"nfe {nfe} is less than one step of "
+                           f"{_str(solver.name)} ({solver.evals_per_step} NFE per step{warm})")
     return k
 
 

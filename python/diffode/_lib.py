@@ -34,6 +34,8 @@ typedef struct dode_solver_type {
     int adaptive;
     int data_prediction;
     const char *summary;
+    int warmup_evals;
+    int min_steps;
 } dode_solver_type;
 
 typedef struct {

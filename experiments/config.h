@@ -27,6 +27,7 @@
 #define EXP_CFG_NAME 64        /* longest name (section names, experiment name) + 1 */
 #define EXP_CFG_SPEC 256       /* longest model spec + 1 */
 #define EXP_CFG_MAX_LIST 64    /* entries per list (models, solvers, nfe, seeds ...) */
+#define EXP_CFG_MAX_BYTES ((size_t)1 << 20)  /* a config file: 1 MiB (shipped ones: < 4 KiB) */
 
 typedef struct {
     char name[EXP_CFG_NAME];   /* [model NAME] */

@@ -317,47 +317,17 @@ int dode_safetensors_parse(const unsigned char *buf, size_t len, const char *sou
     return DODE_OK;
 }
 
-static int read_whole(const char *path, unsigned char **buf, size_t *len, char *err,
-                      size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return read_fail(err, errlen, DODE_EIO, path, "cannot open it");
-    size_t cap = 1 << 16, n = 0;
-    unsigned char *b = malloc(cap);
-    while (b != NULL) {
-        n += fread(b + n, 1, cap - n, f);
-        if (n < cap)
-            break;
-        unsigned char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(b, cap * 2);
-        if (nb == NULL)
-            free(b);
-        b = nb;
-        cap *= 2;
-    }
-    const int code = b == NULL ? DODE_ENOMEM : ferror(f) ? DODE_EIO : DODE_OK;
-    fclose(f);
-    if (code != DODE_OK) {
-        free(b);
-        return read_fail(err, errlen, code, path,
-                         code == DODE_ENOMEM ? "out of memory" : "read error");
-    }
-    *buf = b;
-    *len = n;
-    return DODE_OK;
-}
-
 int dode_safetensors_read(const char *path, dode_safetensors **out, char *err,
                           size_t errlen)
 {
     if (path == NULL || out == NULL)
         return dode_fail(err, errlen, DODE_EINVAL, "safetensors read: NULL argument");
-    unsigned char *buf = NULL;
+    char *buf = NULL;
     size_t len = 0;
-    int rc = read_whole(path, &buf, &len, err, errlen);
+    int rc = dode_file_read(path, DODE_SAFETENSORS_MAX_FILE, &buf, &len, err, errlen);
     if (rc != DODE_OK)
         return rc;
-    rc = dode_safetensors_parse(buf, len, path, out, err, errlen);
+    rc = dode_safetensors_parse((const unsigned char *)buf, len, path, out, err, errlen);
     free(buf);
     return rc;
 }

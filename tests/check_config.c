@@ -227,7 +227,7 @@ START_TEST(missing_file_is_an_io_error_naming_it)
     exp_config cfg;
     char err[ERRLEN];
     ck_assert_int_eq(exp_config_load("/nonexistent/x.ini", &cfg, err, sizeof err), DODE_EIO);
-    ck_assert_ptr_nonnull(strstr(err, "cannot open config /nonexistent/x.ini"));
+    ck_assert_ptr_nonnull(strstr(err, "config: cannot open /nonexistent/x.ini"));
     ck_assert_ptr_null(cfg.path);
 }
 END_TEST

@@ -11,10 +11,11 @@
 #include <string.h>
 
 #include "diffode/fileio.h"
+#include "diffode/limits.h"
 #include "diffode/model.h"
 #include "diffode/status.h"
 
-enum { MAX_K = 1000000, MAX_DIM = 100000 };
+enum { MAX_K = DODE_MAX_COMPONENTS, MAX_DIM = DODE_MAX_DIM };   /* limits.h */
 /* cJSON builds the whole tree before any key is checked, at about 64 bytes a value (a
  * 48 MB file of zeros took 1.93 GB, issue 18), so the text is bounded before parsing: at
  * most MAX_VALUES = 2^22 JSON values (4,194,304 numbers: diagonal mixtures of 2,600

@@ -168,13 +168,22 @@ static const bad_case bad_cases[] = {
     { EXP MODEL "[solver heun]\nbase = heun\n" SWEEP_HEAD "solvers = heun\nnfe = 4\n",
       DODE_EINVAL, 5, "would hide the registry solver \"heun\"" },
     { EXP MODEL SWEEP_HEAD "solvers = euler\nnfe = 4\nrho = 1e999\n", DODE_EFORMAT, 9,
-      "key 'rho': \"1e999\" is not a number" },
+      "key 'rho': \"1e999\" overflows a double" },
     { EXP MODEL "[sweep]\nmodels = h\nschedules = ddpm-linear\nsolvers = euler\nnfe = 4\n",
       DODE_ENOTFOUND, 6, "key 'models': no section [model h]" },
     { EXP "baseline = heun\n" MODEL SWEEP_HEAD "solvers = euler\nnfe = 4\n", DODE_ENOTFOUND,
       3, "key 'baseline': \"heun\" is not in [sweep] solvers" },
     { EXP MODEL "[sweep]\nschedules = edm\nspacings = ddim-uniform\nsolvers = euler\n"
       "nfe = 4\n", DODE_EINVAL, 7, "key 'spacings': " },
+    /* issue 18 / 11: counts share limits.h's bounds with the flags; subnormals are named */
+    { EXP MODEL SWEEP_HEAD "solvers = euler\nnfe = 4, 1000000000\n", DODE_EINVAL, 8,
+      "key 'nfe': 1000000000 is above the limit of 10000 model evaluations per solve" },
+    { EXP "true_samples = 16777217\n" MODEL SWEEP_HEAD "solvers = euler\nnfe = 4\n",
+      DODE_EINVAL, 3, "key 'true_samples': 16777217 is above the limit of 16777216" },
+    { EXP "t_min = 5e-324\n" MODEL SWEEP_HEAD "solvers = euler\nnfe = 4\n", DODE_EFORMAT, 3,
+      "key 't_min': \"5e-324\" is subnormal" },
+    { EXP "t_max = 1e300\n" MODEL "[sweep]\nschedules = edm\nsolvers = euler\nnfe = 4\n",
+      DODE_EINVAL, 6, "t-max 1e+300 gives sigma = 1e+300, above the largest sigma" },
 };
 
 /* Writes text to dir/bad.ini and returns its path in buf. */

@@ -2,7 +2,7 @@
  * regular file of bounded size is read. A FIFO without a writer used to block open(2)
  * forever, and /dev/zero was read until memory ran out (1.5-2.1 GB); both, and a
  * directory, are now refused at once by the npy, GMM JSON, .safetensors (mlp:), config and
- * model-spec readers, with a message naming the path and what it is. The GMM JSON reader
+ * model-spec and training-data readers, with a message naming the path and what it is. The GMM JSON reader
  * also bounds its parse (2^22 values, 64 MiB) before cJSON builds a tree. */
 #include <signal.h>
 #include <stdio.h>
@@ -107,6 +107,14 @@ START_TEST(every_reader_refuses_fifo_and_dev_zero)
             ck_assert_int_ne(dode_model_from_spec(spec, &model, err, sizeof err), DODE_OK);
             says(err, p, "only regular files");
             ck_assert_ptr_null(model);
+        }
+        const char *const sources[2] = { "gmm", "npy" };   /* training data (data.h) */
+        for (int m = 0; m < 2; m++) {
+            dode_data *d = NULL;
+            snprintf(spec, sizeof spec, "%s:%s", sources[m], p);
+            ck_assert_int_eq(dode_data_open(spec, &d, err, sizeof err), DODE_EIO);
+            says(err, p, "only regular files");
+            ck_assert_ptr_null(d);
         }
     }
     alarm(0);

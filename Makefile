@@ -2,7 +2,10 @@
 #   make            build the library, the diffode command and the test programs
 #   make run        run the default experiment end to end (installs missing packages as root)
 #   make check      run every Check suite, then again under AddressSanitizer + UBSan, then valgrind
-#   make fuzz       run each file parser's libFuzzer target 10^6 times (clang; tests/fuzz/)
+#   make fuzz       run each file parser's libFuzzer target 10^6 times (clang; tests/fuzz/),
+#                   then the diffode command on every corpus file under a 1 GiB memory limit
+#   make asan       build build/asan/diffode under ASan + UBSan (make check runs the CLI
+#                   suites through it)
 #   make bench      print speed ratios against baselines measured in the same run
 #   make install PREFIX=/usr/local   install the command, library and headers
 #   make clean      remove build/ (results/ is yours to keep)
@@ -87,11 +90,18 @@ test: $(TESTS) $(DIFFODE)
 	  echo "== $$t"; DIFFODE=$(DIFFODE) $$t || fail=1; \
 	done; exit $$fail
 
+ASAN_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+# The second pass's DIFFODE is build/asan/diffode: check_cli, check_sweep ... run the
+# sanitized command.
 check: deps
 	$(MAKE) test
-	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g" \
-	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test
+	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g" SAN="$(ASAN_SAN)" test
 	bash tests/valgrind.sh $(BUILD)
+
+.PHONY: asan
+asan:
+	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g" SAN="$(ASAN_SAN)" build/asan/diffode
 
 # libFuzzer needs clang and its runtime (installed like deps above); builds into
 # $(BUILD)/fuzz, about 5 minutes on two idle cores.
@@ -109,6 +119,8 @@ fuzz: deps
 	  fi; \
 	fi
 	bash tests/fuzz/run.sh $(BUILD)/fuzz
+	$(MAKE) $(DIFFODE)
+	bash tests/fuzz/cli.sh $(DIFFODE) $(BUILD)/fuzz/corpus
 
 run: deps
 	$(MAKE) $(DIFFODE)

@@ -60,9 +60,13 @@ int cli_parse(const cli_flag *flags, unsigned mask, int argc, char **argv, void 
 void cli_usage(FILE *out, const char *cmd, const char *synopsis, const cli_flag *flags,
                unsigned mask);
 
-/* Exit status for a failure code: 2 when the arguments themselves are wrong
- * (DODE_EINVAL, DODE_ENOTFOUND, DODE_EUNSUPPORTED), 1 for everything else (files,
- * numerical failures). */
+/* The one exit-code convention of every diffode command (stated in `diffode --help` and
+ * the README): 0 success; 2 usage or input error, i.e. the arguments or the content of an
+ * input file are wrong (DODE_EINVAL, DODE_ENOTFOUND, DODE_EUNSUPPORTED, DODE_EFORMAT);
+ * 1 runtime failure (a file cannot be opened or written, out of memory, a numerical
+ * failure: DODE_EIO, DODE_ENOMEM, DODE_ENONFINITE, DODE_EMAXITER, DODE_ESOLVER);
+ * 130 interrupted (SIGINT, after the completed work is saved). */
+enum { CLI_EXIT_OK = 0, CLI_EXIT_RUNTIME = 1, CLI_EXIT_USAGE = 2, CLI_EXIT_INTERRUPTED = 130 };
 int cli_exit_status(int rc);
 
 /* The --schedule and --model specs of a subcommand, in that order, into *sched and then
@@ -71,6 +75,16 @@ int cli_exit_status(int rc);
 int cli_schedule_and_model(const char *schedule_spec, const char *model_spec,
                            dode_schedule **sched, dode_model **model, char *err,
                            size_t errlen);
+
+/* The folder holding plot.sh and the gnuplot scripts, found from the executable (never
+ * the working directory): $DIFFODE_PLOTS, or EXEDIR/../plots, EXEDIR/../../plots,
+ * EXEDIR/../share/diffode/plots. DODE_EIO saying where it looked. */
+int cli_plots_dir(char *dir, size_t len, char *err, size_t errlen);
+
+/* Draws every figure results_dir has data for (plot.sh). DODE_OK, or the reason none or
+ * not all were drawn: DODE_EFORMAT (no figure data in the directory), DODE_EIO (no
+ * scripts, no gnuplot, a figure failed). */
+int cli_draw_figures(const char *results_dir, char *err, size_t errlen);
 
 /* What is wrong with s as a number, for a message after the value ("is subnormal (...)",
  * "overflows a double", "is not a number", ...), or NULL when s is a finite normal number

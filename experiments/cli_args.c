@@ -24,7 +24,10 @@ int cli_exit_status(int rc)
 {
     if (rc == DODE_OK)
         return 0;
-    return rc == DODE_EINVAL || rc == DODE_ENOTFOUND || rc == DODE_EUNSUPPORTED ? 2 : 1;
+    return rc == DODE_EINVAL || rc == DODE_ENOTFOUND || rc == DODE_EUNSUPPORTED ||
+                   rc == DODE_EFORMAT
+               ? CLI_EXIT_USAGE
+               : CLI_EXIT_RUNTIME;
 }
 
 /* The choices as "a|b|c" for messages. */
@@ -225,8 +228,13 @@ void cli_usage(FILE *out, const char *cmd, const char *synopsis, const cli_flag 
         snprintf(head, sizeof head, "%s%s%s", f->name, f->metavar != NULL ? " " : "",
                  f->metavar != NULL ? f->metavar : "");
         fprintf(out, "  %-24s %s\n", head, f->help);
+        if (strcmp(f->name, "--model") == 0)     /* every kind of the library's spec table */
+            for (const dode_model_kind *k = dode_model_kinds(); k->kind != NULL; k++)
+                fprintf(out, "  %-24s   %s\n", "", k->syntax);
     }
     fprintf(out, "  %-24s %s\n", "--help", "this text");
+    fprintf(out, "\nexit status: 0 success, 1 runtime failure, 2 usage or input error, "
+            "130 interrupted\n");
 }
 
 int cli_read_rows(const char *flag, const char *path, size_t dim, size_t min_rows,

@@ -42,7 +42,7 @@ typedef struct {
 #define ARG(field) offsetof(images_args, field)
 static const cli_flag images_flags[] = {
     { "--model", CLI_STRING, ARG(model), NULL, "SPEC",
-      "e.g. ideal:fashion-mnist,n=2000 (required)", 1 },
+      "the model (required; e.g. ideal:fashion-mnist,n=2000), one of:", 1 },
     { "--schedule", CLI_STRING, ARG(schedule), NULL, "NAME", "default ddpm-linear", 1 },
     { "--solvers", CLI_STRING, ARG(solvers), NULL, "A,B,..",
       "fixed-grid solvers (default euler,dpm2,dpmpp2m,unipc2)", 1 },

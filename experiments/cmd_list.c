@@ -20,7 +20,7 @@ static void list_solvers(void)
         if (!t->adaptive)
             snprintf(evals, sizeof evals, "%d", t->evals_per_step);
         printf("  %-16s %-10s %5d %9s %8s  %s\n", t->name, t->family != NULL ? t->family : "",
-               t->order, evals, t->adaptive ? "yes" : "no", t->summary != NULL ? t->summary : "");
+               dode_solver_order(t, NULL), evals, t->adaptive ? "yes" : "no", t->summary != NULL ? t->summary : "");
     }
 }
 
@@ -33,7 +33,7 @@ static int list_schedules(void)
         dode_schedule *s = dode_schedule_new(*name, err, sizeof err);
         if (s == NULL) {
             fprintf(stderr, "diffode list: %s\n", err);
-            return 1;
+            return CLI_EXIT_RUNTIME;
         }
         const double t0 = dode_schedule_t_min(s), t1 = dode_schedule_t_max(s);
         char trange[64], srange[64], levels[32] = "continuous";
@@ -101,15 +101,15 @@ int cmd_list(int argc, char **argv)
     }
     if (argc == 2 && strcmp(argv[1], "--options") == 0) {
         list_options();
-        return fflush(stdout) == 0 ? 0 : 1;
+        return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
     }
     if (argc > 1) {
         fprintf(stderr, "diffode list: unexpected argument '%s'\n", argv[1]);
-        return 2;
+        return CLI_EXIT_USAGE;
     }
     list_solvers();
     if (list_schedules() != 0)
-        return 1;
+        return CLI_EXIT_RUNTIME;
     list_names();
-    return fflush(stdout) == 0 ? 0 : 1;
+    return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
 }

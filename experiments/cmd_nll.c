@@ -44,8 +44,8 @@ typedef struct {
 
 #define ARG(field) offsetof(nll_args, field)
 static const cli_flag nll_flags[] = {
-    { "--model", CLI_STRING, ARG(model), NULL, "SPEC", "a model spec (see diffode list; "
-      "required)", FOR_NLL },
+    { "--model", CLI_STRING, ARG(model), NULL, "SPEC", "the model (required), one of:",
+      FOR_NLL },
     { "--schedule", CLI_STRING, ARG(schedule), NULL, "NAME", "schedule (default ddpm-linear)",
       FOR_NLL },
     { "--data", CLI_STRING, ARG(data), NULL, "FILE.npy", "data points, n x dim", FOR_NLL },

@@ -1,7 +1,7 @@
 /* cmd_run.c - `diffode run CONFIG.ini`: check the whole config, run (or resume) its sweep
- * into ROOT/NAME/ (sweep.h) on --jobs threads, draw its figures with plots/plot.sh when
- * gnuplot is installed, and print a table of the solver lines (summary.json). Progress
- * goes to stderr only when stderr is a terminal. With --shard K/N it runs one slice into
+ * into ROOT/NAME/ (sweep.h) on --jobs threads, draw its figures with the plot scripts
+ * (cli_plots.c) when gnuplot is installed, and print a table of the solver lines
+ * (summary.json). Progress goes to stderr only when stderr is a terminal. With --shard K/N it runs one slice into
  * ROOT/NAME/shard-K-of-N/; `diffode merge DIR` joins the slices and `diffode plot DIR`
  * redraws a directory's figures (both here: they share the table and the plotting).
  *
@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "diffode/status.h"
@@ -53,7 +52,7 @@ static const cli_flag run_flags[] = {
       "the online cores); same results for any J", FOR_RUN },
     { "--shard", CLI_STRING, ARG(shard), NULL, "K/N", "run only rows i with i mod N = K-1, "
       "into DIR/NAME/shard-K-of-N/ (then: diffode merge DIR/NAME)", FOR_RUN },
-    { "--no-plot", CLI_SWITCH, ARG(no_plot), NULL, NULL, "do not call plots/plot.sh",
+    { "--no-plot", CLI_SWITCH, ARG(no_plot), NULL, NULL, "do not draw the figures (diffode plot DIR draws them later)",
       FOR_RUN | FOR_MERGE },
     { "--quiet", CLI_SWITCH, ARG(quiet), NULL, NULL, "no progress line on stderr", FOR_RUN },
     { NULL, CLI_STRING, 0, NULL, NULL, NULL, 0 },
@@ -81,26 +80,6 @@ static void progress(void *ctx, const exp_sweep_stats *st)
     fprintf(stderr, "\rdiffode run: %zu/%zu rows (%zu resumed, %zu failed), %s elapsed, "
             "ETA %s   ", st->done, st->total, st->skipped, st->failed, el, eta);
     fflush(stderr);
-}
-
-/* plots/plot.sh DIR, if gnuplot and the script are there; 0 or the script's status. */
-static int draw_figures(const char *dir)
-{
-    struct stat sb;
-    if (stat("plots/plot.sh", &sb) != 0) {
-        fprintf(stderr, "diffode run: plots/plot.sh not found here: no figures (run it from "
-                "the project root: plots/plot.sh %s)\n", dir);
-        return 0;
-    }
-    pid_t pid = fork();
-    if (pid == 0) {
-        execlp("sh", "sh", "plots/plot.sh", dir, (char *)NULL);
-        _exit(127);
-    }
-    int status = 0;
-    if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
-        return 1;
-    return WEXITSTATUS(status);
 }
 
 /* 1 if arg is a flag of the table that takes a value in the next argument. */
@@ -151,8 +130,9 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* "figures: DIR/a.png, ..." (sorted), or where to get them. */
-static void print_figures(const char *dir)
+/* "figures: DIR/a.png, ..." (sorted), or that there are none (the reason is printed
+ * before, or it was --no-plot). */
+static void print_figures(const char *dir, int no_plot)
 {
     char *names[64];
     size_t n = 0;
@@ -166,8 +146,11 @@ static void print_figures(const char *dir)
     if (d != NULL)
         closedir(d);
     qsort(names, n, sizeof *names, by_name);
-    printf(n ? "figures (and .svg) in %s/:" : "no figures in %s (gnuplot missing or "
-           "--no-plot: plots/plot.sh draws them)", dir);
+    if (n == 0)
+        printf(no_plot ? "no figures in %s (--no-plot; diffode plot %s draws them)"
+                       : "no figures in %s", dir, dir);
+    else
+        printf("figures (and .svg) in %s/:", dir);
     for (size_t i = 0; i < n; i++) {
         printf("%s %s", i ? "," : "", names[i]);
         free(names[i]);
@@ -265,17 +248,20 @@ static void summarise(const exp_sweep_stats *st, const char *dir, const exp_swee
 }
 
 /* The flow's portraits (portrait.h) when cfg is given, the figures (unless no_plot), then
- * the table and where the figures are. */
-static void finish(const char *cmd, const char *dir, const exp_config *cfg, int no_plot)
+ * the table and where the figures are. Figures are optional for run and merge (the
+ * results are complete without them): the reason they are missing is printed, and the
+ * status (DODE_OK or why not all were drawn) returned for `diffode plot`. */
+static int finish(const char *cmd, const char *dir, const exp_config *cfg, int no_plot)
 {
     char err[1024];
+    int rc = DODE_OK;
     if (cfg != NULL && !no_plot && exp_portrait_write(cfg, dir, err, sizeof err) != DODE_OK)
         fprintf(stderr, "diffode %s: no trajectory and density figures: %s\n", cmd, err);
-    if (!no_plot && draw_figures(dir) != 0)
-        fprintf(stderr, "diffode %s: plots/plot.sh %s failed; the results are complete\n",
-                cmd, dir);
+    if (!no_plot && (rc = cli_draw_figures(dir, err, sizeof err)) != DODE_OK)
+        fprintf(stderr, "diffode %s: %s\n", cmd, err);
     print_summary(dir);
-    print_figures(dir);
+    print_figures(dir, no_plot);
+    return rc;
 }
 
 static size_t online_cores(void)
@@ -328,7 +314,7 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "diffode run: %s\n", err);
     }
     exp_config_free(&cfg);
-    return rc == DODE_OK ? (interrupted ? 130 : 0) : cli_exit_status(rc);
+    return rc == DODE_OK ? (interrupted ? CLI_EXIT_INTERRUPTED : CLI_EXIT_OK) : cli_exit_status(rc);
 }
 
 /* `diffode merge DIR`: join DIR/shard-K-of-N/ into DIR (sweep.h), then as run ends. */
@@ -366,7 +352,7 @@ int cmd_merge(int argc, char **argv)
     return 0;
 }
 
-/* `diffode plot DIR`: plots/plot.sh DIR, then the table. */
+/* `diffode plot DIR`: plot.sh DIR, then the table; non-zero when a figure is not drawn. */
 int cmd_plot(int argc, char **argv)
 {
     run_args a = { 0 };
@@ -375,18 +361,15 @@ int cmd_plot(int argc, char **argv)
     struct stat sb;
     int rc = parse_args(argc, argv, 0, &a, &dir, "RESULTS_DIR", err, sizeof err);
     if (rc == CLI_HELP) {
-        cli_usage(stdout, "plot", "RESULTS_DIR   (redraws its figures with plots/plot.sh)",
+        cli_usage(stdout, "plot", "RESULTS_DIR   (redraws its figures with the plot scripts)",
                   run_flags, 0);
         return 0;
     }
     if (rc == DODE_OK && (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)))
-        rc = dode_fail(err, sizeof err, DODE_EIO, "%s is not a results directory", dir);
+        rc = dode_fail(err, sizeof err, DODE_EINVAL, "%s is not a results directory", dir);
     if (rc != DODE_OK) {
         fprintf(stderr, "diffode plot: %s\n", err);
         return cli_exit_status(rc);
     }
-    const int status = draw_figures(dir);
-    print_summary(dir);
-    print_figures(dir);
-    return status == 0 ? 0 : 1;
+    return cli_exit_status(finish("plot", dir, NULL, 0));
 }

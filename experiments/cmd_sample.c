@@ -57,7 +57,7 @@ typedef struct {
 #define ARG(field) offsetof(sample_args, field)
 static const cli_flag sample_flags[] = {
     { "--model", CLI_STRING, ARG(model), NULL, "SPEC",
-      "gaussian:dim=D,mean=M,std=S[,predict=P] | gmm:FILE.json (required)", FOR_BOTH },
+      "the model (required), one of:", FOR_BOTH },
     { "--schedule", CLI_STRING, ARG(schedule), NULL, "NAME", "ddpm-linear (default), "
       "ddpm-cosine, vp-linear, vp-cosine, edm, betas:FILE.npy, alphas_cumprod:FILE.npy",
       FOR_BOTH },
@@ -216,7 +216,7 @@ static int setup_x_T_file(const char *path, sample_run *r, char *err, size_t err
         if (!isfinite(x[k])) {
             const double bad = x[k];
             free(x);
-            return dode_fail(err, errlen, DODE_ENONFINITE, "--x-T %s: row %zu (0-based), "
+            return dode_fail(err, errlen, DODE_EFORMAT, "--x-T %s: row %zu (0-based), "
                              "column %zu is %g, not a finite number", path, k / cols, k % cols,
                              bad);
         }

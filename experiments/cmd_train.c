@@ -58,7 +58,7 @@ static const cli_flag train_flags[] = {
     { "--loss-csv", CLI_STRING, ARG(loss_csv), NULL, "FILE.csv", "per-step loss: "
       "step,loss,loss_ema", 1 },
     { "--loss-plot", CLI_STRING, ARG(loss_plot), NULL, "FILE.png", "plot the curve with "
-      "gnuplot (needs --loss-csv; script plots/loss.gp or $DIFFODE_PLOTS/loss.gp)", 1 },
+      "gnuplot (needs --loss-csv; script loss.gp beside plot.sh)", 1 },
     { "--eval", CLI_COUNT, ARG(eval_n), NULL, "N", "fresh draws for the held-out loss "
       "(default 65536)", 1 },
     { NULL, 0, 0, NULL, NULL, NULL, 0 },
@@ -186,14 +186,13 @@ static int run_train(const train_args *a, train_run *r, char *err, size_t errlen
 /* gnuplot -e "in='CSV'; out='PNG.tmp'" SCRIPT, then rename: no half-written PNG. */
 static int plot_curve(const char *csv, const char *png, char *err, size_t errlen)
 {
-    const char *dir = getenv("DIFFODE_PLOTS");
-    char script[4096], expr[8192], tmp[4096];
-    snprintf(script, sizeof script, "%s/loss.gp", dir != NULL ? dir : "plots");
+    char dir[4096], script[4200], expr[8192], tmp[4096];
+    const int rc = cli_plots_dir(dir, sizeof dir, err, errlen);
+    if (rc != DODE_OK)
+        return rc;
+    snprintf(script, sizeof script, "%s/loss.gp", dir);
     snprintf(expr, sizeof expr, "in='%s'; out='%s.tmp'", csv, png);
     snprintf(tmp, sizeof tmp, "%s.tmp", png);
-    if (access(script, R_OK) != 0)
-        return dode_fail(err, errlen, DODE_EIO, "cannot plot %s: script %s not found (run "
-                         "from the project root or set DIFFODE_PLOTS)", png, script);
     fflush(NULL);
     const pid_t pid = fork();
     if (pid == 0) {

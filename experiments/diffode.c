@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "commands.h"
 
 static const exp_command commands[] = {
@@ -25,6 +26,8 @@ static void usage(FILE *out)
     fprintf(out, "usage: diffode COMMAND [options]   (diffode COMMAND --help for its options)\n\n");
     for (const exp_command *c = commands; c->name != NULL; c++)
         fprintf(out, "  %-10s %s\n", c->name, c->summary);
+    fprintf(out, "\nexit status: 0 success, 1 runtime failure (file system, memory, numerics),\n"
+            "2 usage or input error (arguments, config or data file content), 130 interrupted\n");
 }
 
 int main(int argc, char **argv)
@@ -32,7 +35,7 @@ int main(int argc, char **argv)
     gsl_set_error_handler_off();       /* GSL's default handler aborts; we report statuses */
     if (argc < 2) {
         usage(stderr);
-        return 2;
+        return CLI_EXIT_USAGE;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
         usage(stdout);
@@ -43,5 +46,5 @@ int main(int argc, char **argv)
             return c->run(argc - 1, argv + 1);
     fprintf(stderr, "diffode: unknown command '%s'\n", argv[1]);
     usage(stderr);
-    return 2;
+    return CLI_EXIT_USAGE;
 }

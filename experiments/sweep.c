@@ -71,6 +71,26 @@ static int mkdir_p(const char *path, char *err, size_t errlen)
     }
 }
 
+/* The results root may be new, but its parent folder must exist: a mistyped --root
+ * (/nonexistent/dir) is refused, not created with every folder above it. */
+static int check_root_parent(const char *root, char *err, size_t errlen)
+{
+    char parent[PATH_LEN];
+    struct stat sb;
+    snprintf(parent, sizeof parent, "%s", root);
+    size_t len = strlen(parent);
+    while (len > 1 && parent[len - 1] == '/')            /* "out/" is the folder "out" */
+        parent[--len] = '\0';
+    char *slash = strrchr(parent, '/');
+    if (slash == NULL)
+        return DODE_OK;                                  /* inside the working directory */
+    slash[slash == parent] = '\0';                      /* "/x" has the parent "/" */
+    if (stat(parent, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return dode_fail(err, errlen, DODE_EINVAL, "results root %s: its folder %s does not "
+                         "exist (create it first)", root, parent);
+    return DODE_OK;
+}
+
 int exp_sweep_dir(const exp_config *cfg, const char *root, char *buf, size_t len,
                    char *err, size_t errlen)
 {
@@ -195,7 +215,9 @@ int sweep_lock_dir(sweep *sw, char *err, size_t errlen)
 static int prepare(sweep *sw, char *err, size_t errlen)
 {
     const char *root = sw->opts->root ? sw->opts->root : "results";
-    int rc = sweep_dir(sw, root, err, errlen);
+    int rc = check_root_parent(root, err, errlen);
+    if (rc == DODE_OK)
+        rc = sweep_dir(sw, root, err, errlen);
     if (rc == DODE_OK)
         rc = check_mode(sw->cfg, err, errlen);
     if (rc == DODE_OK)

@@ -84,7 +84,7 @@ static cJSON *summary_line(const sweep *sw, row *const *by, size_t g, strbuf *da
     cJSON_AddStringToObject(o, "solver", cfg->solvers[c.solver].name);
     cJSON_AddStringToObject(o, "base", cfg->solvers[c.solver].type->name);
     cJSON_AddStringToObject(o, "options", cfg->solvers[c.solver].options);
-    cJSON_AddNumberToObject(o, "theory_order", cfg->solvers[c.solver].type->order);
+    cJSON_AddNumberToObject(o, "theory_order", dode_solver_order(cfg->solvers[c.solver].type, &cfg->solvers[c.solver].opts));
     cJSON_AddItemToObject(o, "nfe", cJSON_CreateDoubleArray(nfe, (int)n));
     cJSON_AddItemToObject(o, "rmse", cJSON_CreateDoubleArray(err, (int)n));
     cJSON_AddItemToObject(o, "observed_order", isnan(order) ? cJSON_CreateNull()
@@ -97,7 +97,7 @@ static cJSON *summary_line(const sweep *sw, row *const *by, size_t g, strbuf *da
             cJSON_AddItemToArray(pw, isnan(pair[k]) ? cJSON_CreateNull()
                                                     : cJSON_CreateNumber(pair[k]));
     group_label(cfg, &c, label, sizeof label);
-    plot_rows(dat, ord, label, nfe, err, n, order, cfg->solvers[c.solver].type->order);
+    plot_rows(dat, ord, label, nfe, err, n, order, dode_solver_order(cfg->solvers[c.solver].type, &cfg->solvers[c.solver].opts));
     return o;
 }
 

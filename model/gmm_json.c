@@ -1,6 +1,9 @@
 /* gmm_json.c - GMM specs from JSON (DESIGN.md file formats):
  *   {"weights": [K], "means": [K][dim], and exactly one of
- *    "stds": [K] (isotropic) | "diag_stds": [K][dim] | "covs": [K][dim][dim] (full)}
+ *    "stds": [K] (isotropic) | "diag_stds": [K][dim] | "covs": [K][dim][dim] (full),
+ *    optionally "comment": any text, "normalize": true}
+ * The weights must sum to 1 within 1e-9 (a typo such as [5, 7] is refused with its sum),
+ * unless "normalize": true asks for them to be divided by their sum.
  * Every message starts "cannot read SOURCE: " and names the key and entry that is wrong;
  * the values themselves are then checked again by dode_gmm_new (SPD covariances etc.). */
 #include <cjson/cJSON.h>
@@ -95,35 +98,43 @@ static int read_matrix(const json_ctx *c, const cJSON *arr, const char *what, si
     return DODE_OK;
 }
 
-/* The top-level keys: only the known ones, each at most once, exactly one covariance. */
-static int check_keys(const json_ctx *c, const cJSON *root, const cJSON **cov, int *kind)
+/* The top-level keys: only the known ones, each at most once, exactly one covariance;
+ * *normalize from the optional "normalize" (a JSON boolean). */
+static int check_keys(const json_ctx *c, const cJSON *root, const cJSON **cov, int *kind,
+                      int *normalize)
 {
-    static const char *const keys[] = { "weights", "means", "stds", "diag_stds", "covs" };
+    enum { WEIGHTS, MEANS, STDS, DIAG_STDS, COVS, COMMENT, NORMALIZE, NKEYS };
+    static const char *const keys[NKEYS] = { "weights", "means", "stds", "diag_stds", "covs",
+                                             "comment", "normalize" };
     if (!cJSON_IsObject(root))
         return dode_fail(c->err, c->errlen, DODE_EFORMAT, "cannot read %s: the top level must "
                          "be an object {\"weights\": .., \"means\": .., \"stds\": ..}", c->src);
-    int seen[5] = { 0 };
+    int seen[NKEYS] = { 0 };
     for (const cJSON *e = root->child; e != NULL; e = e->next) {
         int k = 0;
-        while (k < 5 && strcmp(e->string, keys[k]) != 0)
+        while (k < NKEYS && strcmp(e->string, keys[k]) != 0)
             k++;
-        if (k == 5)
+        if (k == NKEYS)
             return dode_fail(c->err, c->errlen, DODE_EFORMAT, "cannot read %s: unknown key "
-                             "\"%s\" (expected weights, means and one of stds, diag_stds, covs)",
-                             c->src, e->string);
+                             "\"%s\" (expected weights, means, one of stds, diag_stds, covs, "
+                             "and optionally comment, normalize)", c->src, e->string);
         if (seen[k]++)
             return dode_fail(c->err, c->errlen, DODE_EFORMAT, "cannot read %s: key \"%s\" "
                              "appears twice", c->src, keys[k]);
-        if (k >= 2) {
+        if (k == NORMALIZE && !cJSON_IsBool(e))
+            return dode_fail(c->err, c->errlen, DODE_EFORMAT, "cannot read %s: \"normalize\" "
+                             "must be true or false", c->src);
+        *normalize |= k == NORMALIZE && cJSON_IsTrue(e);
+        if (k >= STDS && k <= COVS) {
             if (*cov != NULL)
                 return dode_fail(c->err, c->errlen, DODE_EFORMAT, "cannot read %s: both \"%s\" "
                                  "and \"%s\" given; use exactly one covariance key", c->src,
                                  (*cov)->string, keys[k]);
             *cov = e;
-            *kind = k - 2;
+            *kind = k - STDS;
         }
     }
-    for (int k = 0; k < 2; k++)
+    for (int k = WEIGHTS; k <= MEANS; k++)
         if (!seen[k])
             return dode_fail(c->err, c->errlen, DODE_EFORMAT, "cannot read %s: missing key "
                              "\"%s\"", c->src, keys[k]);
@@ -131,6 +142,20 @@ static int check_keys(const json_ctx *c, const cJSON *root, const cJSON **cov, i
         return dode_fail(c->err, c->errlen, DODE_EFORMAT, "cannot read %s: missing covariance: "
                          "give one of \"stds\", \"diag_stds\", \"covs\"", c->src);
     return DODE_OK;
+}
+
+/* The weights sum to 1 within 1e-9 (rounding of a hand-written list such as thirds), or
+ * "normalize": true says they are to be divided by their sum (dode_gmm_new does that). */
+static int check_weight_sum(const json_ctx *c, const double *w, size_t K, int normalize)
+{
+    double sum = 0;
+    for (size_t k = 0; k < K; k++)
+        sum += w[k];
+    if (normalize || !(fabs(sum - 1.0) > 1e-9))
+        return DODE_OK;
+    return dode_fail(c->err, c->errlen, DODE_EFORMAT, "cannot read %s: \"weights\" sum to "
+                     "%.12g, not 1 (within 1e-9); fix them or add \"normalize\": true",
+                     c->src, sum);
 }
 
 /* "covs": K arrays of dim arrays of dim numbers. */
@@ -157,7 +182,7 @@ static int read_gmm(const json_ctx *c, const cJSON *root, double **block, dode_m
     static const char *const kinds[] = { "isotropic", "diagonal", "full" };
     const cJSON *cov = NULL, *w = cJSON_GetObjectItemCaseSensitive(root, "weights");
     const cJSON *mu = cJSON_GetObjectItemCaseSensitive(root, "means");
-    int kind = 0, rc = check_keys(c, root, &cov, &kind);
+    int kind = 0, normalize = 0, rc = check_keys(c, root, &cov, &kind, &normalize);
     size_t K = 0, dim = 0, kd, ncov;
     if (rc == DODE_OK)
         rc = read_numbers(c, w, "\"weights\"", 0, 1, NULL, &K);
@@ -180,6 +205,8 @@ static int read_gmm(const json_ctx *c, const cJSON *root, double **block, dode_m
                          "K = %zu, dim = %zu", c->src, K, dim);
     double *wv = *block, *mv = wv + K, *cv = mv + kd;
     rc = read_numbers(c, w, "\"weights\"", K, 1, wv, NULL);
+    if (rc == DODE_OK)
+        rc = check_weight_sum(c, wv, K, normalize);
     if (rc == DODE_OK)
         rc = read_matrix(c, mu, "\"means\"", K, dim, 0, mv, NULL);
     if (rc == DODE_OK)

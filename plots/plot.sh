@@ -1,18 +1,19 @@
 #!/bin/sh
 # plot.sh RESULTS_DIR - draws every figure a results directory has data for, as PNG and
 # SVG, with the gnuplot scripts beside this file. `diffode run` calls it after a sweep;
-# run it by hand to redraw. Without gnuplot it says so and succeeds (figures are optional);
-# a figure that fails is reported and the others are still drawn (exit status 1).
+# run it by hand to redraw. Exit status: 0 drawn; 1 a figure failed (it is reported and
+# the others are still drawn); 3 gnuplot is missing; 4 the directory has no figure data.
 set -u
 dir=${1:?usage: plots/plot.sh RESULTS_DIR}
 here=$(dirname "$0")
 if ! command -v gnuplot >/dev/null 2>&1; then
     echo "plot.sh: gnuplot not found: no figures for $dir" >&2
-    exit 0
+    exit 3
 fi
 # pngcairo draws antialiased text; plain png (libgd) is the fallback some builds have.
 if gnuplot -e "set terminal pngcairo" >/dev/null 2>&1; then png=pngcairo; else png=png; fi
 status=0
+drawn=0
 # mode = roundtrip (inversion.ini): the error is the round trip's, against the start
 ylab="RMSE of final state vs reference"
 grep -Eq '^[[:space:]]*mode[[:space:]]*=[[:space:]]*roundtrip' "$dir/config.ini" 2>/dev/null &&
@@ -20,10 +21,12 @@ grep -Eq '^[[:space:]]*mode[[:space:]]*=[[:space:]]*roundtrip' "$dir/config.ini"
 for fig in error_vs_nfe orders trajectory_error trajectory_diff trajectories2d samples2d \
     flowmap1d; do
     [ -s "$dir/$fig.dat" ] || continue
+    drawn=$((drawn + 1))
     for out in "$png png" "svg svg"; do
         set -- $out
         gnuplot -e "dir='$dir'; term='$1'; ext='$2'; ylab='$ylab'" "$here/$fig.gp" ||
             { echo "plot.sh: $fig.$2 failed" >&2; status=1; }
     done
 done
+[ $drawn -gt 0 ] || { echo "plot.sh: no figure data (*.dat) in $dir" >&2; exit 4; }
 exit $status

@@ -115,6 +115,14 @@ int dpm_multi_solve(const dode_solver_type *self, dode_ode *ode, const dode_grid
     return rc;
 }
 
+/* 3M's order: 3 with the Taylor-consistent second difference (c2 = 2, MATH.md section
+ * 8), 2 with the official one; the other entries keep their table order. */
+static int dpm_multi_order(const dode_solver_type *self, const dode_solver_opts *opts)
+{
+    const dpm_entry *e = self->data;
+    return e->order == 3 && (e->d2_taylor || opts->dpm.d2_taylor) ? 3 : self->order;
+}
+
 /* The entries: one constant block each, read by dpm_multi_solve through self->data. */
 
 static const dpm_entry m2_e = { .order = 2, .form = DPM_NOISE };
@@ -133,7 +141,7 @@ const dode_solver_type dode_solver_dpm2m = {
 const dode_solver_type dode_solver_dpm3m = {
     .name = "dpm3m", .family = "dpm", .order = 2, .evals_per_step = 1,
     .summary = "multistep DPM-Solver-3M, official D2 (order 2 measured; see dpm3m-taylor)",
-    .solve = dpm_multi_solve, .data = &m3_e,
+    .solve = dpm_multi_solve, .data = &m3_e, .order_with = dpm_multi_order,
 };
 const dode_solver_type dode_solver_dpm3m_taylor = {
     .name = "dpm3m-taylor", .family = "dpm", .order = 3, .evals_per_step = 1,
@@ -148,7 +156,7 @@ const dode_solver_type dode_solver_dpmpp2m = {
 const dode_solver_type dode_solver_dpmpp3m = {
     .name = "dpmpp3m", .family = "dpm++", .data_prediction = 1, .order = 2, .evals_per_step = 1,
     .summary = "DPM-Solver++(3M), official D2 (order 2 measured; see dpmpp3m-taylor)",
-    .solve = dpm_multi_solve, .data = &pp3m_e,
+    .solve = dpm_multi_solve, .data = &pp3m_e, .order_with = dpm_multi_order,
 };
 const dode_solver_type dode_solver_dpmpp3m_taylor = {
     .name = "dpmpp3m-taylor", .family = "dpm++", .data_prediction = 1, .order = 3, .evals_per_step = 1,

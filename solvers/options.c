@@ -28,6 +28,19 @@ void dode_solver_opts_init(dode_solver_opts *o)
     };
 }
 
+dode_solver_opts *dode_solver_opts_new(void)
+{
+    dode_solver_opts *o = malloc(sizeof *o);
+    if (o != NULL)
+        dode_solver_opts_init(o);
+    return o;
+}
+
+void dode_solver_opts_free(dode_solver_opts *o)
+{
+    free(o);
+}
+
 static const char *const variables[] = { "sigma", "t", "lambda", "logsigma", NULL };
 static const int variable_values[] = { DODE_VAR_SIGMA, DODE_VAR_T, DODE_VAR_LAMBDA,
                                        DODE_VAR_LOGSIGMA };

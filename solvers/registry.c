@@ -77,3 +77,15 @@ const dode_solver_type *dode_solver_find(const char *name)
             return *s;
     return NULL;
 }
+
+int dode_solver_order(const dode_solver_type *solver, const dode_solver_opts *opts)
+{
+    if (solver->order_with == NULL)
+        return solver->order;
+    dode_solver_opts defaults;
+    if (opts == NULL) {
+        dode_solver_opts_init(&defaults);
+        opts = &defaults;
+    }
+    return solver->order_with(solver, opts);
+}

@@ -1,9 +1,11 @@
 /* sample.c - the sampling path and the reference flow (sample.h): x <-> xbar scaling
  * (MATH.md section 4: xbar = x / sqrt(abar) and sqrt(1/abar) = sqrt(1 + sigma^2)), one
- * solve with its cost, and the exact-or-rk8pd reference. */
+ * solve with its cost, the exact-or-rk8pd reference, and the seeded draw of x_T. */
 #include <math.h>
 #include <string.h>
 #include <time.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
 
 #include "diffode/sample.h"
 #include "diffode/status.h"
@@ -136,4 +138,16 @@ int dode_reference(const dode_model *model, const dode_schedule *schedule, size_
         memmove(xbar_to, xbar_from, n * model->dim * sizeof *xbar_to);
     return rk8pd_flow(model, schedule, n, sigma_from, sigma_to, xbar_to, o, stats, err,
                       errlen);
+}
+
+int dode_draw_x_T(unsigned long seed, double *x_T, size_t len, char *err, size_t errlen)
+{
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    if (rng == NULL)
+        return dode_fail(err, errlen, DODE_ENOMEM, "cannot allocate a random number generator");
+    gsl_rng_set(rng, seed);
+    for (size_t k = 0; k < len; k++)
+        x_T[k] = gsl_ran_gaussian_ziggurat(rng, 1.0);
+    gsl_rng_free(rng);
+    return DODE_OK;
 }

@@ -201,7 +201,7 @@ const dode_solver_type dode_solver_unipc2 = {
     .solve = dpm_unipc_solve, .data = &u2_e,
 };
 const dode_solver_type dode_solver_unipc3 = {
-    .name = "unipc3", .family = "unipc", .data_prediction = 1, .order = 3, .evals_per_step = 1,
+    .name = "unipc3", .family = "unipc", .data_prediction = 1, .order = 4, .evals_per_step = 1,
     .summary = "UniPC-3: UniP-3 predictor + UniC corrector, data prediction (bh2)",
     .solve = dpm_unipc_solve, .data = &u3_e,
 };

@@ -408,11 +408,11 @@ END_TEST
 START_TEST(json_diag_and_full_keys_are_read)
 {
     char err[ERRLEN];
-    dode_model *d = dode_gmm_from_json_string("{\"weights\": [1, 3], \"means\": [[0, 1], [2, 0]],"
+    dode_model *d = dode_gmm_from_json_string("{\"weights\": [0.25, 0.75], \"means\": [[0, 1], [2, 0]],"
         " \"diag_stds\": [[0.5, 0.5], [1, 1]]}", "d.json", err, sizeof err);
     ck_assert_msg(d != NULL, "%s", err);
-    dode_model *f = dode_gmm_from_json_string("{\"weights\": [1, 3], \"means\": [[0, 1], [2, 0]],"
-        " \"covs\": [[[0.25, 0], [0, 0.25]], [[1, 0], [0, 1]]]}", "f.json", err, sizeof err);
+    dode_model *f = dode_gmm_from_json_string("{\"weights\": [1, 3], \"normalize\": true, \"means\": [[0, 1], [2, 0]],"
+        " \"comment\": \"the same mixture, weights given unnormalised\", \"covs\": [[[0.25, 0], [0, 0.25]], [[1, 0], [0, 1]]]}", "f.json", err, sizeof err);
     ck_assert_msg(f != NULL, "%s", err);
     const double xbar[4] = { 0.3, 0.2, 1.5, -0.7 };
     double a[4], b[4];
@@ -436,19 +436,19 @@ static const struct {
     { "{\"means\": [[0, 0]], \"stds\": [1]}", "missing key \"weights\"", DODE_EFORMAT },
     { "{\"weights\": [1], \"stds\": [1]}", "missing key \"means\"", DODE_EFORMAT },
     { "{\"weights\": [1], \"means\": [[0]]}", "missing covariance", DODE_EFORMAT },
-    { "{\"weights\": [1, 2, 3], \"means\": [[0], [1], [2]], \"stds\": [1, 2]}",
+    { "{\"weights\": [0.2, 0.3, 0.5], \"means\": [[0], [1], [2]], \"stds\": [1, 2]}",
       "\"stds\" has 2 entries, expected 3", DODE_EFORMAT },
     { "{\"weights\": [1, 2], \"means\": [[0], [1], [2]], \"stds\": [1, 2]}",
       "\"means\" has 3 entries, expected 2", DODE_EFORMAT },
-    { "{\"weights\": [1, 2, 3], \"means\": [[0, 1], [1, 2], [2, 3, 4]], \"stds\": [1, 2, 3]}",
+    { "{\"weights\": [0.2, 0.3, 0.5], \"means\": [[0, 1], [1, 2], [2, 3, 4]], \"stds\": [1, 2, 3]}",
       "\"means\"[2] has 3 entries, expected 2", DODE_EFORMAT },
-    { "{\"weights\": [1, 2], \"means\": [[0], [1]], \"stds\": [1, -0.5]}",
+    { "{\"weights\": [0.5, 0.5], \"means\": [[0], [1]], \"stds\": [1, -0.5]}",
       "\"stds\"[1] = -0.5 must be finite and > 0", DODE_EFORMAT },
     { "{\"weights\": [1, -0.2], \"means\": [[0], [1]], \"stds\": [1, 1]}",
       "\"weights\"[1] = -0.2 must be finite and > 0", DODE_EFORMAT },
     { "{\"weights\": [0, 1], \"means\": [[0], [1]], \"stds\": [1, 1]}",
       "\"weights\"[0] = 0 must be", DODE_EFORMAT },
-    { "{\"weights\": [1, 1], \"means\": [[0], [1e999]], \"stds\": [1, 1]}",
+    { "{\"weights\": [0.5, 0.5], \"means\": [[0], [1e999]], \"stds\": [1, 1]}",
       "\"means\"[1][0] = inf must be finite", DODE_EFORMAT },
     { "{\"weights\": [1], \"means\": [[0, \"a\"]], \"stds\": [1]}",
       "\"means\"[0][1] is not a number", DODE_EFORMAT },
@@ -467,6 +467,13 @@ static const struct {
     { "{\"weights\": [1], \"weights\": [1], \"means\": [[0]], \"stds\": [1]}",
       "\"weights\" appears twice", DODE_EFORMAT },
     { "[1, 2]", "top level must be an object", DODE_EFORMAT },
+    { "{\"weights\": [5, 7], \"means\": [[0], [1]], \"stds\": [1, 1]}",
+      "\"weights\" sum to 12, not 1 (within 1e-9); fix them or add \"normalize\": true",
+      DODE_EFORMAT },
+    { "{\"weights\": [0.5, 0.5000001], \"means\": [[0], [1]], \"stds\": [1, 1]}",
+      "sum to 1.0000001", DODE_EFORMAT },
+    { "{\"weights\": [5, 7], \"normalize\": \"yes\", \"means\": [[0], [1]], \"stds\": [1, 1]}",
+      "\"normalize\" must be true or false", DODE_EFORMAT },
 };
 
 START_TEST(bad_json_specs_are_refused_naming_the_problem)

@@ -278,6 +278,30 @@ START_TEST(trajectory_errors_start_at_zero_end_at_the_final_error_and_resume_exa
 }
 END_TEST
 
+/* The theory a run table states comes from the registry under the section's options:
+ * [solver x] base = dpm3m, d2 = taylor is order 3, plain dpm3m order 2. */
+START_TEST(derived_solver_states_its_own_theory)
+{
+    static const char d2[] =
+        "[experiment]\nname = d2\nsamples = 4\ntrue_samples = 0\n"
+        "[model g]\nspec = gaussian:dim=2\n[solver dpm3m-c2]\nbase = dpm3m\nd2 = taylor\n"
+        "[sweep]\nschedules = vp-linear\nsolvers = dpm3m, dpm3m-c2\nnfe = 6, 12\n";
+    char root[] = "/tmp/check_sweep_XXXXXX";
+    make_root(root);
+    exp_config cfg = parse(d2);
+    run(&cfg, root, 0);
+    char *json = slurp(root, "d2", "summary.json");
+    ck_assert_ptr_nonnull(json);
+    const char *plain = strstr(json, "\"dpm3m\""), *c2 = strstr(json, "\"dpm3m-c2\"");
+    ck_assert(plain != NULL && c2 != NULL);
+    ck_assert_ptr_nonnull(strstr(plain, "\"theory_order\":\t2"));
+    ck_assert_ptr_nonnull(strstr(c2, "\"theory_order\":\t3"));
+    free(json);
+    exp_config_free(&cfg);
+    remove_root(root);
+}
+END_TEST
+
 START_TEST(ddim_equals_euler_at_every_step_against_the_baseline)
 {
     /* DDIM (eta = 0, here in x-space: DDIM eq. 12) is Euler in sigma: the two agree to
@@ -322,6 +346,73 @@ START_TEST(figures_are_drawn_when_gnuplot_is_present)
         ck_assert_msg(bytes != NULL, "%s not drawn", files[i]);
         ck_assert(i == 0 ? memcmp(bytes, "\x89PNG", 4) == 0 : strstr(bytes, "<svg") != NULL);
         free(bytes);
+    }
+    exp_config_free(&cfg);
+    remove_root(root);
+}
+END_TEST
+
+/* A results root may be new, but not its parent: a mistyped --root creates nothing. */
+START_TEST(root_with_a_missing_parent_is_refused_and_nothing_is_created)
+{
+    char root[] = "/tmp/check_sweep_XXXXXX", bad[600], err[ERRLEN];
+    make_root(root);
+    snprintf(bad, sizeof bad, "%s/missing/results", root);
+    exp_config cfg = parse(tiny);
+    exp_sweep_opts o;
+    exp_sweep_stats st;
+    exp_sweep_opts_init(&o);
+    o.root = bad;
+    ck_assert_int_eq(exp_sweep_run(&cfg, &o, &st, err, sizeof err), DODE_EINVAL);
+    ck_assert_msg(strstr(err, "/missing does not exist") != NULL, "%s", err);
+    ck_assert_int_eq(test_count_visible(root), 0);
+    snprintf(bad, sizeof bad, "%s/new/", root);                 /* one new level is fine */
+    o.root = bad;
+    ck_assert_msg(exp_sweep_run(&cfg, &o, &st, err, sizeof err) == DODE_OK, "%s", err);
+    exp_config_free(&cfg);
+    remove_root(root);
+}
+END_TEST
+
+/* `sh -c CMD` with stderr into err; the exit status. */
+static int shell(const char *cmd, char *err, size_t cap)
+{
+    char line[2048], path[] = "/tmp/check_sweep_err_XXXXXX";
+    const int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    snprintf(line, sizeof line, "%s 2>%s", cmd, path);
+    const int status = system(line);
+    test_slurp(path, err, cap);
+    unlink(path);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The plot scripts are found from the executable, so `diffode plot` draws from any
+ * folder; it fails (exit 2 or 1, the reason on stderr) when it draws nothing. */
+START_TEST(plot_draws_from_any_folder_and_fails_when_it_draws_nothing)
+{
+    char root[] = "/tmp/check_sweep_XXXXXX", cmd[2048], err[4096], cwd[512], exe[1024];
+    const char *rel = test_diffode_path();
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+    snprintf(exe, sizeof exe, "%s%s%s", rel[0] == '/' ? "" : cwd, rel[0] == '/' ? "" : "/",
+             rel);
+    make_root(root);
+    exp_config cfg = parse(tiny);
+    run(&cfg, root, 0);
+    snprintf(cmd, sizeof cmd, "cd %s && %s plot . >/dev/null", root, exe);
+    ck_assert_int_eq(shell(cmd, err, sizeof err), 2);          /* root has no .dat files */
+    ck_assert_msg(strstr(err, "has no figure data") != NULL, "%s", err);
+    snprintf(cmd, sizeof cmd, "cd %s && DIFFODE_PLOTS=/nonexistent %s plot tiny >/dev/null",
+             root, exe);
+    ck_assert_int_eq(shell(cmd, err, sizeof err), 1);
+    ck_assert_msg(strstr(err, "DIFFODE_PLOTS=/nonexistent has no plot.sh") != NULL, "%s", err);
+    if (system("command -v gnuplot >/dev/null 2>&1") == 0) {
+        snprintf(cmd, sizeof cmd, "cd %s && %s plot tiny >/dev/null", root, exe);
+        ck_assert_msg(shell(cmd, err, sizeof err) == 0, "%s", err);
+        char *png = slurp(root, "tiny", "error_vs_nfe.png");
+        ck_assert_msg(png != NULL && memcmp(png, "\x89PNG", 4) == 0, "no figure drawn");
+        free(png);
     }
     exp_config_free(&cfg);
     remove_root(root);
@@ -626,6 +717,9 @@ static Suite *sweep_suite(void)
     tcase_add_test(tc, trajectory_errors_start_at_zero_end_at_the_final_error_and_resume_exactly);
     tcase_add_test(tc, ddim_equals_euler_at_every_step_against_the_baseline);
     tcase_add_test(tc, figures_are_drawn_when_gnuplot_is_present);
+    tcase_add_test(tc, plot_draws_from_any_folder_and_fails_when_it_draws_nothing);
+    tcase_add_test(tc, root_with_a_missing_parent_is_refused_and_nothing_is_created);
+    tcase_add_test(tc, derived_solver_states_its_own_theory);
     tcase_add_test(tc, foreign_header_in_runs_csv_is_refused_naming_the_file);
     tcase_add_test(tc, fnv1a_matches_the_published_test_vectors);
     tcase_add_test(tc, shards_merged_equal_the_unsharded_run_byte_for_byte);

@@ -62,6 +62,19 @@ int dode_model_workspace_new(const dode_model *m, size_t n, void **ws, char *err
                              size_t errlen);
 void dode_model_workspace_free(const dode_model *m, void *ws);   /* accepts a NULL ws */
 
+/* A caller's prediction function: writes its prediction for the n rows of x (x-space, at
+ * noise level sigma and time t) into out, both [n][dim]; returns 0, or a non-zero status
+ * that stops the solve (a DODE_E* code is kept, anything else becomes DODE_ESOLVER). */
+typedef int (*dode_eps_callback)(void *user, size_t n, size_t dim, const double *x,
+                                 double t, double sigma, double *out);
+
+/* A model over fn (called with user), predicting `prediction` (wrapped to eps unless it is
+ * DODE_PRED_EPS); name (copied, up to 63 characters; NULL: "callback") appears in error
+ * messages. NULL with a message for a NULL fn, dim 0 or an unknown prediction. */
+dode_model *dode_model_from_callback(const char *name, size_t dim, dode_prediction prediction,
+                                     dode_eps_callback fn, void *user, char *err,
+                                     size_t errlen);
+
 /* Gaussian data N(mean, std^2 I) in dim dimensions (std > 0): eps, jacobian,
  * log_density and the closed-form exact_flow xbar(s) = mu + (xbar_T - mu)
  * sqrt((v + s^2)/(v + s_T^2)). mean has dim entries. `prediction` makes eps() return

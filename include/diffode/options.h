@@ -65,6 +65,11 @@ typedef struct {
 /* The defaults (the official codes'), nothing given. */
 void dode_solver_opts_init(dode_solver_opts *o);
 
+/* The defaults on the heap, for callers that cannot hold the struct itself (language
+ * bindings); NULL when out of memory. Free with dode_solver_opts_free (accepts NULL). */
+dode_solver_opts *dode_solver_opts_new(void);
+void dode_solver_opts_free(dode_solver_opts *o);
+
 /* 1 if option id was set through dode_solver_opts_set (or dode_solver_opts_mark). */
 static inline int dode_solver_opts_given(const dode_solver_opts *o, dode_option_id id)
 {

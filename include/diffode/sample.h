@@ -24,6 +24,12 @@
 void dode_x_to_xbar(double sigma, const double *x, double *xbar, size_t len);
 void dode_xbar_to_x(double sigma, const double *xbar, double *x, size_t len);
 
+/* x_T ~ N(0, I): len draws from GSL's mt19937 seeded with seed, by the ziggurat method.
+ * This is how every diffode command draws a start (`sample --seed S` draws exactly these
+ * values), so a seed names the same x_T in C, on the command line and in the bindings.
+ * DODE_ENOMEM if the generator cannot be allocated. */
+int dode_draw_x_T(unsigned long seed, double *x_T, size_t len, char *err, size_t errlen);
+
 /* What a run cost and where it ended. */
 typedef struct {
     size_t nfe, njac;         /* model and Jacobian evaluations the ODE counted */

@@ -53,7 +53,15 @@ struct dode_solver_type {
     dode_solve_fn solve;
     const void *data;        /* the family's per-entry constants (a gsl step type, a
                                 dpm_entry), read by solve through self */
+    /* The theoretical order under given options, for an entry whose options change it
+     * (DPM-Solver-3M: d2 = taylor raises 2 to 3); NULL: always `order`. Read it through
+     * dode_solver_order. */
+    int (*order_with)(const dode_solver_type *self, const dode_solver_opts *opts);
 };
+
+/* The one source of a solver's theoretical order (listings, run tables, figures, tests):
+ * solver->order, or what order_with says for these options (opts NULL: the defaults). */
+int dode_solver_order(const dode_solver_type *solver, const dode_solver_opts *opts);
 
 /* The registry: NULL-terminated, in the order `diffode list` prints. */
 const dode_solver_type *const *dode_solvers(void);

@@ -1,0 +1,152 @@
+"""The Python bindings against the C library and the command: the same numbers bit for
+bit where the same code runs, closed forms where a Python model stands in for a library
+one, observed orders against the registry's theory, and errors that say what went wrong.
+Run: PYTHONPATH=python /usr/bin/python3 -m pytest python/tests (make check does)."""
+
+import os
+import resource
+import subprocess
+import traceback
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import diffode
+
+ROOT = Path(__file__).resolve().parents[2]
+DIFFODE = os.environ.get("DIFFODE", str(ROOT / "build" / "diffode"))
+MU, STD = 0.5, 0.8          # the Gaussian N(MU, STD^2 I) of "gaussian:dim=2,mean=0.5,std=0.8"
+SPEC = f"gaussian:dim=2,mean={MU},std={STD}"
+
+
+def gauss(prediction):
+    """The exact prediction of N(MU, STD^2 I) at x, sigma (MATH.md section 5): with
+    xbar = x sqrt(1 + sigma^2), eps = sigma (xbar - MU) / (STD^2 + sigma^2),
+    x0 = xbar - sigma eps, v = a eps - s x0 (a = 1/sqrt(1 + sigma^2), s = sigma a)."""
+    def fn(x, t, sigma):
+        xbar = x * np.sqrt(1 + sigma * sigma)
+        eps = sigma * (xbar - MU) / (STD * STD + sigma * sigma)
+        x0 = xbar - sigma * eps
+        a = 1 / np.sqrt(1 + sigma * sigma)
+        return {"eps": eps, "x0": x0, "v": a * eps - sigma * a * x0}[prediction]
+    return fn
+
+
+def test_listings_are_the_registry_of_the_command():
+    out = subprocess.run([DIFFODE, "list"], capture_output=True, text=True, check=True).stdout
+    listed = [line.split()[0] for line in out.split("solvers:")[1].split("schedules")[0]
+              .splitlines()[2:] if line.strip()]
+    assert [s["name"] for s in diffode.solvers()] == listed
+    rows = {s["name"]: s for s in diffode.solvers()}
+    assert rows["dpmpp2m"]["order"] == 2 and rows["heun"]["nfe_per_step"] == 2
+    assert rows["gsl:rk8pd"]["adaptive"] and "ddpm-linear" in diffode.schedules()
+    assert "logsnr" in diffode.spacings() and "eta" in {o["key"] for o in diffode.options()}
+
+
+def test_sample_equals_the_command_bit_for_bit(tmp_path):
+    out = tmp_path / "x0.npy"
+    subprocess.run([DIFFODE, "sample", "--model", SPEC, "--solver", "dpmpp2m", "--nfe", "10",
+                    "--n", "8", "--seed", "5", "--out", str(out)], check=True,
+                   capture_output=True)
+    x0, run = diffode.sample(SPEC, solver="dpmpp2m", nfe=10, n=8, seed=5)
+    assert np.array_equal(x0, np.load(out))
+    assert run.nfe == 10 and run.steps == 10
+
+
+@pytest.mark.parametrize("prediction", ["eps", "x0", "v"])
+def test_python_model_drives_a_solver_like_the_library_model(prediction):
+    want, _ = diffode.sample(SPEC, solver="unipc2", nfe=12, n=16, seed=2)
+    got, run = diffode.sample(gauss(prediction), dim=2, prediction=prediction,
+                              solver="unipc2", nfe=12, n=16, seed=2)
+    # the same closed form in another order of operations (x0 and v through the C
+    # wrapper's inversion): rounding, relative 1e-12 of states of size ~3
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-11)
+    assert run.nfe == 12
+
+
+@pytest.mark.parametrize("solver,pair", [("euler", (200, 400)), ("heun", (100, 200)),
+                                         ("dpmpp2m", (100, 200)), ("dpm2", (100, 200))])
+def test_observed_order_of_a_python_model_is_the_theory(solver, pair):
+    x_T = np.random.default_rng(0).standard_normal((32, 2))
+    ref, r = diffode.reference(SPEC, x_T=x_T)
+    assert r.exact
+    errs = [diffode.rmse(diffode.sample(gauss("eps"), x_T=x_T, solver=solver, nfe=k)[0], ref)
+            for k in pair]
+    theory = next(s["order"] for s in diffode.solvers() if s["name"] == solver)
+    assert abs(diffode.observed_order(pair, errs) - theory) <= 0.1
+
+
+def test_exception_in_the_model_stops_the_solve_and_is_reraised():
+    calls = []
+
+    def broken_net(x, t, sigma):
+        calls.append(sigma)
+        if len(calls) == 3:
+            raise ZeroDivisionError("my network failed")
+        return np.zeros_like(x)
+
+    with pytest.raises(ZeroDivisionError, match="my network failed") as info:
+        diffode.sample(broken_net, dim=2, solver="euler", nfe=10, n=4)
+    assert len(calls) == 3                      # the solve stopped at the failing call
+    frames = [f.name for f in traceback.extract_tb(info.value.__traceback__)]
+    assert "broken_net" in frames
+
+
+def test_a_model_returning_the_wrong_shape_is_named():
+    with pytest.raises(ValueError, match=r"returned shape \(4, 3\), expected \(4, 2\)"):
+        diffode.sample(lambda x, t, s: np.zeros((4, 3)), dim=2, nfe=4, n=4)
+
+
+def test_library_errors_raise_with_the_library_message():
+    with pytest.raises(diffode.DiffodeError, match="nope") as e:
+        diffode.sample(SPEC, schedule="nope", nfe=4)
+    assert e.value.status == "DODE_ENOTFOUND"
+    with pytest.raises(diffode.DiffodeError, match="unknown solver"):
+        diffode.sample(SPEC, solver="dpmpp9", nfe=4)
+    with pytest.raises(diffode.DiffodeError, match="dynamic_ratio=1.5"):
+        diffode.sample(SPEC, nfe=4, thresholding="dynamic", dynamic_ratio=1.5)
+    with pytest.raises(diffode.DiffodeError, match="less than one step"):
+        diffode.sample(SPEC, solver="rk4", nfe=3)
+    with pytest.raises(diffode.DiffodeError, match="no solver option 'colour'"):
+        diffode.sample(SPEC, nfe=4, colour="red")
+    with pytest.raises(ValueError, match="NaN"):
+        diffode.sample(SPEC, nfe=4, x_T=np.array([[0.0, np.nan]]))
+    with pytest.raises(ValueError, match="dim"):
+        diffode.sample(gauss("eps"), nfe=4)
+
+
+def test_options_reach_the_solver():
+    a, _ = diffode.sample(SPEC, solver="dpmpp3m", nfe=8, n=8, seed=1)
+    b, _ = diffode.sample(SPEC, solver="dpmpp3m", nfe=8, n=8, seed=1, lower_order_final=False)
+    c, _ = diffode.sample(SPEC, solver="dpmpp3m", nfe=8, n=8, seed=1, lower_order_final="yes")
+    assert not np.array_equal(a, b) and np.array_equal(a, c)
+
+
+def test_trajectory_holds_every_grid_point():
+    x_T = np.random.default_rng(1).standard_normal((5, 2))
+    x0, run = diffode.sample(SPEC, solver="heun", nfe=8, x_T=x_T, trajectory=True)
+    g = diffode.grid("ddpm-linear", "logsnr", nfe=8, solver="heun")
+    assert run.xbar.shape == (5, 5, 2)
+    np.testing.assert_array_equal(run.sigma, g.sigma)
+    np.testing.assert_array_equal(run.xbar[0], x_T * np.sqrt(1 + g.sigma[0] ** 2))
+    # x0 = xbar * (1/sqrt(1 + sigma^2)) in C: one rounding away from this division
+    np.testing.assert_allclose(run.xbar[-1] / np.sqrt(1 + g.sigma[-1] ** 2), x0, rtol=4e-16)
+
+
+def rss_kib():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() // 1024
+
+
+def test_ten_thousand_calls_leave_the_memory_flat():
+    fn = gauss("eps")
+    for _ in range(2000):
+        diffode.sample(fn, dim=2, solver="euler", nfe=2, n=2)
+    before = rss_kib()
+    for _ in range(10000):
+        diffode.sample(fn, dim=2, solver="euler", nfe=2, n=2)
+        with pytest.raises(ZeroDivisionError):
+            diffode.sample(lambda x, t, s: 1 / 0, dim=2, solver="euler", nfe=2, n=2)
+    # a leak of one model, ode or grid per call would be >= 100 bytes x 2 x 10^4 = 2 MB
+    assert rss_kib() - before < 1024

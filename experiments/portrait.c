@@ -87,9 +87,11 @@ static int draw(const portrait *p, size_t n, double *xbar, char *err, size_t err
 
 /* Solver s of the config on the first grid from the first seed's first n draws (drawn
  * here; a stochastic solver's noise then continues the stream, as in the sweep): the final
- * state into xbar and, if tr is set, the path. */
+ * state into xbar, the model evaluations it took into *nfe (what the figure's legend
+ * says: a budget that is not a multiple of the cost per step gives fewer) and, if tr is
+ * set, the path. */
 static int solve(const portrait *p, size_t s, size_t n, double *xbar, dode_trace *tr,
-                 char *err, size_t errlen)
+                 size_t *nfe, char *err, size_t errlen)
 {
     const exp_cfg_solver *sv = &p->cfg->solvers[s];
     dode_grid g = { 0 };
@@ -110,6 +112,7 @@ static int solve(const portrait *p, size_t s, size_t n, double *xbar, dode_trace
     }
     if (rc == DODE_OK)
         rc = dode_run_xbar(sv->type, ode, &g, &o, xbar, tr, NULL, err, errlen);
+    *nfe = ode != NULL ? ode->nfe : 0;
     dode_grid_free(&g);
     dode_ode_free(ode);
     gsl_rng_free(rng);
@@ -185,8 +188,9 @@ static int samples(const portrait *p, double lo[2], double hi[2], char *err, siz
             fprintf(f, "%.6g %.6g\n", x[2 * i], x[2 * i + 1]);
     }
     for (size_t s = 0; s + 1 < MAX_PANELS && s < p->cfg->nsolvers && rc == DODE_OK; s++) {
-        rc = solve(p, s, SAMPLES, y, NULL, err, errlen);
-        fprintf(f, "\n\n\"%s, NFE %zu\" \"y\"\n", p->cfg->solvers[s].name, p->cfg->nfe[0]);
+        size_t nfe = 0;
+        rc = solve(p, s, SAMPLES, y, NULL, &nfe, err, errlen);
+        fprintf(f, "\n\n\"%s, NFE %zu\" \"y\"\n", p->cfg->solvers[s].name, nfe);
         for (size_t i = 0; i < SAMPLES && rc == DODE_OK; i++)
             fprintf(f, "%.6g %.6g\n", y[2 * i], y[2 * i + 1]);
     }
@@ -211,10 +215,11 @@ static int trajectories(const portrait *p, char *err, size_t errlen)
     for (size_t s = 0; s < p->cfg->nsolvers && s < MAX_SOLVERS && rc == DODE_OK; s++) {
         double x[2 * PATHS];
         dode_trace tr = { 0 };
-        rc = solve(p, s, PATHS, x, &tr, err, errlen);
+        size_t nfe = 0;
+        rc = solve(p, s, PATHS, x, &tr, &nfe, err, errlen);
         const size_t pts = tr.count < tr.cap ? tr.count : tr.cap;
         fprintf(f, "%s\"%s, NFE %zu\" \"y\"\n", s ? "\n\n" : "", p->cfg->solvers[s].name,
-                p->cfg->nfe[0]);
+                nfe);
         for (size_t i = 0; i < PATHS && rc == DODE_OK; i++) {
             for (size_t k = 0; k < pts; k++) {
                 double y[2];

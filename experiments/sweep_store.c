@@ -325,6 +325,7 @@ static int is_own_temp(const char *name)
     static const char *const files[] = {
         "runs.csv", "timings.csv", "trajectories.csv", "error_vs_nfe.dat", "orders.dat",
         "summary.json", "trajectory_error.dat", "trajectory_diff.dat", "config.ini",
+        "captions.txt",
     };
     for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
         const size_t n = strlen(files[k]);

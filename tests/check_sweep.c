@@ -419,6 +419,47 @@ START_TEST(plot_draws_from_any_folder_and_fails_when_it_draws_nothing)
 }
 END_TEST
 
+START_TEST(figure_tables_carry_the_seed_band_and_a_caption_of_what_ran)
+{
+    /* error_vs_nfe.dat's "nfe mean min max" are the mean and extremes of the rows' RMSE
+     * over the seeds (runs.csv: 11 digits, the table 11: 1e-9 relative); two seeds give
+     * two different errors, so the band has width. captions.txt names what was run. */
+    static const char two[] =
+        "[experiment]\nname = two\nsamples = 8\nseeds = 3, 5\ntrue_samples = 0\n"
+        "[model g]\nspec = gaussian:dim=2,mean=0.5,std=0.8\n"
+        "[sweep]\nschedules = vp-linear\nsolvers = euler\nnfe = 4, 8\n";
+    char root[] = "/tmp/check_sweep_XXXXXX";
+    make_root(root);
+    exp_config cfg = parse(two);
+    run(&cfg, root, 0);
+    char *csv = slurp(root, "two", "runs.csv"), *dat = slurp(root, "two", "error_vs_nfe.dat");
+    char *cap = slurp(root, "two", "captions.txt");
+    ck_assert_ptr_nonnull(strstr(dat, "\"euler\" \"rmse\" \"min\" \"max\"\n"));
+    const char *p = strchr(dat, '\n') + 1;
+    for (int k = 0; k < 2; k++) {               /* NFE 4 (rows 1, 2), NFE 8 (rows 3, 4) */
+        const double a = csv_number(csv, 2 * k + 1, 13), b = csv_number(csv, 2 * k + 2, 13);
+        double nfe, mean, lo, hi;
+        ck_assert_int_eq(sscanf(p, "%lf %lf %lf %lf", &nfe, &mean, &lo, &hi), 4);
+        ck_assert_double_eq(nfe, 4 << k);
+        ck_assert_double_eq_tol(mean, 0.5 * (a + b), 1e-9 * mean);
+        ck_assert_double_eq_tol(lo, fmin(a, b), 1e-9 * lo);
+        ck_assert_double_eq_tol(hi, fmax(a, b), 1e-9 * hi);
+        ck_assert_double_lt(lo, hi);
+        p = strchr(p, '\n') + 1;
+    }
+    ck_assert_ptr_nonnull(strstr(cap, "sweep model g (gaussian:dim=2,mean=0.5,std=0.8); "
+                                      "schedule vp-linear; spacing logsnr\n"));
+    ck_assert_ptr_nonnull(strstr(cap, "\nruns 8 samples; seeds 3, 5"));
+    ck_assert_ptr_nonnull(strstr(cap, "reference exact flow\n"));
+    ck_assert_ptr_nonnull(strstr(cap, "\nsolvers 1\n"));
+    free(csv);
+    free(dat);
+    free(cap);
+    exp_config_free(&cfg);
+    remove_root(root);
+}
+END_TEST
+
 START_TEST(foreign_header_in_runs_csv_is_refused_naming_the_file)
 {
     char root[] = "/tmp/check_sweep_XXXXXX", path[512], err[ERRLEN];
@@ -720,6 +761,7 @@ static Suite *sweep_suite(void)
     tcase_add_test(tc, plot_draws_from_any_folder_and_fails_when_it_draws_nothing);
     tcase_add_test(tc, root_with_a_missing_parent_is_refused_and_nothing_is_created);
     tcase_add_test(tc, derived_solver_states_its_own_theory);
+    tcase_add_test(tc, figure_tables_carry_the_seed_band_and_a_caption_of_what_ran);
     tcase_add_test(tc, foreign_header_in_runs_csv_is_refused_naming_the_file);
     tcase_add_test(tc, fnv1a_matches_the_published_test_vectors);
     tcase_add_test(tc, shards_merged_equal_the_unsharded_run_byte_for_byte);

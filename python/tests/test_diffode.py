@@ -3,6 +3,7 @@ bit where the same code runs, closed forms where a Python model stands in for a 
 one, observed orders against the registry's theory, and errors that say what went wrong.
 Run: PYTHONPATH=python /usr/bin/python3 -m pytest python/tests (make check does)."""
 
+import json
 import os
 import resource
 import subprocess
@@ -65,6 +66,42 @@ def test_python_model_drives_a_solver_like_the_library_model(prediction):
     assert run.nfe == 12
 
 
+GMM = ROOT / "experiments" / "configs" / "gmm2d.json"
+
+
+def gmm_eps():
+    """The exact eps of the isotropic mixture in gmm2d.json, written in NumPy from MATH.md
+    section 5: xbar ~ sum_k w_k N(mu_k, (s_k^2 + sigma^2) I), responsibilities by
+    log-sum-exp, eps = sigma sum_k gamma_k (xbar - mu_k) / (s_k^2 + sigma^2)."""
+    spec = json.loads(GMM.read_text())
+    w, mu, s = (np.array(spec[k], dtype=np.float64) for k in ("weights", "means", "stds"))
+
+    def fn(x, t, sigma):
+        xbar = x * np.sqrt(1 + sigma * sigma)
+        c = s * s + sigma * sigma                                   # (K,)
+        d = xbar[:, None, :] - mu[None, :, :]                       # (n, K, dim)
+        logp = (np.log(w) - 0.5 * x.shape[1] * np.log(2 * np.pi * c)
+                - 0.5 * np.sum(d * d, axis=2) / c)                  # (n, K)
+        g = np.exp(logp - logp.max(axis=1, keepdims=True))
+        g /= g.sum(axis=1, keepdims=True)
+        return sigma * np.einsum("nk,nkd->nd", g, d / c[None, :, None])
+    return fn
+
+
+FIXED_STEP = [s["name"] for s in diffode.solvers() if not s["adaptive"]]
+
+
+@pytest.mark.parametrize("solver", FIXED_STEP)
+def test_python_mixture_gives_the_samples_of_the_gmm_model(solver):
+    per = next(s["nfe_per_step"] for s in diffode.solvers() if s["name"] == solver)
+    want, _ = diffode.sample(f"gmm:{GMM}", solver=solver, nfe=12 * per, n=64, seed=4)
+    got, run = diffode.sample(gmm_eps(), dim=2, solver=solver, nfe=12 * per, n=64, seed=4)
+    # two implementations of one formula (BLAS and log-sum-exp in C, einsum here):
+    # rounding of states of size ~3, relative 1e-12 at most
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 * np.abs(want).max())
+    assert run.nfe == 12 * per
+
+
 @pytest.mark.parametrize("solver,pair", [("euler", (200, 400)), ("heun", (100, 200)),
                                          ("dpmpp2m", (100, 200)), ("dpm2", (100, 200))])
 def test_observed_order_of_a_python_model_is_the_theory(solver, pair):
@@ -75,6 +112,55 @@ def test_observed_order_of_a_python_model_is_the_theory(solver, pair):
             for k in pair]
     theory = next(s["order"] for s in diffode.solvers() if s["name"] == solver)
     assert abs(diffode.observed_order(pair, errs) - theory) <= 0.1
+
+
+def read_safetensors(path):
+    """A .safetensors file as {name: float64 array} and its metadata (the format: an 8-byte
+    little-endian header length, a JSON header, then the raw tensors)."""
+    raw = Path(path).read_bytes()
+    size = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + size])
+    meta = header.pop("__metadata__", {})
+    types = {"F64": "<f8", "F32": "<f4"}
+    out = {name: np.frombuffer(raw[8 + size + a:8 + size + b], dtype=types[h["dtype"]])
+           .reshape(h["shape"]).astype(np.float64)
+           for name, h in header.items() for a, b in [h["data_offsets"]]}
+    return out, meta
+
+
+def test_torch_mlp_gives_the_samples_of_the_mlp_model(tmp_path):
+    torch = pytest.importorskip("torch", reason="python3-torch is not installed: the PyTorch "
+                                "adapter is not tested (apt-get install python3-torch)")
+    weights = ROOT / "model" / "weights" / "gmm2d_mlp.safetensors"
+    tensors, meta = read_safetensors(weights)
+    assert meta["schedule"] == "ddpm-linear" and meta["prediction"] == "eps"
+    temb, layers = int(meta["temb"]), []
+    for i in range(len(meta["widths"].split(",")) + 1):        # docs/models.md's layout
+        w, b = tensors[f"layers.{2 * i}.weight"], tensors[f"layers.{2 * i}.bias"]
+        lin = torch.nn.Linear(w.shape[1], w.shape[0]).double()
+        lin.weight.data, lin.bias.data = torch.from_numpy(w.copy()), torch.from_numpy(b.copy())
+        layers += [lin, torch.nn.SiLU()]
+    net = torch.nn.Sequential(*layers[:-1]).eval()
+    half = temb // 2
+    freqs = torch.exp(-np.log(10000.0) * torch.arange(half, dtype=torch.float64) / half)
+
+    def mlp(x, t, sigma):               # the two-line adapter of docs/python.md, plus temb
+        label = torch.full((len(x),), 1000.0 * (t - 1.0 / 1000), dtype=torch.float64)
+        args = label[:, None] * freqs[None, :]
+        inp = torch.cat([torch.tensor(x), torch.sin(args), torch.cos(args)], dim=1)
+        with torch.no_grad():
+            return net(inp).numpy()
+
+    out = tmp_path / "x0.npy"
+    subprocess.run([DIFFODE, "sample", "--model", f"mlp:{weights}", "--solver", "dpm2",
+                    "--nfe", "20", "--n", "256", "--seed", "3", "--out", str(out)], check=True,
+                   capture_output=True)
+    got, _ = diffode.sample(mlp, dim=2, solver="dpm2", nfe=20, n=256, seed=3)
+    # the same network in PyTorch's kernels and in OpenBLAS: rounding through 3 layers
+    # of width 128 and 20 evaluations, far below 1e-10
+    np.testing.assert_allclose(got, np.load(out), rtol=0, atol=1e-10)
+    if os.environ.get("DIFFODE_TEST_VERBOSE"):
+        print(f"torch vs mlp: max |diff| {np.abs(got - np.load(out)).max():.3g}")
 
 
 def test_exception_in_the_model_stops_the_solve_and_is_reraised():

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "diffode/schedule.h"
+#include "diffode/fileio.h"
 #include "diffode/status.h"
 #include "cli.h"
 #include "config.h"
@@ -336,31 +337,11 @@ int exp_config_parse(const char *text, const char *source, exp_config *cfg,
 int exp_config_load(const char *path, exp_config *cfg, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof *cfg);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return dode_fail(err, errlen, DODE_EIO, "cannot open config %s: %s", path,
-                         strerror(errno));
-    char *text = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            char *q = realloc(text, cap = 2 * cap + 4096 + 1);
-            if (q == NULL)
-                break;
-            text = q;
-        }
-        const size_t got = fread(text + len, 1, cap - len - 1, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    const int bad = ferror(f) || text == NULL || len + 4096 + 1 > cap;
-    fclose(f);
-    if (bad) {
-        free(text);
-        return dode_fail(err, errlen, DODE_EIO, "cannot read config %s", path);
-    }
-    text[len] = '\0';
+    char *text = NULL, why[512];
+    size_t len = 0;         /* a regular file of bounded size: not /dev/zero, not a FIFO */
+    const int rc0 = dode_file_read(path, EXP_CFG_MAX_BYTES, &text, &len, why, sizeof why);
+    if (rc0 != DODE_OK)
+        return dode_fail(err, errlen, rc0, "config: %s", why);   /* why names the path */
     if (strlen(text) != len) {
         free(text);
         return dode_fail(err, errlen, DODE_EFORMAT, "%s: contains a NUL byte", path);

@@ -258,7 +258,7 @@ static int merge_into(sweep *sw, const char *dir, char **names, size_t n, char *
                       size_t errlen)
 {
     char path[2 * PATH_LEN + 64];
-    int rc = DODE_OK;
+    int rc = sweep_lock_dir(sw, err, errlen);       /* not while a run writes there */
     for (size_t i = 0; i < n && rc == DODE_OK; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         rc = sweep_load_tables(sw, path, err, errlen);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "diffode/grid.h"
+#include "diffode/limits.h"
 #include "diffode/status.h"
 
 static const char *const spacing_names[DODE_SPACING_COUNT] = {
@@ -95,6 +96,11 @@ static int time_range(const dode_schedule *s, const dode_grid_opts *o, double *t
     if (!(lo > t0))
         return dode_fail(err, errlen, DODE_EINVAL, "grid on %s: t-min %.12g must be above "
                          "%.12g, where sigma = 0", name, lo, t0);
+    if (!(dode_schedule_sigma(s, hi) <= DODE_MAX_SIGMA))   /* x_T = x sqrt(1 + sigma^2) */
+        return dode_fail(err, errlen, DODE_EINVAL, "grid on %s: t-max %.12g gives sigma = "
+                         "%g, above the largest sigma %g a state can be scaled by (x sqrt(1 + "
+                         "sigma^2) would overflow)", name, hi, dode_schedule_sigma(s, hi),
+                         DODE_MAX_SIGMA);
     *t_max = hi;
     *t_min = lo;
     return DODE_OK;

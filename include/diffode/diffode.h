@@ -20,5 +20,6 @@
 #include "diffode/ideal.h"
 #include "diffode/png.h"
 #include "diffode/spec.h"
+#include "diffode/limits.h"
 
 #endif

@@ -106,7 +106,9 @@ dode_model *dode_gmm_new(size_t K, size_t dim, const double *weights,
 
 /* A GMM from JSON: {"weights":[..], "means":[[..],..], and one of "stds":[..]
  * (isotropic), "diag_stds":[[..],..], "covs":[[[..]..]..]}. Messages name the file and
- * the key (and the entry) that is wrong. */
+ * the key (and the entry) that is wrong. The file must be a regular file of at most
+ * 64 MiB and the text hold at most 2^22 JSON values (checked before parsing; DODE_EFORMAT),
+ * and out of memory for the parse is reported as such. */
 dode_model *dode_gmm_from_json(const char *path, char *err, size_t errlen);
 dode_model *dode_gmm_from_json_string(const char *json, const char *source_name,
                                       char *err, size_t errlen);

@@ -96,7 +96,10 @@ static int time_range(const dode_schedule *s, const dode_grid_opts *o, double *t
     if (!(lo > t0))
         return dode_fail(err, errlen, DODE_EINVAL, "grid on %s: t-min %.12g must be above "
                          "%.12g, where sigma = 0", name, lo, t0);
-    if (!(dode_schedule_sigma(s, hi) <= DODE_MAX_SIGMA))   /* x_T = x sqrt(1 + sigma^2) */
+    /* x_T = x sqrt(1 + sigma^2) must not overflow; sigma = inf exactly is zero terminal
+     * SNR, whose first step the driver takes in x0 form (solver.h, dode_solve) */
+    const double s_hi = dode_schedule_sigma(s, hi);
+    if (!(s_hi <= DODE_MAX_SIGMA) && s_hi != INFINITY)
         return dode_fail(err, errlen, DODE_EINVAL, "grid on %s: t-max %.12g gives sigma = "
                          "%g, above the largest sigma %g a state can be scaled by (x sqrt(1 + "
                          "sigma^2) would overflow)", name, hi, dode_schedule_sigma(s, hi),

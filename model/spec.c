@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "diffode/io.h"
 #include "diffode/mlp.h"
@@ -146,12 +147,24 @@ static int gaussian_make(const char *arg, const char *spec, dode_model **out, ch
     return DODE_OK;
 }
 
+/* A model file that cannot be opened is a file-system failure (DODE_EIO, as for every
+ * other input file), not a malformed file: said before the loader runs. */
+static int check_readable(const char *path, const char *spec, char *err, size_t errlen)
+{
+    if (access(path, R_OK) == 0)
+        return DODE_OK;
+    return dode_fail(err, errlen, DODE_EIO, "model '%s': cannot open %s: %s", spec, path,
+                     strerror(errno));
+}
+
 static int gmm_make(const char *arg, const char *spec, dode_model **out, char *err,
                     size_t errlen)
 {
     if (*arg == '\0')
         return dode_fail(err, errlen, DODE_EINVAL, "model '%s': gmm needs a file, as in "
                          "gmm:FILE.json", spec);
+    if (check_readable(arg, spec, err, errlen) != DODE_OK)
+        return DODE_EIO;
     dode_model *m = dode_gmm_from_json(arg, err, errlen);
     if (m == NULL)
         return DODE_EFORMAT;                          /* the loader's message names the file */
@@ -165,6 +178,8 @@ static int mlp_make(const char *arg, const char *spec, dode_model **out, char *e
     if (*arg == '\0')
         return dode_fail(err, errlen, DODE_EINVAL, "model '%s': mlp needs a file, as in "
                          "mlp:FILE.safetensors", spec);
+    if (check_readable(arg, spec, err, errlen) != DODE_OK)
+        return DODE_EIO;
     dode_model *m = dode_mlp_load(arg, err, errlen);
     if (m == NULL)
         return DODE_EFORMAT;                          /* the loader's message names the file */

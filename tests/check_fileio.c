@@ -179,16 +179,7 @@ START_TEST(json_out_of_memory_is_reported_as_such)
     const pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
-        FILE *f = fopen("/proc/self/status", "r");
-        char line[256];
-        unsigned long long kb = 0;
-        while (f != NULL && fgets(line, sizeof line, f) != NULL)
-            if (sscanf(line, "VmSize: %llu kB", &kb) == 1)
-                break;
-        fclose(f);
-        const struct rlimit r = { .rlim_cur = (rlim_t)(kb * 1024 + (16u << 20)),
-                                  .rlim_max = RLIM_INFINITY };
-        setrlimit(RLIMIT_AS, &r);
+        test_limit_address_space_headroom(16);
         char err[ERRLEN] = "";
         dode_model *m = dode_gmm_from_json(path, err, sizeof err);
         const int ok = m == NULL && strstr(err, "out of memory") != NULL

@@ -8,14 +8,6 @@
 
 #define NROWS 64
 
-static dode_schedule *sched(const char *name)
-{
-    char err[ERRLEN] = "";
-    dode_schedule *s = dode_schedule_new(name, err, sizeof err);
-    ck_assert_msg(s != NULL, "%s: %s", name, err);
-    return s;
-}
-
 /* The 2-D Gaussian N((1, -0.5), 0.5^2 I) predicting `pred` (raw, unwrapped). */
 static dode_model *gauss(dode_prediction pred)
 {
@@ -44,7 +36,7 @@ START_TEST(flow_sigma_is_the_shifted_tau_over_one_minus_tau)
     static const char *const names[3] = { "flow", "flow:shift=3", "flow:shift=0.5" };
     static const double shift[3] = { 1.0, 3.0, 0.5 };
     for (int k = 0; k < 3; k++) {
-        dode_schedule *s = sched(names[k]);
+        dode_schedule *s = test_schedule(names[k]);
         const double S = shift[k];
         for (int i = 1; i < 1000; i++) {
             const double t = i / 1000.0, tau = S * t / (1 + (S - 1) * t);
@@ -137,7 +129,7 @@ END_TEST
  * wrapped model, x-space in and out: the same map (docs/models.md), to 1e-12. */
 START_TEST(flow_euler_in_tau_equals_ddim_to_1e12)
 {
-    dode_schedule *s = sched("flow:shift=3");
+    dode_schedule *s = test_schedule("flow:shift=3");
     dode_model *raw = gauss(DODE_PRED_FLOW), *m = wrapped(DODE_PRED_FLOW);
     char err[ERRLEN] = "";
     dode_ode *ode = dode_ode_new(m, s, NROWS, err, sizeof err);
@@ -194,7 +186,7 @@ static double flow_error(dode_ode *ode, const char *solver, dode_spacing sp, siz
  * hold under any schedule, and the flow wrapper is the eps model in other clothes. */
 START_TEST(flow_gaussian_converges_to_its_closed_form_at_rk4s_order)
 {
-    dode_schedule *s = sched("flow:shift=3");
+    dode_schedule *s = test_schedule("flow:shift=3");
     dode_model *m = wrapped(DODE_PRED_FLOW);
     char err[ERRLEN] = "";
     dode_ode *ode = dode_ode_new(m, s, NROWS, err, sizeof err);
@@ -233,7 +225,7 @@ static const order_row flow_orders[] = {
 START_TEST(solver_orders_hold_on_the_flow_schedule)
 {
     const order_row *r = &flow_orders[_i];
-    dode_schedule *s = sched("flow:shift=3");
+    dode_schedule *s = test_schedule("flow:shift=3");
     dode_model *m = test_gmm2d();
     char err[ERRLEN] = "";
     dode_ode *ode = dode_ode_new(m, s, NROWS, err, sizeof err);

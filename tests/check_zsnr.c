@@ -9,14 +9,6 @@
 #define NROWS 64
 #define NLEV 1000
 
-static dode_schedule *sched(const char *name)
-{
-    char err[ERRLEN] = "";
-    dode_schedule *s = dode_schedule_new(name, err, sizeof err);
-    ck_assert_msg(s != NULL, "%s: %s", name, err);
-    return s;
-}
-
 static dode_model *gauss(dode_prediction pred)
 {
     static const double mean[2] = { 1.0, -0.5 };
@@ -46,7 +38,7 @@ static dode_grid grid(const dode_schedule *s, dode_spacing sp, size_t steps, dou
  * level. */
 START_TEST(zsnr_rescale_is_affine_in_sqrt_abar_and_ends_at_zero)
 {
-    dode_schedule *z = sched("ddpm-linear-zsnr"), *l = sched("ddpm-linear");
+    dode_schedule *z = test_schedule("ddpm-linear-zsnr"), *l = test_schedule("ddpm-linear");
     const double *za = dode_schedule_alphas_cumprod(z), *la = dode_schedule_alphas_cumprod(l);
     ck_assert_uint_eq(dode_schedule_levels(z), NLEV);
     ck_assert_double_eq(za[NLEV - 1], 0.0);
@@ -66,7 +58,7 @@ END_TEST
  * sqrt(abar), not log a, is linear in t) included; d sigma/dt against central differences. */
 START_TEST(zsnr_sigma_reaches_inf_at_one_with_an_exact_inverse)
 {
-    dode_schedule *s = sched("ddpm-linear-zsnr");
+    dode_schedule *s = test_schedule("ddpm-linear-zsnr");
     ck_assert(dode_schedule_sigma(s, 1.0) == INFINITY);
     ck_assert_double_eq(dode_schedule_t(s, INFINITY), 1.0);
     ck_assert_double_eq(dode_schedule_t_max(s), 1.0);
@@ -103,7 +95,7 @@ static long level_of(const dode_grid *g, size_t j)
  * 900, 800, ..., 0; trailing 999, 899, ..., 99; each grid then ends at abar = 1. */
 START_TEST(diffusers_spacings_give_table_2_of_lin_et_al)
 {
-    dode_schedule *s = sched("ddpm-linear");
+    dode_schedule *s = test_schedule("ddpm-linear");
     static const dode_spacing sp[3] = { DODE_SPACING_LINSPACE, DODE_SPACING_LEADING,
                                         DODE_SPACING_TRAILING };
     static const long first[3] = { 999, 900, 999 }, stride[3] = { 111, 100, 100 };
@@ -133,7 +125,7 @@ END_TEST
  * need a discrete schedule. */
 START_TEST(zero_snr_grids_start_at_inf_and_log_spacings_refuse_it)
 {
-    dode_schedule *z = sched("ddpm-linear-zsnr"), *v = sched("vp-linear");
+    dode_schedule *z = test_schedule("ddpm-linear-zsnr"), *v = test_schedule("vp-linear");
     dode_grid g = grid(z, DODE_SPACING_TRAILING, 8, NAN);
     ck_assert(g.sigma[0] == INFINITY && isfinite(g.sigma[1]) && g.sigma[8] == 0);
     dode_grid_free(&g);
@@ -207,7 +199,7 @@ static const zsnr_row zsnr_rows[] = {
 START_TEST(sampling_from_zero_snr_converges_to_the_exact_flow)
 {
     const zsnr_row *r = &zsnr_rows[_i];
-    dode_schedule *s = sched(r->schedule);
+    dode_schedule *s = test_schedule(r->schedule);
     dode_model *m = gauss(r->pred);
     char err[ERRLEN] = "";
     dode_ode *ode = dode_ode_new(m, s, NROWS, err, sizeof err);
@@ -238,7 +230,7 @@ END_TEST
  * Gaussian gives x0h = mu at pure noise for every row, in one NFE, whatever the solver. */
 START_TEST(a_single_step_from_pure_noise_is_the_posterior_mean)
 {
-    dode_schedule *s = sched("ddpm-linear-zsnr");
+    dode_schedule *s = test_schedule("ddpm-linear-zsnr");
     dode_model *m = gauss(DODE_PRED_V);
     char err[ERRLEN] = "";
     dode_ode *ode = dode_ode_new(m, s, NROWS, err, sizeof err);
@@ -267,7 +259,7 @@ END_TEST
  * finite output (the input, untouched by the failed first step); the same for a score. */
 START_TEST(eps_prediction_at_zero_snr_fails_naming_the_problem)
 {
-    dode_schedule *s = sched("ddpm-linear-zsnr");
+    dode_schedule *s = test_schedule("ddpm-linear-zsnr");
     for (int k = 0; k < 2; k++) {
         dode_model *m = gauss(k ? DODE_PRED_SCORE : DODE_PRED_EPS);
         char err[ERRLEN] = "";
@@ -295,7 +287,7 @@ END_TEST
  * grid's end is refused; so is an rk8pd reference from there. */
 START_TEST(infinite_sigma_where_it_cannot_be_is_refused)
 {
-    dode_schedule *vp = sched("ddpm-linear"), *z = sched("ddpm-linear-zsnr");
+    dode_schedule *vp = test_schedule("ddpm-linear"), *z = test_schedule("ddpm-linear-zsnr");
     dode_model *m = gauss(DODE_PRED_V), *gmm = test_gmm2d();
     char err[ERRLEN] = "";
     dode_ode *ode = dode_ode_new(m, vp, 4, err, sizeof err);

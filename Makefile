@@ -3,7 +3,10 @@
 #   make run        run the default experiment end to end (installs missing packages as root)
 #   make check      run every Check suite, build examples/ against an installed copy, run
 #                   the docs' commands, then the suites under AddressSanitizer + UBSan, valgrind
-#   make fuzz       run each file parser's libFuzzer target 10^6 times (clang; tests/fuzz/)
+#   make fuzz       run each file parser's libFuzzer target 10^6 times (clang; tests/fuzz/),
+#                   then the diffode command on every corpus file under a 1 GiB memory limit
+#   make asan       build build/asan/diffode under ASan + UBSan (make check runs the CLI
+#                   suites through it)
 #   make bench      print speed ratios against baselines measured in the same run
 #   make install PREFIX=/usr/local   install the command, the static and shared library, the
 #                   headers, diffode.pc and the plot scripts (PREFIX/share/diffode/plots)
@@ -104,14 +107,21 @@ test: $(TESTS) $(DIFFODE)
 	  echo "== $$t"; DIFFODE=$(DIFFODE) $$t || fail=1; \
 	done; exit $$fail
 
+ASAN_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+# The second pass's DIFFODE is build/asan/diffode: check_cli, check_sweep ... run the
+# sanitized command.
 check: deps
 	$(MAKE) test
 	$(MAKE) pytest
 	$(MAKE) example
 	bash tests/docs_check.sh $(BUILD)
-	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g" \
-	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test
+	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g" SAN="$(ASAN_SAN)" test
 	bash tests/valgrind.sh $(BUILD)
+
+.PHONY: asan
+asan:
+	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g" SAN="$(ASAN_SAN)" build/asan/diffode
 
 # libFuzzer needs clang and its runtime (installed like deps above); builds into
 # $(BUILD)/fuzz, about 5 minutes on two idle cores.
@@ -129,6 +139,8 @@ fuzz: deps
 	  fi; \
 	fi
 	bash tests/fuzz/run.sh $(BUILD)/fuzz
+	$(MAKE) $(DIFFODE)
+	bash tests/fuzz/cli.sh $(DIFFODE) $(BUILD)/fuzz/corpus
 
 run: deps
 	$(MAKE) $(DIFFODE)

@@ -105,7 +105,7 @@ static int bd_init(bd_problem *p, int quick)
         const double a = 6.283185307179586 * gsl_rng_uniform(rng);
         p->xbar_T[k] = r * cos(a), p->xbar_T[k + 1] = r * sin(a);
     }
-    dode_x_to_xbar(sT, p->xbar_T, p->xbar_T, BD_N * 2);         /* xbar_T = x_T / a_T */
+    dode_x_to_xbar(p->sched, sT, p->xbar_T, p->xbar_T, BD_N * 2);         /* xbar_T = x_T / a_T */
     gsl_rng_free(rng);
     return DODE_OK;
 }

@@ -329,6 +329,6 @@ int problem_init(problem *p, const bench_cfg *cfg, gsl_rng *rng)
         return DODE_ENOMEM;
     for (size_t i = 0; i < p->n * GMM_D; i++)
         p->xbar_T[i] = normal(rng);
-    dode_x_to_xbar(p->grid.sigma[0], p->xbar_T, p->xbar_T, p->n * GMM_D);
+    dode_x_to_xbar(p->schedule, p->grid.sigma[0], p->xbar_T, p->xbar_T, p->n * GMM_D);
     return DODE_OK;
 }

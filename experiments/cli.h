@@ -86,6 +86,11 @@ int cli_plots_dir(char *dir, size_t len, char *err, size_t errlen);
  * scripts, no gnuplot, a figure failed). */
 int cli_draw_figures(const char *results_dir, char *err, size_t errlen);
 
+/* What is wrong with s as a number, for a message after the value ("is subnormal (...)",
+ * "overflows a double", "is not a number", ...), or NULL when s is a finite normal number
+ * or 0 (then a range check failed, and the caller says which). */
+const char *cli_number_problem(const char *s);
+
 /* The .npy file a flag names (flag "--x-T", path) as rows x dim doubles, rows >= min_rows;
  * *x (free it) and *rows on success. A read failure is "FLAG: why"; a wrong shape is
  * DODE_EFORMAT naming the file, its shape and the expected one. Outputs untouched on

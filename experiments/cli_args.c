@@ -2,10 +2,13 @@
  *
  * Numbers are read strictly: the whole argument must be the number (strtod / digits
  * only), so "--nfe 20x", "--nfe -3" and "--rtol nan" are refused with the flag and value
- * named, never half-read. cli_read_rows reads the .npy file a flag names, checked
+ * named, never half-read, and the message says what is wrong with it (not a number,
+ * infinite, overflowing, subnormal); a count above its bound in limits.h is refused with
+ * the bound (`--nfe 1000000000`). cli_read_rows reads the .npy file a flag names, checked
  * against the model's dim; cli_schedule_and_model reads a subcommand's --schedule and
  * --model through the library's spec readers (spec.h). */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +17,7 @@
 
 #include "cli.h"
 #include "diffode/io.h"
+#include "diffode/limits.h"
 #include "diffode/status.h"
 
 int cli_exit_status(int rc)
@@ -54,6 +58,39 @@ static int store_choice(const cli_flag *f, const char *value, int *field, char *
                      list);
 }
 
+const char *cli_number_problem(const char *s)
+{
+    char *end;
+    errno = 0;
+    const double v = strtod(s, &end);
+    if (*s == '\0' || end == s || *end != '\0')
+        return "is not a number";
+    if (isnan(v))
+        return "is NaN, not a finite number";
+    if (isinf(v) && errno != ERANGE)
+        return "is infinite, not a finite number";
+    if (errno == ERANGE && fabs(v) > 1.0)
+        return "overflows a double (above 1.8e308)";
+    if (errno == ERANGE || (v != 0 && fabs(v) < DBL_MIN))
+        return "is subnormal (not 0 but below 2.2e-308, the smallest normal double): "
+               "too small to compute with";
+    return NULL;
+}
+
+/* A count above its bound in limits.h: "--nfe 1000000000: above the limit of ...". */
+static int count_bound(const cli_flag *f, size_t u, char *err, size_t errlen)
+{
+    char key[64];
+    snprintf(key, sizeof key, "%s", f->name + 2);
+    for (char *c = key; *c != '\0'; c++)
+        *c = *c == '-' ? '_' : *c;
+    const dode_count_limit *l = dode_count_limit_find(key);
+    if (l == NULL || u <= l->max)
+        return DODE_OK;
+    return dode_fail(err, errlen, DODE_EINVAL, "%s %zu is above the limit of %zu %s",
+                     f->name, u, l->max, l->what);
+}
+
 /* Reads value into the field of opts that row f names. */
 static int store_value(const cli_flag *f, const char *value, void *opts, char *err,
                        size_t errlen)
@@ -75,6 +112,8 @@ static int store_value(const cli_flag *f, const char *value, void *opts, char *e
     case CLI_UINT:
         if (dode_spec_whole(value, &u) != 0 || (f->kind == CLI_COUNT && u == 0))
             need = f->kind == CLI_COUNT ? "a whole number >= 1" : "a whole number >= 0";
+        else if (count_bound(f, u, err, errlen) != DODE_OK)
+            return DODE_EINVAL;
         else
             *(size_t *)field = u;
         break;
@@ -87,6 +126,9 @@ static int store_value(const cli_flag *f, const char *value, void *opts, char *e
             *(double *)field = d;
         break;
     }
+    const char *why = need != NULL ? cli_number_problem(value) : NULL;
+    if (why != NULL && f->kind != CLI_COUNT && f->kind != CLI_UINT)
+        return dode_fail(err, errlen, DODE_EINVAL, "%s '%s' %s", f->name, value, why);
     if (need != NULL)
         return dode_fail(err, errlen, DODE_EINVAL, "%s '%s': expected %s", f->name, value, need);
     return DODE_OK;

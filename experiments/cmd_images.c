@@ -34,7 +34,7 @@
 
 typedef struct {
     const char *model, *schedule, *solvers, *nfes, *spacing, *reference, *out, *tile;
-    size_t n, seed, slerp, pad;
+    size_t n, seed, slerp, pad, scale;
     double ref_tol, land_px;
     int denoise_to_zero;
 } images_args;
@@ -60,6 +60,8 @@ static const cli_flag images_flags[] = {
       "landed: nearest training image within P RMS pixels (default 2)", 1 },
     { "--tile", CLI_STRING, ARG(tile), NULL, "HxW", "tile shape (default: square dim)", 1 },
     { "--pad", CLI_UINT, ARG(pad), NULL, "P", "pixels between tiles (default 2)", 1 },
+    { "--scale", CLI_COUNT, ARG(scale), NULL, "K", "each pixel drawn K x K, 1 to 16 (default "
+      "4: a 28-pixel tile is 112 pixels wide)", 1 },
     { "--out", CLI_STRING, ARG(out), NULL, "FILE.png", "the grid (required)", 1 },
     { NULL, 0, 0, NULL, NULL, NULL, 0 },
 };
@@ -77,6 +79,8 @@ typedef struct {
     size_t *near;        /* [2][n]: nearest training image of this row, of the reference */
     int have_ref_near;   /* near[n..2n) holds the reference row's */
     cJSON *lines;        /* one object per row */
+    char labels[MAX_LIST * MAX_LIST + 1][80];    /* per row: solver and NFE used */
+    char col_labels[MAX_COLUMNS][48];            /* per column: sample k or slerp weight */
 } images_run;
 
 static void images_free(images_run *r)
@@ -322,12 +326,17 @@ static int run_rows(const images_args *a, images_run *r, char *err, size_t errle
     double secs;
     int rc = DODE_OK;
     if (ref != NULL && (rc = solve_row(a, r, r->reference, 0, r->tiles + (r->rows - 1) * len,
-                                       &used, &secs, err, errlen)) == DODE_OK)
+                                       &used, &secs, err, errlen)) == DODE_OK) {
+        snprintf(r->labels[r->rows - 1], sizeof r->labels[0], "%s reference, NFE %zu",
+                 r->reference->name, used);
         rc = row_line(a, r, r->reference->name, 0, used, secs, ref, NULL, err, errlen);
+    }
     for (size_t s = 0; s < r->nsolvers; s++)
         for (size_t k = 0; rc == DODE_OK && k < r->nnfe; k++) {
             double *x0 = r->tiles + (s * r->nnfe + k) * len;
             rc = solve_row(a, r, r->solvers[s], r->nfe[k], x0, &used, &secs, err, errlen);
+            snprintf(r->labels[s * r->nnfe + k], sizeof r->labels[0], "%s, NFE %zu",
+                     r->solvers[s]->name, used);     /* as used: dpm2 at a budget of 5 is 4 */
             if (rc == DODE_OK)
                 rc = row_line(a, r, r->solvers[s]->name, r->nfe[k], used, secs, x0, ref, err,
                               errlen);
@@ -339,7 +348,27 @@ static void args_init(images_args *a)
 {
     *a = (images_args){ .schedule = "ddpm-linear", .solvers = "euler,dpm2,dpmpp2m,unipc2",
                         .nfes = "5,10,20", .spacing = "logsnr", .reference = "gsl:rk8pd",
-                        .n = 8, .pad = 2, .ref_tol = 1e-8, .land_px = 2.0 };
+                        .n = 8, .pad = 2, .scale = 4, .ref_tol = 1e-8, .land_px = 2.0 };
+}
+
+/* The grid, a.scale times larger, a row label (solver, NFE used) left of each row and a
+ * column label above each column: the sample's number, or the slerp weight a. */
+static int write_grid(const images_args *a, images_run *r, char *err, size_t errlen)
+{
+    const char *rows[MAX_LIST * MAX_LIST + 1], *cols[MAX_COLUMNS];
+    for (size_t k = 0; k < r->rows; k++)
+        rows[k] = r->labels[k];
+    for (size_t c = 0; c < r->n; c++) {
+        if (a->slerp > 0)
+            snprintf(r->col_labels[c], sizeof r->col_labels[0], "a=%zu/%zu", c, r->n - 1);
+        else
+            snprintf(r->col_labels[c], sizeof r->col_labels[0], "x_T #%zu", c + 1);
+        cols[c] = r->col_labels[c];
+    }
+    const dode_png_grid_style st = { .lo = -1.0, .hi = 1.0, .pad = a->pad, .pad_level = 255,
+                                     .scale = a->scale, .row_labels = rows, .col_labels = cols };
+    return dode_png_write_grid_labelled(a->out, r->tiles, r->rows, r->n, r->th, r->tw, &st,
+                                        err, errlen);
 }
 
 /* The JSON lines, the reference's first. */
@@ -371,8 +400,7 @@ int cmd_images(int argc, char **argv)
     if (rc == DODE_OK)
         rc = run_rows(&a, &r, err, sizeof err);
     if (rc == DODE_OK)
-        rc = dode_png_write_grid(a.out, r.tiles, r.rows, r.n, r.th, r.tw, -1.0, 1.0, a.pad, 255,
-                                 err, sizeof err);
+        rc = write_grid(&a, &r, err, sizeof err);
     if (rc == DODE_OK)
         print_lines(r.lines);
     else

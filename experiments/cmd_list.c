@@ -17,7 +17,9 @@ static void list_solvers(void)
     for (const dode_solver_type *const *s = dode_solvers(); *s != NULL; s++) {
         const dode_solver_type *t = *s;
         char evals[16] = "-";
-        if (!t->adaptive)
+        if (!t->adaptive && t->warmup_evals > 0)    /* "1+9": per step, plus once */
+            snprintf(evals, sizeof evals, "%d+%d", t->evals_per_step, t->warmup_evals);
+        else if (!t->adaptive)
             snprintf(evals, sizeof evals, "%d", t->evals_per_step);
         printf("  %-16s %-10s %5d %9s %8s  %s\n", t->name, t->family != NULL ? t->family : "",
                dode_solver_order(t, NULL), evals, t->adaptive ? "yes" : "no", t->summary != NULL ? t->summary : "");
@@ -28,7 +30,7 @@ static int list_schedules(void)
 {
     char err[512];
     printf("\nschedules (also betas:FILE.npy, alphas_cumprod:FILE.npy):\n"
-           "  %-12s %-22s %-26s %s\n", "name", "t range", "sigma range", "levels");
+           "  %-16s %-22s %-26s %s\n", "name", "t range", "sigma range", "levels");
     for (const char *const *name = dode_schedule_names(); *name != NULL; name++) {
         dode_schedule *s = dode_schedule_new(*name, err, sizeof err);
         if (s == NULL) {
@@ -42,7 +44,7 @@ static int list_schedules(void)
                  dode_schedule_sigma(s, t0));
         if (dode_schedule_levels(s) > 0)
             snprintf(levels, sizeof levels, "%zu", dode_schedule_levels(s));
-        printf("  %-12s %-22s %-26s %s\n", *name, trange, srange, levels);
+        printf("  %-16s %-22s %-26s %s\n", *name, trange, srange, levels);
         dode_schedule_free(s);
     }
     return 0;
@@ -60,7 +62,7 @@ static void list_names(void)
     for (const dode_model_kind *k = dode_model_kinds(); k->kind != NULL; k++)
         printf("  %-54s %s\n", k->syntax, k->summary);
     printf("\nprediction types (predict=):");
-    for (int k = DODE_PRED_EPS; k <= DODE_PRED_SCORE; k++)
+    for (int k = DODE_PRED_EPS; k < DODE_PRED_COUNT; k++)
         printf(" %s", dode_prediction_name((dode_prediction)k));
     printf("\n");
 }

@@ -173,7 +173,7 @@ static int setup_data_model(const nll_args *a, nll_run *r, char *err, size_t err
         gsl_rng_set(rng, (unsigned long)a->seed);
         for (size_t k = 0; k < len; k++)
             r->x0[k] = gsl_ran_gaussian_ziggurat(rng, 1.0);
-        dode_x_to_xbar(smax, r->x0, r->x0, len);
+        dode_x_to_xbar(r->schedule, smax, r->x0, r->x0, len);
         dode_reference_opts_init(&o);
         o.method = DODE_REFERENCE_RK8PD;
         o.rtol = r->opts.rtol;

@@ -62,7 +62,8 @@ static const cli_flag sample_flags[] = {
     { "--model", CLI_STRING, ARG(model), NULL, "SPEC",
       "the model (required), one of:", FOR_BOTH },
     { "--schedule", CLI_STRING, ARG(schedule), NULL, "NAME", "ddpm-linear (default), "
-      "ddpm-cosine, vp-linear, vp-cosine, edm, betas:FILE.npy, alphas_cumprod:FILE.npy",
+      "ddpm-cosine, ddpm-linear-zsnr, vp-linear, vp-cosine, edm, flow, flow:shift=S, "
+      "betas:FILE.npy, alphas_cumprod:FILE.npy",
       FOR_BOTH },
     { "--solver", CLI_STRING, ARG(solver), NULL, "NAME",
       "a solver from `diffode list` (default " DEFAULT_SOLVER ")", FOR_SAMPLE },
@@ -70,7 +71,7 @@ static const cli_flag sample_flags[] = {
       "model evaluations: steps = K / NFE per step (default 20)", FOR_SAMPLE },
     { "--steps", CLI_COUNT, ARG(steps), NULL, "S", "grid steps (instead of --nfe)", FOR_SAMPLE },
     { "--spacing", CLI_STRING, ARG(spacing), NULL, "NAME", "uniform-t, quadratic-t, logsnr "
-      "(default), karras, ddim-uniform, ddim-quad", FOR_SAMPLE },
+      "(default), karras, ddim-uniform, ddim-quad, trailing, leading, linspace", FOR_SAMPLE },
     { "--rho", CLI_POSITIVE, ARG(rho), NULL, "R", "karras exponent (default 7)", FOR_SAMPLE },
     { "--to-zero", CLI_SWITCH, ARG(to_zero), NULL, NULL, "append sigma = 0 to the grid",
       FOR_BOTH },
@@ -182,6 +183,11 @@ static int setup_steps(const sample_args *a, const dode_solver_type *s, size_t *
     }
     const size_t nfe = a->nfe > 0 ? a->nfe : DEFAULT_NFE;
     *steps = dode_solver_steps_for_nfe(s, nfe);
+    if (*steps == 0 && s->warmup_evals > 0)    /* PNDM, PLMS: a warm-up costs extra NFE */
+        return dode_fail(err, errlen, DODE_EINVAL, "--nfe %zu is too few for %s (%d "
+                         "evaluations per step plus %d for its warm-up, at least %d steps)",
+                         nfe, s->name, s->evals_per_step, s->warmup_evals,
+                         s->min_steps > 1 ? s->min_steps : 1);
     if (*steps == 0)
         return dode_fail(err, errlen, DODE_EINVAL, "--nfe %zu is less than one step of %s (%d "
                          "evaluations per step)", nfe, s->name, s->evals_per_step);
@@ -267,7 +273,7 @@ static int setup_start(const sample_args *a, sample_run *r, char *err, size_t er
     r->xbar = malloc(len * sizeof *r->xbar);
     if (r->xbar_T == NULL || r->xbar == NULL)
         return dode_fail(err, errlen, DODE_ENOMEM, "cannot allocate %zu samples", r->n);
-    dode_x_to_xbar(r->grid.sigma[0], r->xbar_T, r->xbar_T, len);
+    dode_x_to_xbar(r->schedule, r->grid.sigma[0], r->xbar_T, r->xbar_T, len);
     memcpy(r->xbar, r->xbar_T, len * sizeof *r->xbar);
     return DODE_OK;
 }
@@ -499,7 +505,7 @@ static void trajectory_csv(const sample_run *r, double *x, text *t)
             text_add(t, "%zu,%zu,%.17g,%.17g", p, i, sigma, tt);
             for (size_t j = 0; j < r->dim; j++)
                 text_add(t, ",%.17g", xb[j]);
-            dode_xbar_to_x(sigma, xb, x, r->dim);
+            dode_xbar_to_x(r->schedule, sigma, xb, x, r->dim);
             for (size_t j = 0; j < r->dim; j++)
                 text_add(t, ",%.17g", x[j]);
             text_add(t, "\n");
@@ -545,7 +551,7 @@ static int run_outputs(const sample_args *a, sample_run *r, char *err, size_t er
         double *x0 = malloc(len * sizeof *x0);
         if (x0 == NULL)
             return dode_fail(err, errlen, DODE_ENOMEM, "--out: cannot allocate %zu doubles", len);
-        dode_xbar_to_x(r->stats.sigma_end, r->xbar, x0, len);
+        dode_xbar_to_x(r->schedule, r->stats.sigma_end, r->xbar, x0, len);
         rc = dode_npy_write(a->out, x0, r->n, r->dim, err, errlen);
         free(x0);
     }

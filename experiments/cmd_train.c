@@ -183,15 +183,31 @@ static int run_train(const train_args *a, train_run *r, char *err, size_t errlen
     return rc;
 }
 
-/* gnuplot -e "in='CSV'; out='PNG.tmp'" SCRIPT, then rename: no half-written PNG. */
-static int plot_curve(const char *csv, const char *png, char *err, size_t errlen)
+/* gnuplot -e "in='CSV'; out='PNG.tmp'; what='...'; bound=B" SCRIPT, then rename: no
+ * half-written PNG. what (the run's settings, for the title) and bound (the linear
+ * predictor's loss, a reference line) make the figure say what it shows (issue 11). */
+static int plot_curve(const char *csv, const char *png, const train_args *a, double bound,
+                      char *err, size_t errlen)
 {
-    char dir[4096], script[4200], expr[8192], tmp[4096];
+    char dir[4096], script[4200], expr[8192], tmp[4096], what[1024], quoted[2048];
     const int rc = cli_plots_dir(dir, sizeof dir, err, errlen);
     if (rc != DODE_OK)
         return rc;
     snprintf(script, sizeof script, "%s/loss.gp", dir);
-    snprintf(expr, sizeof expr, "in='%s'; out='%s.tmp'", csv, png);
+    char lr[64];
+    snprintf(lr, sizeof lr, isnan(a->lr_final) ? "lr %g" : "lr %g to %g", a->lr, a->lr_final);
+    snprintf(what, sizeof what, "data %s, schedule %s, MLP %s (temb %zu), %zu Adam steps "
+             "of batch %zu, %s, seed %zu", a->data, a->schedule, a->widths, a->temb,
+             a->iters, a->batch, lr, a->seed);
+    size_t q = 0;                   /* gnuplot's single-quoted string: ' written as '' */
+    for (const char *c = what; *c != '\0' && q + 2 < sizeof quoted; c++) {
+        if (*c == '\'')
+            quoted[q++] = '\'';
+        quoted[q++] = *c;
+    }
+    quoted[q] = '\0';
+    snprintf(expr, sizeof expr, "in='%s'; out='%s.tmp'; what='%s'; bound=%.17g", csv, png,
+             quoted, bound);
     snprintf(tmp, sizeof tmp, "%s.tmp", png);
     fflush(NULL);
     const pid_t pid = fork();
@@ -216,7 +232,7 @@ static int run_outputs(const train_args *a, train_run *r, char *err, size_t errl
     if (rc == DODE_OK && a->loss_csv != NULL)
         rc = dode_train_write_curve(a->loss_csv, r->curve, a->iters, err, errlen);
     if (rc == DODE_OK && a->loss_plot != NULL)
-        rc = plot_curve(a->loss_csv, a->loss_plot, err, errlen);
+        rc = plot_curve(a->loss_csv, a->loss_plot, a, r->linear_bound, err, errlen);
     if (rc != DODE_OK) {          /* all or nothing */
         unlink(a->out);
         if (a->loss_csv != NULL)

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "diffode/schedule.h"
+#include "diffode/fileio.h"
 #include "diffode/status.h"
 #include "cli.h"
 #include "config.h"
@@ -219,6 +220,19 @@ static int check_trace_size(parser *p, const header *exp, const build *b)
     return DODE_OK;
 }
 
+/* An NFE budget below the fewest steps a solver takes; PNDM and PLMS also spend a
+ * warm-up (solver.h warmup_evals), which the message names. */
+static int nfe_too_few(parser *p, int line, const char *name, const dode_solver_type *t,
+                       size_t nfe)
+{
+    if (t->warmup_evals > 0)
+        return key_fail(p, DODE_EINVAL, line, "nfe", "%zu is too few for solver \"%s\" (%d "
+                        "NFE per step plus %d for its warm-up, at least %d steps)", nfe, name,
+                        t->evals_per_step, t->warmup_evals, t->min_steps > 1 ? t->min_steps : 1);
+    return key_fail(p, DODE_EINVAL, line, "nfe", "%zu is below one step of solver \"%s\" "
+                    "(%d NFE per step)", nfe, name, t->evals_per_step);
+}
+
 /* What every sweep needs, and what only the whole config can tell. */
 static int check_sweep(parser *p, const header *exp, const header *sweep, build *b)
 {
@@ -253,9 +267,8 @@ static int check_sweep(parser *p, const header *exp, const header *sweep, build 
     for (size_t i = 0; i < cfg->nsolvers; i++)
         for (size_t k = 0; k < cfg->nnfe; k++)
             if (dode_solver_steps_for_nfe(cfg->solvers[i].type, cfg->nfe[k]) == 0)
-                return key_fail(p, DODE_EINVAL, b->nfe_line, "nfe", "%zu is below one step "
-                                "of solver \"%s\" (%d NFE per step)", cfg->nfe[k],
-                                cfg->solvers[i].name, cfg->solvers[i].type->evals_per_step);
+                return nfe_too_few(p, b->nfe_line, cfg->solvers[i].name,
+                                   cfg->solvers[i].type, cfg->nfe[k]);
     return check_trace_size(p, exp, b);
 }
 
@@ -324,31 +337,11 @@ int exp_config_parse(const char *text, const char *source, exp_config *cfg,
 int exp_config_load(const char *path, exp_config *cfg, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof *cfg);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return dode_fail(err, errlen, DODE_EIO, "cannot open config %s: %s", path,
-                         strerror(errno));
-    char *text = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            char *q = realloc(text, cap = 2 * cap + 4096 + 1);
-            if (q == NULL)
-                break;
-            text = q;
-        }
-        const size_t got = fread(text + len, 1, cap - len - 1, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    const int bad = ferror(f) || text == NULL || len + 4096 + 1 > cap;
-    fclose(f);
-    if (bad) {
-        free(text);
-        return dode_fail(err, errlen, DODE_EIO, "cannot read config %s", path);
-    }
-    text[len] = '\0';
+    char *text = NULL, why[512];
+    size_t len = 0;         /* a regular file of bounded size: not /dev/zero, not a FIFO */
+    const int rc0 = dode_file_read(path, EXP_CFG_MAX_BYTES, &text, &len, why, sizeof why);
+    if (rc0 != DODE_OK)
+        return dode_fail(err, errlen, rc0, "config: %s", why);   /* why names the path */
     if (strlen(text) != len) {
         free(text);
         return dode_fail(err, errlen, DODE_EFORMAT, "%s: contains a NUL byte", path);

@@ -27,6 +27,7 @@
 #define EXP_CFG_NAME 64        /* longest name (section names, experiment name) + 1 */
 #define EXP_CFG_SPEC 256       /* longest model spec + 1 */
 #define EXP_CFG_MAX_LIST 64    /* entries per list (models, solvers, nfe, seeds ...) */
+#define EXP_CFG_MAX_BYTES ((size_t)1 << 20)  /* a config file: 1 MiB (shipped ones: < 4 KiB) */
 
 typedef struct {
     char name[EXP_CFG_NAME];   /* [model NAME] */
@@ -80,8 +81,9 @@ typedef struct {
     double rho;                 /* karras exponent (default 7) */
 } exp_config;
 
-/* Reads and checks the config at path. On success fills *cfg (free with exp_config_free);
- * on failure returns DODE_EIO (unreadable), DODE_EFORMAT (syntax, bad value, unknown or
+/* Reads and checks the config at path (a regular file of at most EXP_CFG_MAX_BYTES). On
+ * success fills *cfg (free with exp_config_free); on failure returns DODE_EIO (unreadable,
+ * not a regular file), DODE_EFORMAT (syntax, bad value, unknown or
  * duplicate key), DODE_ENOTFOUND (unknown solver, schedule, spacing, model) or DODE_EINVAL
  * (a missing key or an inconsistent value), with the message naming path:line and key,
  * and *cfg zeroed. */

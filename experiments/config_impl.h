@@ -45,6 +45,12 @@ typedef struct {
  * trajectory = yes at most 2^31 stored points, samples x (nfe + 2) (a trace keeps steps + 2
  * states of samples x dim values, steps <= nfe), i.e. 16 GiB per dimension. */
 #define CFG_MAX_SAMPLES ((size_t)1 << 24)
+/* Pass one stops at the first section or entry beyond these (issue 18: 100k sections
+ * took 87 s, each header compared with every earlier one, and "too many sections" came
+ * only after the whole file): one [experiment], one [sweep], EXP_CFG_MAX_LIST [model]s and
+ * as many [solver]s; and 4096 key = value lines (the shipped configs have fewer than 60). */
+#define CFG_MAX_SECTIONS (2 * EXP_CFG_MAX_LIST + 2)
+#define CFG_MAX_ENTRIES 4096
 #define CFG_MAX_TRACE ((size_t)1 << 31)
 
 /* One key of a section: set checks e's value and writes it into target. */

@@ -75,6 +75,13 @@ static void note_header(parser *p, const char *line)
     const char *close = strchr(line, ']');
     if (close == NULL)
         return;                     /* inih reports the syntax error */
+    if (p->nh == CFG_MAX_SECTIONS) {    /* read_line stops at p->rc */
+        p->rc = key_fail(p, DODE_EFORMAT, p->line, NULL, "more than %d sections (at most "
+                         "one [experiment], one [sweep], %d [model NAME] and %d [solver "
+                         "NAME])", CFG_MAX_SECTIONS, EXP_CFG_MAX_LIST, EXP_CFG_MAX_LIST);
+        p->err_line = p->line;
+        return;
+    }
     header *h = grow(p->headers, &p->caph, p->nh + 1, sizeof *h);
     if (h == NULL) {
         p->nomem = 1;
@@ -99,11 +106,13 @@ static void note_header(parser *p, const char *line)
 }
 
 /* inih's fgets: one line per call, leading blanks dropped (so an indented line is never a
- * continuation of the previous value), lines counted, headers noted. */
+ * continuation of the previous value), lines counted, headers noted. After the first
+ * error it reports the end of the text, so inih stops there and a huge file costs no
+ * more than its lines up to that error. */
 static char *read_line(char *str, int num, void *stream)
 {
     parser *p = stream;
-    if (p->text[p->pos] == '\0')
+    if (p->text[p->pos] == '\0' || p->rc != DODE_OK || p->nomem)
         return NULL;
     const char *start = p->text + p->pos, *nl = strchr(start, '\n');
     size_t len = nl ? (size_t)(nl - start) + 1 : strlen(start);
@@ -168,6 +177,12 @@ static int on_entry(void *user, const char *section, const char *name, const cha
             p->err_line = p->line;
             return 1;
         }
+    if (p->n == CFG_MAX_ENTRIES) {
+        p->rc = key_fail(p, DODE_EFORMAT, p->line, name, "more than %d key = value lines in "
+                         "the config", CFG_MAX_ENTRIES);
+        p->err_line = p->line;
+        return 1;
+    }
     entry *e = grow(p->entries, &p->cap, p->n + 1, sizeof *e);
     if (e == NULL) {
         p->nomem = 1;

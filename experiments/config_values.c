@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diffode/limits.h"
 #include "diffode/status.h"
+#include "cli.h"
 #include "config_impl.h"
 
 int parse_size(parser *p, const entry *e, const char *s, size_t min, size_t *out)
@@ -22,6 +24,10 @@ int parse_size(parser *p, const entry *e, const char *s, size_t min, size_t *out
         v > (unsigned long long)SIZE_MAX)
         return key_fail(p, DODE_EFORMAT, e->line, e->key, "\"%s\" is not %s integer", s,
                         min > 0 ? "a positive" : "a non-negative");
+    const dode_count_limit *l = dode_count_limit_find(e->key);     /* the CLI's bounds */
+    if (l != NULL && v > l->max)
+        return key_fail(p, DODE_EINVAL, e->line, e->key, "%llu is above the limit of %zu %s",
+                        v, l->max, l->what);
     *out = (size_t)v;
     return DODE_OK;
 }
@@ -32,6 +38,9 @@ int parse_double(parser *p, const entry *e, double lo, int lo_ok, double *out)
     char *end;
     errno = 0;
     const double v = strtod(e->value, &end);
+    const char *why = cli_number_problem(e->value);     /* subnormals too (issue 18) */
+    if (why != NULL)
+        return key_fail(p, DODE_EFORMAT, e->line, e->key, "\"%s\" %s", e->value, why);
     if (end == e->value || *end != '\0' || !isfinite(v))
         return key_fail(p, DODE_EFORMAT, e->line, e->key, "\"%s\" is not a number", e->value);
     if (lo_ok ? !(v >= lo) : !(v > lo))

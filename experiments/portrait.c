@@ -70,7 +70,7 @@ static void draw_from(const portrait *p, gsl_rng *rng, size_t n, double *xbar)
 {
     for (size_t k = 0; k < n * p->model->dim; k++)
         xbar[k] = gsl_ran_gaussian_ziggurat(rng, 1.0);
-    dode_x_to_xbar(p->s0, xbar, xbar, n * p->model->dim);
+    dode_x_to_xbar(p->schedule, p->s0, xbar, xbar, n * p->model->dim);
 }
 
 /* The same from the first seed's stream. */
@@ -86,10 +86,12 @@ static int draw(const portrait *p, size_t n, double *xbar, char *err, size_t err
 }
 
 /* Solver s of the config on the first grid from the first seed's first n draws (drawn
- * here; a stochastic solver draws the first seed's noise (noise.h), as in the sweep): the final
- * state into xbar and, if tr is set, the path. */
+ * here; a stochastic solver draws the first seed's noise (noise.h), as in the sweep): the
+ * final state into xbar, the model evaluations it took into *nfe (what the figure's legend
+ * says: a budget that is not a multiple of the cost per step gives fewer) and, if tr is
+ * set, the path. */
 static int solve(const portrait *p, size_t s, size_t n, double *xbar, dode_trace *tr,
-                 char *err, size_t errlen)
+                 size_t *nfe, char *err, size_t errlen)
 {
     const exp_cfg_solver *sv = &p->cfg->solvers[s];
     dode_grid g = { 0 };
@@ -110,6 +112,7 @@ static int solve(const portrait *p, size_t s, size_t n, double *xbar, dode_trace
     }
     if (rc == DODE_OK)
         rc = dode_run_xbar(sv->type, ode, &g, &o, xbar, tr, NULL, err, errlen);
+    *nfe = ode != NULL ? ode->nfe : 0;
     dode_grid_free(&g);
     dode_ode_free(ode);
     dode_noise_free(o.noise);
@@ -186,8 +189,9 @@ static int samples(const portrait *p, double lo[2], double hi[2], char *err, siz
             fprintf(f, "%.6g %.6g\n", x[2 * i], x[2 * i + 1]);
     }
     for (size_t s = 0; s + 1 < MAX_PANELS && s < p->cfg->nsolvers && rc == DODE_OK; s++) {
-        rc = solve(p, s, SAMPLES, y, NULL, err, errlen);
-        fprintf(f, "\n\n\"%s, NFE %zu\" \"y\"\n", p->cfg->solvers[s].name, p->cfg->nfe[0]);
+        size_t nfe = 0;
+        rc = solve(p, s, SAMPLES, y, NULL, &nfe, err, errlen);
+        fprintf(f, "\n\n\"%s, NFE %zu\" \"y\"\n", p->cfg->solvers[s].name, nfe);
         for (size_t i = 0; i < SAMPLES && rc == DODE_OK; i++)
             fprintf(f, "%.6g %.6g\n", y[2 * i], y[2 * i + 1]);
     }
@@ -212,14 +216,15 @@ static int trajectories(const portrait *p, char *err, size_t errlen)
     for (size_t s = 0; s < p->cfg->nsolvers && s < MAX_SOLVERS && rc == DODE_OK; s++) {
         double x[2 * PATHS];
         dode_trace tr = { 0 };
-        rc = solve(p, s, PATHS, x, &tr, err, errlen);
+        size_t nfe = 0;
+        rc = solve(p, s, PATHS, x, &tr, &nfe, err, errlen);
         const size_t pts = tr.count < tr.cap ? tr.count : tr.cap;
         fprintf(f, "%s\"%s, NFE %zu\" \"y\"\n", s ? "\n\n" : "", p->cfg->solvers[s].name,
-                p->cfg->nfe[0]);
+                nfe);
         for (size_t i = 0; i < PATHS && rc == DODE_OK; i++) {
             for (size_t k = 0; k < pts; k++) {
                 double y[2];
-                dode_xbar_to_x(tr.sigma[k], tr.xbar + (k * PATHS + i) * 2, y, 2);
+                dode_xbar_to_x(p->schedule, tr.sigma[k], tr.xbar + (k * PATHS + i) * 2, y, 2);
                 fprintf(f, "%.6g %.6g\n", y[0], y[1]);
             }
             fprintf(f, i + 1 < PATHS ? "\n" : "");
@@ -255,14 +260,14 @@ static int flowmap(const portrait *p, double *lo, double *hi, char *err, size_t 
     *hi = 3;
     for (int i = 0; i < FAN; i++)       /* x_T evenly over [-2.5, 2.5] */
         x[i] = -2.5 + 5.0 * i / (FAN - 1);
-    dode_x_to_xbar(p->s0, x, xbar, FAN);
+    dode_x_to_xbar(p->schedule, p->s0, x, xbar, FAN);
     double path[FAN][POINTS + 1];
     int rc = DODE_OK;
     for (int k = 0; k <= POINTS && rc == DODE_OK; k++) {
         const double s = fan_sigma(p, k);
         if (k > 0)
             rc = flow(p, FAN, xbar, fan_sigma(p, k - 1), s, err, errlen);
-        dode_xbar_to_x(s, xbar, x, FAN);
+        dode_xbar_to_x(p->schedule, s, xbar, x, FAN);
         for (int i = 0; i < FAN; i++) {
             path[i][k] = x[i];
             *lo = fmin(*lo, path[i][k]);
@@ -294,10 +299,11 @@ static int heat(const portrait *p, double lo, double hi, char *err, size_t errle
     void *ws = NULL;
     int rc = dode_model_workspace_new(p->model, CELLS + 1, &ws, NULL, 0);
     for (int k = 0; k <= POINTS && rc == DODE_OK; k++) {
-        const double s = fan_sigma(p, k), c = sqrt(1 + s * s);    /* dxbar / dx */
+        const double s = fan_sigma(p, k);
+        const double c = dode_schedule_xbar_scale(p->schedule, s);   /* dxbar / dx */
         for (int i = 0; i <= CELLS; i++)
             x[i] = lo + (hi - lo) * i / CELLS;
-        dode_x_to_xbar(s, x, xb, CELLS + 1);
+        dode_x_to_xbar(p->schedule, s, x, xb, CELLS + 1);
         rc = p->model->log_density(p->model, ws, CELLS + 1, xb, s, lp);
         for (int i = 0; i <= CELLS && rc == DODE_OK; i++)   /* p_x(x) = c p_sigma(c x) */
             fprintf(f, "%.6g %.6g %.6g\n", log10(s), x[i], c * exp(lp[i]));

@@ -12,10 +12,13 @@
  * run (into shard-K-of-N/), and exp_sweep_merge loads the shards' tables as a resume
  * would. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "sweep_impl.h"
 
@@ -183,6 +186,32 @@ static int sweep_dir(sweep *sw, const char *root, char *err, size_t errlen)
     return rc;
 }
 
+/* Two `diffode run`s on one directory used to run every row twice and rewrite each other's
+ * tables (issue 18). flock(2) on DIR/.lock makes the second one fail at once; the kernel
+ * drops the lock when the process ends however it ends (SIGKILL included), so a stale
+ * lock file never blocks a later run. Readers (diffode plot) take no lock: every table is
+ * replaced by an atomic rename, so they see an old or a new file, never a torn one. */
+int sweep_lock_dir(sweep *sw, char *err, size_t errlen)
+{
+    char path[PATH_LEN + 16];
+    snprintf(path, sizeof path, "%s/.lock", sw->dir);
+    const int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return dode_fail(err, errlen, DODE_EIO, "cannot create the lock file %s: %s", path,
+                         strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        const int e = errno;
+        close(fd);
+        if (e == EWOULDBLOCK)
+            return dode_fail(err, errlen, DODE_EIO, "results directory %s is in use by "
+                             "another diffode run or merge (it holds %s); wait for it to "
+                             "finish, or give another --root", sw->dir, path);
+        return dode_fail(err, errlen, DODE_EIO, "cannot lock %s: %s", path, strerror(e));
+    }
+    sw->lock_fd = fd;
+    return DODE_OK;
+}
+
 static int prepare(sweep *sw, char *err, size_t errlen)
 {
     const char *root = sw->opts->root ? sw->opts->root : "results";
@@ -198,6 +227,8 @@ static int prepare(sweep *sw, char *err, size_t errlen)
     snprintf(sw->cache, sizeof sw->cache, "%s/cache", root);
     if (rc == DODE_OK)
         rc = mkdir_p(sw->dir, err, errlen);
+    if (rc == DODE_OK)
+        rc = sweep_lock_dir(sw, err, errlen);     /* before anything there is touched */
     if (rc == DODE_OK)
         rc = mkdir_p(sw->cache, err, errlen);
     if (rc == DODE_OK)
@@ -224,6 +255,7 @@ sweep *sweep_new(const exp_config *cfg, const exp_sweep_opts *opts)
     pthread_mutex_init(&st->lock, NULL);
     pthread_mutex_init(&sw->lock, NULL);
     sw->store = st;
+    sw->lock_fd = -1;
     sw->cfg = cfg;
     sw->opts = opts;
     clock_gettime(CLOCK_MONOTONIC, &sw->t0);
@@ -243,6 +275,8 @@ void sweep_free(sweep *sw)
     }
     for (size_t i = 0; i < sw->store->nrefs; i++)
         free(sw->store->refs[i].x);
+    if (sw->lock_fd >= 0)
+        close(sw->lock_fd);             /* releases the flock */
     pthread_mutex_destroy(&sw->store->lock);
     pthread_mutex_destroy(&sw->lock);
     free(sw->store->refs);

@@ -63,8 +63,12 @@ typedef struct {
     struct timespec t0;
     pthread_mutex_t lock;
     size_t next, claimed;    /* the next canonical index to consider; rows handed out */
+    struct timespec written; /* when the tables were last rewritten (sweep_pool.c) */
+    double write_seconds;    /* and how long that rewrite took */
+    int unwritten;           /* rows kept since then, still to be written */
     int rc;                  /* the first worker failure (setup, memory, files) */
     char err[1024];          /* and its message */
+    int lock_fd;             /* dir/.lock, held with flock(LOCK_EX) while writing; or -1 */
 } sweep;
 
 /* The coordinates of canonical row idx: seed varies fastest, then nfe, solver, spacing,
@@ -103,6 +107,10 @@ void sweep_free(sweep *sw);
  * disk, the CSV helpers the summary needs, and the text buffer every writer uses. */
 const char *sweep_num(double v, char *buf, size_t len);
 int sweep_slurp(const char *path, char **text, char *err, size_t errlen);
+/* sweep.c: takes the exclusive lock on sw->dir (flock on sw->dir/.lock, not waiting), kept
+ * until sweep_free: one writer per results directory. DODE_EIO naming the directory when
+ * another process holds it. */
+int sweep_lock_dir(sweep *sw, char *err, size_t errlen);
 void sweep_csv_field(const char *line, size_t k, char *buf, size_t len);
 int sweep_rows_put(sweep *sw, size_t index, char *line, char *timing, char *traj);
 void sweep_sb_add(strbuf *b, const char *s);

@@ -35,11 +35,12 @@ int sweep_make_grid(const sweep *sw, const coords *c, dode_grid *g, char *err, s
 }
 
 /* n rows of x_T ~ N(0, I) from rng, scaled to xbar_T at sigma s0 (MATH.md section 4). */
-static void draw_start(gsl_rng *rng, size_t len, double s0, double *xbar_T)
+static void draw_start(const dode_schedule *sc, gsl_rng *rng, size_t len, double s0,
+                       double *xbar_T)
 {
     for (size_t k = 0; k < len; k++)
         xbar_T[k] = gsl_ran_gaussian_ziggurat(rng, 1.0);
-    dode_x_to_xbar(s0, xbar_T, xbar_T, len);
+    dode_x_to_xbar(sc, s0, xbar_T, xbar_T, len);
 }
 
 /* FD and SW2 against the model's own distribution at s1: true_samples fresh x_T (their
@@ -59,7 +60,7 @@ static int distribution_metrics(sweep *sw, const coords *c, const double *xbar, 
     const char *kind = NULL;
     if (rc == DODE_OK) {
         gsl_rng_set(rng, TRUE_SEED);
-        draw_start(rng, nt * dim, r->s0, x_T);
+        draw_start(sw->schedules[c->schedule], rng, nt * dim, r->s0, x_T);
         rc = sweep_reference(sw, c->model, c->schedule, nt, r->s0, r->s1, x_T, x_T + nt * dim,
                              &kind, err, errlen);
     }
@@ -203,7 +204,7 @@ static int baseline_solve(sweep *sw, const coords *c, double *bx, dode_trace *bt
         rc = trace_alloc(sw, len, g.steps, btr);
     if (rc == DODE_OK) {
         gsl_rng_set(rng, sw->cfg->seeds[c->seed]);
-        draw_start(rng, len, g.sigma[0], bx);
+        draw_start(sw->schedules[c->schedule], rng, len, g.sigma[0], bx);
         rc = solve_with(sw, &b, &g, bx, btr, &nfe, &secs, why, sizeof why);
     }
     dode_grid_free(&g);
@@ -253,7 +254,7 @@ static int solve_row(sweep *sw, size_t idx, const coords *c, const dode_grid *g,
     r->s0 = g->sigma[0];
     r->s1 = sv->opts.denoise_to_zero && g->sigma[g->steps] > 0 ? 0.0 : g->sigma[g->steps];
     gsl_rng_set(rng, sw->cfg->seeds[c->seed]);
-    draw_start(rng, len, r->s0, xbar_T);
+    draw_start(sw->schedules[c->schedule], rng, len, r->s0, xbar_T);
     memcpy(xbar, xbar_T, len * sizeof *xbar);
     int rc = sweep_reference(sw, c->model, c->schedule, n, r->s0, r->s1, xbar_T, ref,
                              &r->ref_kind, err, errlen);
@@ -294,7 +295,7 @@ static int roundtrip_row(sweep *sw, const coords *c, const dode_grid *g, gsl_rng
     const dode_grid rev = { .steps = g->steps, .sigma = up, .t = NULL, .spacing = g->spacing,
                            .rho = g->rho };
     gsl_rng_set(rng, sw->cfg->seeds[c->seed]);
-    draw_start(rng, len, r->s0, xbar_T);
+    draw_start(sw->schedules[c->schedule], rng, len, r->s0, xbar_T);
     int rc = sweep_reference(sw, c->model, c->schedule, n, r->s0, r->s1, xbar_T, start,
                              &r->ref_kind, err, errlen);
     if (rc == DODE_OK) {

@@ -1,11 +1,11 @@
 /* sweep_store.c - the sweep's tables: rows held in memory in canonical order, read back
  * from runs.csv, timings.csv and trajectories.csv to resume, and written out whole.
  *
- * Invariant: runs.csv on disk always holds exactly the rows finished so far, each complete,
- * in canonical order. After every row the whole table is rewritten to a temp file and
- * renamed over the old one (dode_write_atomic), so an interruption at any instant leaves
- * the previous or the next complete table, and a rerun resumes by skipping the rows it
- * finds. The rewrite costs O(rows) per row; sweeps have hundreds of rows, not millions. */
+ * Invariant: runs.csv on disk always holds complete rows in canonical order, all of those
+ * finished up to the last rewrite. The whole table is rewritten to a temp file and renamed
+ * over the old one (dode_write_atomic) as rows finish, paced by sweep_pool.c, so an
+ * interruption at any instant leaves a complete table, and a rerun resumes by skipping the
+ * rows it finds. A rewrite costs O(rows); sweeps have hundreds of rows, not millions. */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -14,9 +14,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "diffode/fileio.h"
 #include "sweep_impl.h"
+
+/* Largest results table read back (runs.csv, summary.json): 1 GiB, some 5 million rows. */
+static const size_t SWEEP_MAX_TABLE = (size_t)1 << 30;
 
 #define CSV_FIELDS 20
 
@@ -46,30 +51,11 @@ const char *sweep_num(double v, char *buf, size_t len)
 int sweep_slurp(const char *path, char **text, char *err, size_t errlen)
 {
     *text = NULL;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return errno == ENOENT ? DODE_OK : dode_fail(err, errlen, DODE_EIO, "cannot open %s:"
-                                                      " %s", path, strerror(errno));
-    size_t len = 0, cap = 0;
-    char *buf = NULL;
-    int oom = 0;
-    for (size_t got = 1; got > 0 && !oom; len += got) {
-        if (cap - len < 4097) {
-            char *q = realloc(buf, cap = 2 * cap + 8192);
-            oom = q == NULL;
-            buf = q ? q : buf;
-        }
-        got = oom ? 0 : fread(buf + len, 1, cap - len - 1, f);
-    }
-    const int bad = ferror(f) || oom;
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return dode_fail(err, errlen, DODE_EIO, "cannot read %s", path);
-    }
-    buf[len] = '\0';
-    *text = buf;
-    return DODE_OK;
+    struct stat sb;
+    if (stat(path, &sb) != 0 && errno == ENOENT)
+        return DODE_OK;
+    size_t len = 0;     /* a regular file (fileio.h); the tables stay far below the cap */
+    return dode_file_read(path, SWEEP_MAX_TABLE, text, &len, err, errlen);
 }
 
 /* Field k (0-based) of a CSV line into buf; fields hold no commas or quotes. */
@@ -339,6 +325,7 @@ static int is_own_temp(const char *name)
     static const char *const files[] = {
         "runs.csv", "timings.csv", "trajectories.csv", "error_vs_nfe.dat", "orders.dat",
         "summary.json", "trajectory_error.dat", "trajectory_diff.dat", "config.ini",
+        "captions.txt",
     };
     for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
         const size_t n = strlen(files[k]);

@@ -12,21 +12,29 @@
 #include "metrics.h"
 #include "sweep_impl.h"
 
-/* Mean RMSE over the seeds of point (group g, nfe k) that finished ok, and its NFE. */
+/* Mean RMSE over the seeds of point (group g, nfe k) that finished ok, and its NFE; the
+ * smallest and largest RMSE over those seeds into span[0], span[1] if span is set (the band
+ * error_vs_nfe.gp draws around the mean). */
 static int group_point(const exp_config *cfg, row *const *by, size_t g, size_t k,
-                       double *nfe, double *rmse)
+                       double *nfe, double *rmse, double span[2])
 {
-    double s = 0;
+    double s = 0, lo = INFINITY, hi = -INFINITY;
     size_t count = 0;
     for (size_t j = 0; j < cfg->nseeds; j++) {
         const row *r = by[(g * cfg->nnfe + k) * cfg->nseeds + j];
         if (r != NULL && !isnan(r->rmse)) {
             s += r->rmse;
+            lo = fmin(lo, r->rmse);
+            hi = fmax(hi, r->rmse);
             *nfe = r->nfe_used;
             count++;
         }
     }
     *rmse = count ? s / (double)count : NAN;
+    if (span != NULL) {
+        span[0] = count ? lo : NAN;
+        span[1] = count ? hi : NAN;
+    }
     return count > 0;
 }
 
@@ -43,19 +51,23 @@ static void group_label(const exp_config *cfg, const coords *c, char *buf, size_
             used += (size_t)snprintf(buf + used, len - used, " %s", parts[k]);
 }
 
-/* One solver line's block of error_vs_nfe.dat and its bar of orders.dat. */
+/* One solver line's block of error_vs_nfe.dat ("nfe mean min max", min and max over the
+ * seeds) and its bar of orders.dat. */
 static void plot_rows(strbuf *dat, strbuf *ord, const char *label, const double *nfe,
-                      const double *err, size_t n, double order, int theory)
+                      const double *err, const double (*span)[2], size_t n, double order,
+                      int theory)
 {
     char text[512], ob[32];
-    snprintf(text, sizeof text, "%s\"%s\" \"rmse\"\n", dat->len ? "\n\n" : "", label);
+    snprintf(text, sizeof text, "%s\"%s\" \"rmse\" \"min\" \"max\"\n", dat->len ? "\n\n" : "",
+             label);
     sweep_sb_add(dat, text);
     for (size_t k = 0; k < n; k++) {
-        snprintf(text, sizeof text, "%.0f %.10e\n", nfe[k], err[k]);
+        snprintf(text, sizeof text, "%.0f %.10e %.10e %.10e\n", nfe[k], err[k], span[k][0],
+                 span[k][1]);
         sweep_sb_add(dat, text);
     }
     if (n == 0)
-        sweep_sb_add(dat, "nan nan\n");          /* keeps the block count = the line count */
+        sweep_sb_add(dat, "nan nan nan nan\n");  /* keeps the block count = the line count */
     snprintf(text, sizeof text, "%s\"%s\" %s %d\n", ord->len ? "" : "\"solver\" \"observed\" "
              "\"theory\"\n", label, sweep_num(order, ob, sizeof ob), theory);
     if (!isnan(order))                  /* no bar without a fit; no file without a bar */
@@ -69,10 +81,12 @@ static cJSON *summary_line(const sweep *sw, row *const *by, size_t g, strbuf *da
     const exp_config *cfg = sw->cfg;
     const coords c = sweep_decode(cfg, g * cfg->nnfe * cfg->nseeds);
     double nfe[EXP_CFG_MAX_LIST], err[EXP_CFG_MAX_LIST], pair[EXP_CFG_MAX_LIST], order = NAN;
+    double span[EXP_CFG_MAX_LIST][2];
     size_t n = 0, used = 0;
     char label[256];
     for (size_t k = 0; k < cfg->nnfe; k++)      /* budgets giving the same steps: once */
-        if (group_point(cfg, by, g, k, &nfe[n], &err[n]) && (n == 0 || nfe[n] != nfe[n - 1]))
+        if (group_point(cfg, by, g, k, &nfe[n], &err[n], span[n]) &&
+            (n == 0 || nfe[n] != nfe[n - 1]))
             n++;
     if (exp_metric_observed_order(nfe, err, n, cfg->order_nfe_min, cfg->order_floor, &order,
                                    &used, NULL, 0) != DODE_OK)
@@ -97,7 +111,8 @@ static cJSON *summary_line(const sweep *sw, row *const *by, size_t g, strbuf *da
             cJSON_AddItemToArray(pw, isnan(pair[k]) ? cJSON_CreateNull()
                                                     : cJSON_CreateNumber(pair[k]));
     group_label(cfg, &c, label, sizeof label);
-    plot_rows(dat, ord, label, nfe, err, n, order, dode_solver_order(cfg->solvers[c.solver].type, &cfg->solvers[c.solver].opts));
+    plot_rows(dat, ord, label, nfe, err, (const double (*)[2])span, n, order,
+              dode_solver_order(cfg->solvers[c.solver].type, &cfg->solvers[c.solver].opts));
     return o;
 }
 
@@ -111,7 +126,8 @@ static cJSON *summary_best(const exp_config *cfg, row *const *by)
             double lo = INFINITY, nfe = 0, e = 0;
             size_t arg = 0;
             for (size_t s = 0; s < cfg->nsolvers; s++)
-                if (group_point(cfg, by, cell * cfg->nsolvers + s, k, &nfe, &e) && e < lo) {
+                if (group_point(cfg, by, cell * cfg->nsolvers + s, k, &nfe, &e, NULL) &&
+                    e < lo) {
                     lo = e;
                     arg = s;
                 }
@@ -163,6 +179,98 @@ static int write_trajectory_table(const sweep *sw, const char *file, int col, ch
     return sweep_write_text(sw->dir, file, &b, err, errlen);
 }
 
+/* Appends "what n1, n2, ..." (or "whats n1, ..." for several) to b; the names of list
+ * entry k come from name(k). */
+static void caption_list(strbuf *b, const char *what, size_t n, const exp_config *cfg,
+                         const char *(*name)(const exp_config *, size_t))
+{
+    sweep_sb_add(b, what);
+    sweep_sb_add(b, n > 1 ? "s " : " ");
+    for (size_t k = 0; k < n; k++) {
+        sweep_sb_add(b, k ? ", " : "");
+        sweep_sb_add(b, name(cfg, k));
+    }
+}
+
+static const char *model_name(const exp_config *cfg, size_t k)
+{
+    return cfg->models[k].name;
+}
+
+static const char *schedule_name(const exp_config *cfg, size_t k)
+{
+    return cfg->schedules[k];
+}
+
+static const char *spacing_name(const exp_config *cfg, size_t k)
+{
+    return dode_spacing_name(cfg->spacings[k]);
+}
+
+/* captions.txt: what the figures' titles say, one "key text" line each, for plots/plot.sh
+ * (issue 11: a referee must read model, schedule, spacing and seeds off the figure):
+ *   sweep     models (with the spec when there is one), schedules and spacings of the
+ *             whole sweep (error_vs_nfe, orders, trajectory_*)
+ *   runs      samples, seeds and the reference (or the round trip's start)
+ *   portrait  the first model, schedule, spacing and seed, which the pictures of the flow use
+ *   fit       the range the observed order is fitted over (order_nfe_min, order_floor)
+ *   solvers   how many solvers: a line's block index is cell * solvers + solver, so the
+ *             plot colours by solver and dashes by cell (model, schedule, spacing)
+ *   baseline  the baseline solver, when there is one (trajectory_diff). */
+static int write_captions(const sweep *sw, char *err, size_t errlen)
+{
+    const exp_config *cfg = sw->cfg;
+    strbuf b = { 0 };
+    char text[512];
+    sweep_sb_add(&b, "sweep ");
+    caption_list(&b, "model", cfg->nmodels, cfg, model_name);
+    const char *spec = cfg->models[0].spec, *kind_end = strchr(spec, ':'),
+               *base = strrchr(spec, '/');      /* a file's folder says nothing: dropped */
+    if (cfg->nmodels == 1 && strlen(spec) <= 60) {
+        if (kind_end != NULL && base != NULL && base > kind_end)
+            snprintf(text, sizeof text, " (%.*s:%s)", (int)(kind_end - spec), spec, base + 1);
+        else
+            snprintf(text, sizeof text, " (%s)", spec);
+        sweep_sb_add(&b, text);
+    }
+    caption_list(&b, "; schedule", cfg->nschedules, cfg, schedule_name);
+    caption_list(&b, "; spacing", cfg->nspacings, cfg, spacing_name);
+    snprintf(text, sizeof text, "\nruns %zu samples; seed%s ", cfg->samples,
+             cfg->nseeds > 1 ? "s" : "");
+    sweep_sb_add(&b, text);
+    for (size_t k = 0; k < cfg->nseeds; k++) {
+        snprintf(text, sizeof text, "%s%lu", k ? ", " : "", cfg->seeds[k]);
+        sweep_sb_add(&b, text);
+    }
+    if (cfg->nseeds > 1)
+        sweep_sb_add(&b, " (line: mean; band: min to max)");
+    size_t loaded = 0, exact = 0;       /* a merge has no models loaded: say both */
+    for (size_t k = 0; k < cfg->nmodels; k++)
+        if (sw->models[k] != NULL) {
+            loaded++;
+            exact += (size_t)sweep_ref_is_exact(sw, k);
+        }
+    snprintf(text, sizeof text, "rk8pd at rtol %g", cfg->ref_rtol);
+    sweep_sb_add(&b, cfg->roundtrip ? "; error against the start of the round trip" :
+                     "; reference ");
+    if (!cfg->roundtrip && loaded == cfg->nmodels && exact == loaded)
+        sweep_sb_add(&b, "exact flow");
+    else if (!cfg->roundtrip) {
+        sweep_sb_add(&b, loaded == cfg->nmodels && exact == 0 ? "" : "exact flow if known, else ");
+        sweep_sb_add(&b, text);
+    }
+    snprintf(text, sizeof text, "\nportrait model %s; schedule %s; spacing %s; seed %lu\n"
+             "fit NFE >= %g, RMSE > %g\nsolvers %zu\n", cfg->models[0].name, cfg->schedules[0],
+             dode_spacing_name(cfg->spacings[0]), cfg->seeds[0], cfg->order_nfe_min,
+             cfg->order_floor, cfg->nsolvers);
+    sweep_sb_add(&b, text);
+    if (cfg->baseline >= 0) {
+        snprintf(text, sizeof text, "baseline %s\n", cfg->baseline_name);
+        sweep_sb_add(&b, text);
+    }
+    return sweep_write_text(sw->dir, "captions.txt", &b, err, errlen);
+}
+
 /* summary.json's text into js, the plot tables into dat and ord; by[] indexes the rows of
  * this config by canonical index (NULL: not finished). */
 static void summary_text(sweep *sw, row *const *by, strbuf *js, strbuf *dat, strbuf *ord)
@@ -209,6 +317,8 @@ int sweep_write_summary(sweep *sw, char *err, size_t errlen)
     int rc = sweep_write_text(sw->dir, "error_vs_nfe.dat", &dat, err, errlen);
     int rc2 = sweep_write_text(sw->dir, "orders.dat", &ord, err, errlen);
     int rc3 = sweep_write_text(sw->dir, "summary.json", &js, err, errlen);
+    if (rc == DODE_OK && rc2 == DODE_OK && rc3 == DODE_OK)
+        rc3 = write_captions(sw, err, errlen);
     if (rc == DODE_OK && rc2 == DODE_OK && rc3 == DODE_OK && cfg->trajectory)
         rc3 = write_trajectory_table(sw, "trajectory_error.dat", 0, err, errlen);
     if (rc == DODE_OK && rc2 == DODE_OK && rc3 == DODE_OK && cfg->trajectory &&

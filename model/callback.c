@@ -35,7 +35,7 @@ dode_model *dode_model_from_callback(const char *name, size_t dim, dode_predicti
                                      dode_eps_callback fn, void *user, char *err,
                                      size_t errlen)
 {
-    if (fn == NULL || dim == 0 || (unsigned)prediction > DODE_PRED_SCORE) {
+    if (fn == NULL || dim == 0 || (unsigned)prediction >= DODE_PRED_COUNT) {
         dode_fail(err, errlen, DODE_EINVAL, "callback model: %s", fn == NULL ? "no function"
                   : dim == 0 ? "dim must be >= 1" : "unknown prediction kind");
         return NULL;

@@ -2,8 +2,10 @@
  *
  * xbar | sigma ~ N(mu, (v + sigma^2) I), so epsh = sigma (xbar - mu) / (v + sigma^2) and
  * the flow is xbar(s) = mu + (xbar_T - mu) sqrt((v + s^2) / (v + s_T^2)) in either
- * direction. eps() may return another parameterisation (x0, v, score; MATH.md section 2)
- * so the wrappers of wrap.c can be tested against a closed form. v is the usual
+ * direction. eps() may return another parameterisation (x0, v, score, flow velocity;
+ * MATH.md section 2, model.h) so the wrappers of wrap.c can be tested against a closed
+ * form; those (not eps) also answer at sigma = inf, the zero-SNR limit. The flow and
+ * the closed forms hold for any schedule: they are written in (xbar, sigma). v is the usual
  * v = a eps - s x0h (x = a x0 + s eps), the one for which eps = s x + a v holds; model.h's
  * shorthand "v = a eps - s x" would not invert that way.
  * Invariant: the state is read-only after dode_gaussian_new (callbacks are thread-safe). */
@@ -21,11 +23,13 @@ typedef struct {
     double *mu;   /* [dim] */
 } gauss_state;
 
-/* One row of the chosen prediction at xbar; a = 1/sqrt(1+sigma^2), s = sigma a. */
+/* One row of the chosen prediction at x; a = 1/sqrt(1+sigma^2), s = sigma a. x is the
+ * model interface's VP x (model.h), except for flow, whose x_f = xbar / (1 + sigma). */
 static void gauss_row(const gauss_state *st, dode_prediction pred, size_t dim,
                       const double *x, double sigma, double *out)
 {
-    const double xs = sqrt(1.0 + sigma * sigma), a = 1.0 / xs, s = sigma * a;
+    const double xs = pred == DODE_PRED_FLOW ? 1.0 + sigma : sqrt(1.0 + sigma * sigma);
+    const double a = 1.0 / sqrt(1.0 + sigma * sigma), s = sigma * a;
     const double c = st->v + sigma * sigma;
     for (size_t j = 0; j < dim; j++) {
         const double xbar = x[j] * xs, r = (xbar - st->mu[j]) / c;   /* C^{-1}(xbar - mu) */
@@ -35,8 +39,26 @@ static void gauss_row(const gauss_state *st, dode_prediction pred, size_t dim,
         case DODE_PRED_X0:    out[j] = xbar - sigma * epsh; break;  /* same in x and xbar */
         case DODE_PRED_V:     out[j] = a * epsh - s * (xbar - sigma * epsh); break;   /* x0h */
         case DODE_PRED_SCORE: out[j] = -r / a; break;   /* -eps/s without dividing by sigma */
+        case DODE_PRED_FLOW:  out[j] = epsh - (xbar - sigma * epsh); break;   /* eps - x0h */
         }
     }
+}
+
+/* The limit sigma -> inf (zero SNR): x is pure noise, independent of x0, so x0h = mu and
+ * eps = x; v = a eps - s x0h = -mu, flow v = x - mu. eps and score have no use there. */
+static int gauss_row_at_inf(const gauss_state *st, dode_prediction pred, size_t dim,
+                            const double *x, double *out)
+{
+    for (size_t j = 0; j < dim; j++) {
+        switch (pred) {
+        case DODE_PRED_X0:    out[j] = st->mu[j]; break;
+        case DODE_PRED_V:     out[j] = -st->mu[j]; break;
+        case DODE_PRED_FLOW:  out[j] = x[j] - st->mu[j]; break;
+        case DODE_PRED_EPS:
+        case DODE_PRED_SCORE: return DODE_EINVAL;
+        }
+    }
+    return DODE_OK;
 }
 
 static int gauss_eps(const dode_model *m, void *ws, size_t n, const double *x, double t,
@@ -44,6 +66,13 @@ static int gauss_eps(const dode_model *m, void *ws, size_t n, const double *x, d
 {
     (void)ws;
     (void)t;
+    if (sigma == INFINITY) {
+        for (size_t i = 0; i < n; i++)
+            if (gauss_row_at_inf(m->state, m->prediction, m->dim, x + i * m->dim,
+                                 out + i * m->dim) != DODE_OK)
+                return DODE_EINVAL;
+        return DODE_OK;
+    }
     if (!(sigma >= 0 && isfinite(sigma)))
         return DODE_EINVAL;
     for (size_t i = 0; i < n; i++)
@@ -93,6 +122,14 @@ static int gauss_exact_flow(const dode_model *m, size_t n, const double *xbar_fr
 {
     const gauss_state *st = m->state;
     const size_t d = m->dim;
+    if (sigma_from == INFINITY) {
+        /* zero SNR: the state there is x_T (sample.h) and (xbar - mu)/sqrt(v + sigma^2)
+         * tends to x_T as sigma -> inf, so xbar(s) = mu + x_T sqrt(v + s^2) */
+        const double r = sqrt(st->v + sigma_to * sigma_to);
+        for (size_t i = 0; i < n * d; i++)
+            xbar_to[i] = st->mu[i % d] + xbar_from[i] * r;
+        return sigma_to < INFINITY ? DODE_OK : DODE_EINVAL;
+    }
     const double r = sqrt((st->v + sigma_to * sigma_to) / (st->v + sigma_from * sigma_from));
     for (size_t i = 0; i < n * d; i++)
         xbar_to[i] = st->mu[i % d] + (xbar_from[i] - st->mu[i % d]) * r;
@@ -115,7 +152,7 @@ dode_model *dode_gaussian_new(size_t dim, const double *mean, double std,
         dode_fail(err, errlen, DODE_EINVAL, "gaussian model: std must be finite and > 0, got %g", std);
         return NULL;
     }
-    if ((unsigned)prediction > DODE_PRED_SCORE) {
+    if ((unsigned)prediction >= DODE_PRED_COUNT) {
         dode_fail(err, errlen, DODE_EINVAL, "gaussian model: unknown prediction kind %d", (int)prediction);
         return NULL;
     }

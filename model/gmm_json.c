@@ -13,11 +13,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diffode/fileio.h"
+#include "diffode/limits.h"
 #include "diffode/model.h"
 #include "diffode/status.h"
 
-enum { MAX_K = 1000000, MAX_DIM = 100000 };
-static const size_t MAX_FILE = (size_t)256 << 20;   /* 256 MiB */
+enum { MAX_K = DODE_MAX_COMPONENTS, MAX_DIM = DODE_MAX_DIM };   /* limits.h */
+/* cJSON builds the whole tree before any key is checked, at about 64 bytes a value (a
+ * 48 MB file of zeros took 1.93 GB, issue 18), so the text is bounded before parsing: at
+ * most MAX_VALUES = 2^22 JSON values (4,194,304 numbers: diagonal mixtures of 2,600
+ * components in 784 dimensions, full covariances of 64 components in 256; a tree of at
+ * most 256 MiB) in at most MAX_FILE = 64 MiB (16 bytes a number). */
+static const size_t MAX_FILE = (size_t)64 << 20;
+static const size_t MAX_VALUES = (size_t)1 << 22;
 
 /* What the readers below share: the source name for messages and the caller's buffer. */
 typedef struct {
@@ -236,6 +244,38 @@ static void syntax_error(const json_ctx *c, const char *json, const char *at)
               "near '%s'%s", c->src, line, near, *at == '\0' ? " (at the end of the text)" : "");
 }
 
+/* The parse's cost, checked before cJSON allocates anything: the text's length, its count
+ * of values (commas and opening brackets outside strings, plus one), and room for their
+ * tree (allocated once and freed, so that out of memory is reported as such and not as
+ * cJSON's NULL, which reads as a syntax error). */
+static int json_cost(const json_ctx *c, const char *json)
+{
+    size_t len = 0, values = 1;
+    for (int in_str = 0; json[len] != '\0'; len++) {
+        const char ch = json[len];
+        if (in_str && ch == '\\' && json[len + 1] != '\0')
+            len++;
+        else if (ch == '"')
+            in_str = !in_str;
+        else if (!in_str)
+            values += ch == ',' || ch == '[' || ch == '{';
+    }
+    if (len > MAX_FILE)
+        return dode_fail(c->err, c->errlen, DODE_EFORMAT, "cannot read %s: %zu bytes of JSON, "
+                         "above the limit of %zu (64 MiB)", c->src, len, MAX_FILE);
+    if (values > MAX_VALUES)
+        return dode_fail(c->err, c->errlen, DODE_EFORMAT, "cannot read %s: about %zu JSON "
+                         "values, above the limit of %zu (2^22) a mixture may have", c->src,
+                         values, MAX_VALUES);
+    void *room = malloc(values * sizeof(cJSON) + len);
+    if (room == NULL)
+        return dode_fail(c->err, c->errlen, DODE_ENOMEM, "cannot read %s: out of memory for "
+                         "the JSON tree of %zu values (%zu MiB)", c->src, values,
+                         (values * sizeof(cJSON) + len) >> 20);
+    free(room);
+    return DODE_OK;
+}
+
 dode_model *dode_gmm_from_json_string(const char *json, const char *source_name,
                                       char *err, size_t errlen)
 {
@@ -245,6 +285,8 @@ dode_model *dode_gmm_from_json_string(const char *json, const char *source_name,
         dode_fail(err, errlen, DODE_EINVAL, "cannot read %s: no JSON text (NULL)", c.src);
         return NULL;
     }
+    if (json_cost(&c, json) != DODE_OK)
+        return NULL;
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithOpts(json, &end, 1);
     if (root == NULL) {
@@ -259,46 +301,15 @@ dode_model *dode_gmm_from_json_string(const char *json, const char *source_name,
     return m;
 }
 
-/* The whole file as a NUL-terminated string, at most MAX_FILE bytes. */
-static char *slurp(const char *path, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        dode_fail(err, errlen, DODE_EIO, "cannot open %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    while (buf != NULL) {
-        len += fread(buf + len, 1, cap - 1 - len, f);
-        if (ferror(f) || feof(f) || len > MAX_FILE)
-            break;
-        char *bigger = realloc(buf, cap * 2);
-        if (bigger == NULL)
-            free(buf);
-        buf = bigger;
-        cap *= 2;
-    }
-    const int bad = buf == NULL ? DODE_ENOMEM : ferror(f) ? DODE_EIO : len > MAX_FILE ? DODE_EFORMAT : DODE_OK;
-    fclose(f);
-    if (bad != DODE_OK) {
-        free(buf);
-        dode_fail(err, errlen, bad, "cannot read %s: %s", path, bad == DODE_ENOMEM ? "out of "
-                  "memory" : bad == DODE_EIO ? "read error" : "file larger than 256 MiB");
-        return NULL;
-    }
-    buf[len] = '\0';
-    return buf;
-}
-
 dode_model *dode_gmm_from_json(const char *path, char *err, size_t errlen)
 {
     if (path == NULL) {
         dode_fail(err, errlen, DODE_EINVAL, "cannot read gmm spec: path is NULL");
         return NULL;
     }
-    char *text = slurp(path, err, errlen);
-    if (text == NULL)
+    char *text = NULL;
+    size_t len = 0;         /* a regular file of at most MAX_FILE bytes (fileio.h) */
+    if (dode_file_read(path, MAX_FILE, &text, &len, err, errlen) != DODE_OK)
         return NULL;
     dode_model *m = dode_gmm_from_json_string(text, path, err, errlen);
     free(text);

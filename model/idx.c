@@ -9,8 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
+#include "diffode/fileio.h"
 #include "diffode/idx.h"
 #include "diffode/status.h"
 #include "gsl_quiet.h"
@@ -194,16 +196,21 @@ static int read_items(gzFile f, const char *path, const idx_header *h, const dod
     return rc;
 }
 
-/* A plain file must hold at least the header and want items: checked from its size before
- * anything is allocated, naming the first item cut. */
+/* A plain file must hold at least the header and want items, and nothing after the last
+ * item (the format has no trailer: extra bytes mean a wrong header): checked from its size
+ * before anything is allocated, naming the first item cut. */
 static int check_size(gzFile f, const char *path, const idx_header *h, size_t want,
-                      char *err, size_t errlen)
+                      size_t have, char *err, size_t errlen)
 {
-    struct stat st;
-    if (!gzdirect(f) || stat(path, &st) != 0 || st.st_size < 0)
+    if (!gzdirect(f))
         return DODE_OK;             /* gzip: checked as the data arrive */
-    const size_t head = 4 + 4 * h->ndims, have = (size_t)st.st_size;
+    const size_t head = 4 + 4 * h->ndims;
     const size_t data = have > head ? have - head : 0;
+    if (data / h->cols >= h->items && data > h->items * h->cols)
+        return dode_fail(err, errlen, DODE_EFORMAT, "cannot read %s: %zu bytes after the "
+                         "last item (the header gives %zu x %zu bytes of data, the file "
+                         "holds %zu)", path, data - h->items * h->cols, h->items, h->cols,
+                         data);
     if (data / h->cols >= want)
         return DODE_OK;
     return dode_fail(err, errlen, DODE_EFORMAT, "cannot read %s: data (item %zu of %zu) "
@@ -211,14 +218,47 @@ static int check_size(gzFile f, const char *path, const idx_header *h, size_t wa
                      path, data / h->cols + 1, h->items, data, want, want, h->cols);
 }
 
+/* After the last item of a gzip stream read whole: nothing more may follow. */
+static int check_end(gzFile f, const char *path, char *err, size_t errlen)
+{
+    unsigned char extra[64];
+    const char *why = NULL;
+    const long long got = read_bytes(f, extra, sizeof extra, &why);
+    if (got == 0)
+        return DODE_OK;
+    return dode_fail(err, errlen, DODE_EFORMAT, "cannot read %s: %s after the last item",
+                     path, got < 0 ? "corrupt compressed data" : "more bytes");
+}
+
+/* The kept values' count, want x cols, within DODE_IDX_MAX_KEPT: checked from the header
+ * before any data are read or allocated (a gzip file's size says nothing of its content). */
+static int check_kept(const char *path, const idx_header *h, size_t want, size_t *len,
+                      char *err, size_t errlen)
+{
+    if (dode_mul_size(want, h->cols, len) == DODE_OK && *len <= DODE_IDX_MAX_KEPT)
+        return DODE_OK;
+    return dode_fail(err, errlen, DODE_EINVAL, "cannot read %s: %zu items of %zu values are "
+                     "more than the limit of %zu values kept by one read (2^26, 512 MiB "
+                     "as doubles); read a subset (n=...)", path, want, h->cols,
+                     DODE_IDX_MAX_KEPT);
+}
+
 /* Header read and checked; the subset size checked against it. */
 static int open_checked(const char *path, const dode_idx_opts *o, gzFile *f, idx_header *h,
-                        size_t *want, char *err, size_t errlen)
+                        size_t *want, size_t *have, char *err, size_t errlen)
 {
-    if ((*f = gzopen(path, "rb")) == NULL)
+    int fd = -1;            /* a regular file only: a FIFO or /dev/zero is refused here */
+    int rc = dode_file_open(path, 4 * (DODE_IDX_MAX_DIMS + 1) + DODE_IDX_MAX_VALUES, &fd,
+                            have, err, errlen);
+    if (rc != DODE_OK)
+        return rc;
+    errno = 0;
+    if ((*f = gzdopen(fd, "rb")) == NULL) {
+        close(fd);
         return dode_fail(err, errlen, DODE_EIO, "cannot open %s: %s", path,
                          errno != 0 ? strerror(errno) : "out of memory");
-    int rc = read_header(*f, path, h, err, errlen);
+    }
+    rc = read_header(*f, path, h, err, errlen);
     if (rc != DODE_OK)
         return rc;
     if (o->subset > h->items)
@@ -237,27 +277,27 @@ int dode_idx_read(const char *path, const dode_idx_opts *opts, double **data, si
     gsl_rng *rng = NULL;
     dode_gsl_quiet();    /* gsl_rng_alloc reports no memory through the handler */
     idx_out out = { 0 };
-    size_t want = 0;
+    size_t want = 0, have = 0;
     if (path == NULL || data == NULL || rows == NULL || cols == NULL)
         return dode_fail(err, errlen, DODE_EINVAL, "IDX read: NULL argument");
     if (opts != NULL)
         o = *opts;
     else
         dode_idx_opts_init(&o);
-    errno = 0;
-    int rc = open_checked(path, &o, &f, &h, &want, err, errlen);
+    int rc = open_checked(path, &o, &f, &h, &want, &have, err, errlen);
     if (rc == DODE_OK)
-        rc = check_size(f, path, &h, want, err, errlen);
+        rc = check_size(f, path, &h, want, have, err, errlen);
+    if (rc == DODE_OK)
+        rc = check_kept(path, &h, want, &out.len, err, errlen);
     if (rc == DODE_OK && o.random && want < h.items
         && (rng = gsl_rng_alloc(gsl_rng_mt19937)) == NULL)
         rc = dode_fail(err, errlen, DODE_ENOMEM, "cannot read %s: out of memory", path);
     if (rng != NULL)
         gsl_rng_set(rng, o.seed);
-    if (rc == DODE_OK && dode_mul_size(want, h.cols, &out.len) != DODE_OK)
-        rc = dode_fail(err, errlen, DODE_ENOMEM, "cannot read %s: %zu x %zu values do not fit "
-                       "in memory", path, want, h.cols);
     if (rc == DODE_OK)
         rc = read_items(f, path, &h, &o, want, rng, &out, err, errlen);
+    if (rc == DODE_OK && want == h.items)
+        rc = check_end(f, path, err, errlen);
     if (f != NULL)
         gzclose(f);
     gsl_rng_free(rng);

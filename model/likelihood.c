@@ -187,7 +187,9 @@ static int ll_evolve(ll_ctx *c, const dode_loglik_opts *o, dode_loglik_stats *st
     return rc;
 }
 
-/* log p_{sigma_max}(xbar): the model's own, or N(0, (1 + sigma_max^2) I). */
+/* log p_{sigma_max}(xbar): the model's own, or the image of x_T ~ N(0, I), that is
+ * N(0, c^2 I) with c = 1/a = dode_schedule_xbar_scale (sqrt(1 + sigma_max^2) on VP
+ * schedules, 1 + sigma_max on flow). */
 static int ll_prior(const dode_model *m, const ll_ctx *c, const dode_loglik_opts *o,
                     char *err, size_t errlen)
 {
@@ -202,7 +204,8 @@ static int ll_prior(const dode_model *m, const ll_ctx *c, const dode_loglik_opts
                              dode_strerror(rc));
         return DODE_OK;
     }
-    const double v = 1.0 + o->sigma_max * o->sigma_max;
+    const double c_max = dode_schedule_xbar_scale(c->ode->schedule, o->sigma_max);
+    const double v = c_max * c_max;
     const double norm = -0.5 * (double)d * log(TWO_PI * v);
     for (size_t i = 0; i < n; i++) {
         double ss = 0;

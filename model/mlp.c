@@ -313,7 +313,9 @@ int dode_mlp_backward(const dode_mlp *mlp, dode_mlp_work *w, size_t n, const dou
 
 /* --- .safetensors form --- */
 
-static const char *const pred_names[] = { "eps", "x0", "v" };
+/* File names of the predictions a network may have, indexed by dode_prediction (no score
+ * network: NULL); a flow network (rectified flow, model.h) reads flow's x. */
+static const char *const pred_names[DODE_PRED_COUNT] = { "eps", "x0", "v", NULL, "flow" };
 
 static void tensor_name(char *buf, size_t len, size_t i, const char *what)
 {
@@ -351,7 +353,8 @@ int dode_mlp_save(const dode_mlp *mlp, const char *path, dode_dtype dtype, char 
     widths_text(a, widths, sizeof widths);
     char *meta[] = { "diffode_arch", "mlp", "dim", dim, "temb", temb, "widths", widths,
                      "schedule", (char *)a->schedule, "prediction",
-                     (char *)pred_names[a->prediction <= DODE_PRED_V ? a->prediction : 0] };
+                     (char *)pred_names[(unsigned)a->prediction < DODE_PRED_COUNT
+                                        && pred_names[a->prediction] != NULL ? a->prediction : 0] };
     const dode_safetensors st = { .count = 2 * mlp->nlin, .tensors = t, .nmeta = 6,
                                   .meta = meta };
     return dode_safetensors_write(path, &st, dtype, err, errlen);
@@ -402,12 +405,12 @@ static int meta_prediction(const dode_safetensors *st, dode_mlp_arch *a, const c
     if (v == NULL)
         return DODE_OK;
     for (size_t k = 0; k < sizeof pred_names / sizeof pred_names[0]; k++)
-        if (strcmp(v, pred_names[k]) == 0) {
+        if (pred_names[k] != NULL && strcmp(v, pred_names[k]) == 0) {
             a->prediction = (dode_prediction)k;
             return DODE_OK;
         }
     return dode_fail(err, errlen, DODE_EFORMAT, "cannot load %s: __metadata__ \"prediction\" "
-                     "is \"%.40s\", expected eps, x0 or v", source, v);
+                     "is \"%.40s\", expected eps, x0, v or flow", source, v);
 }
 
 /* The architecture from __metadata__ (mlp.h lists the keys). */

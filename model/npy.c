@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "diffode/fileio.h"
 #include "diffode/io.h"
@@ -422,21 +423,29 @@ static int read_header(FILE *f, const char *path, npy_header *h, char *err, size
 static int npy_read_file(const char *path, int dims_max, npy_header *hd, double **data,
                          char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return dode_fail(err, errlen, DODE_EIO, "cannot open %s: %s", path, strerror(errno));
+    /* a regular file only (a FIFO or /dev/zero is refused before any read); its size is
+     * compared with the shape below, so the cap here is only the largest shape's */
+    int fd = -1;
+    size_t fsize = 0;
+    int rc = dode_file_open(path, NPY_MAX_HEADER + 16 + NPY_MAX_ELEMS * 16, &fd, &fsize, err,
+                            errlen);
+    if (rc != DODE_OK)
+        return rc;
+    FILE *f = fdopen(fd, "rb");
+    if (f == NULL) {
+        close(fd);
+        return dode_fail(err, errlen, DODE_ENOMEM, "cannot read %s: out of memory", path);
+    }
     npy_header h;
     unsigned char *raw = NULL;
     size_t got = 0;
-    int rc = read_header(f, path, &h, err, errlen);
+    rc = read_header(f, path, &h, err, errlen);
     if (rc == DODE_OK && h.lead > 0 && dims_max < 3)
         rc = npy_not_2d(path, err, errlen);
-    struct stat st;
-    if (rc == DODE_OK && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)
-        && (size_t)st.st_size - h.data_off != h.rows * h.cols * h.itemsize)
+    if (rc == DODE_OK && fsize - h.data_off != h.rows * h.cols * h.itemsize)
         /* a shape the file cannot hold is refused before allocating for it (a corrupt
          * header may claim 2^34 elements); npy_data only reads `raw` when the size fits */
-        rc = npy_data(&h, NULL, (size_t)st.st_size - h.data_off, path, data, err, errlen);
+        rc = npy_data(&h, NULL, fsize - h.data_off, path, data, err, errlen);
     if (rc == DODE_OK) {
         /* one byte beyond the shape's need, so that trailing data is detected */
         const size_t need = h.rows * h.cols * h.itemsize + 1;

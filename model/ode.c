@@ -128,6 +128,29 @@ int dode_ode_eps_x(dode_ode *ode, double t, double sigma, const double *x, doubl
     return call_model(ode, x, t, sigma, eps);
 }
 
+int dode_ode_x0(dode_ode *ode, double t, double sigma, const double *x, double *x0)
+{
+    const dode_model *m = ode->model;
+    if (m->x0 == NULL)
+        return dode_ode_fail(ode, DODE_EUNSUPPORTED, "model %s predicts eps, which at zero "
+                             "terminal SNR (sigma = inf at t = %g: a = 0, x_T is pure noise "
+                             "and eps = x_T) says nothing about x0, so the first step cannot "
+                             "be taken; use a v-, x0- or flow-prediction model, or a t-max "
+                             "below the schedule's zero-SNR end", m->name, t);
+    if (dode_all_finite(x, ode->n * ode->dim) != DODE_OK)
+        return state_not_finite(ode, t, sigma);
+    ode->nfe++;
+    int rc = m->x0(m, ode->ws, ode->n, x, t, sigma, x0);
+    if (rc != DODE_OK)
+        return dode_ode_fail(ode, rc, "model %s cannot predict x0 at sigma = %g (t = %g): "
+                             "%s", m->name, sigma, t, rc == DODE_EUNSUPPORTED
+                             ? "a score has no finite x0 at zero SNR" : dode_strerror(rc));
+    if (dode_all_finite(x0, ode->n * ode->dim) != DODE_OK)
+        return dode_ode_fail(ode, DODE_ENONFINITE, "model %s returned a non-finite x0 at "
+                             "sigma = %g (t = %g)", m->name, sigma, t);
+    return DODE_OK;
+}
+
 int dode_ode_rhs_in(dode_ode *ode, dode_variable var, double u, const double *xbar,
                     double *dxbar_du)
 {

@@ -10,6 +10,7 @@
 #include "diffode/fileio.h"
 #include "diffode/png.h"
 #include "diffode/status.h"
+#include "font5x7.h"
 
 #define PNG_MAX_SIDE ((size_t)1 << 24)
 
@@ -127,35 +128,104 @@ static unsigned char level(double v, double lo, double hi)
     return !(u > 0) ? 0 : u >= 255 ? 255 : (unsigned char)lround(u);
 }
 
-/* Tile k's pixels into the grid image of width W. */
+/* Tile k's pixels into the grid image of width W, each a k x k block. */
 static void draw_tile(unsigned char *img, size_t W, const double *tile, size_t x0, size_t y0,
-                      size_t th, size_t tw, double lo, double hi)
+                      size_t th, size_t tw, double lo, double hi, size_t k)
 {
-    for (size_t y = 0; y < th; y++)
-        for (size_t x = 0; x < tw; x++)
-            img[(y0 + y) * W + x0 + x] = level(tile[y * tw + x], lo, hi);
+    for (size_t y = 0; y < th * k; y++)
+        for (size_t x = 0; x < tw * k; x++)
+            img[(y0 + y) * W + x0 + x] = level(tile[(y / k) * tw + x / k], lo, hi);
+}
+
+enum { LABEL_MAX = 64 };
+
+/* Text in black from (x0, y0), the top left of its first glyph, a dot being d x d pixels;
+ * what falls outside the W x H image is not drawn. */
+static void draw_text(unsigned char *img, size_t W, size_t H, const char *text, long x0,
+                      long y0, size_t d)
+{
+    for (size_t i = 0; text[i] != '\0' && i < LABEL_MAX; i++)
+        for (int r = 0; r < FONT5X7_H; r++)
+            for (int c = 0; c < FONT5X7_W; c++) {
+                if (!font5x7_ink(text[i], r, c))
+                    continue;
+                const long px = x0 + (long)((i * (FONT5X7_W + 1) + (size_t)c) * d),
+                           py = y0 + (long)((size_t)r * d);
+                for (size_t y = 0; y < d; y++)
+                    for (size_t x = 0; x < d; x++)
+                        if (px + (long)x >= 0 && (size_t)px + x < W && py + (long)y >= 0 &&
+                            (size_t)py + y < H)
+                            img[((size_t)py + y) * W + (size_t)px + x] = 0;
+            }
+}
+
+/* The longest of n labels (0 for none), cut at LABEL_MAX. */
+static size_t longest(const char *const *labels, size_t n)
+{
+    size_t m = 0;
+    for (size_t k = 0; labels != NULL && k < n; k++) {
+        const size_t len = labels[k] != NULL ? strlen(labels[k]) : 0;
+        m = len > m ? len : m;
+    }
+    return m < LABEL_MAX ? m : LABEL_MAX;
+}
+
+int dode_png_write_grid_labelled(const char *path, const double *tiles, size_t rows,
+                                 size_t cols, size_t tile_h, size_t tile_w,
+                                 const dode_png_grid_style *st, char *err, size_t errlen)
+{
+    const size_t pad = st != NULL ? st->pad : 0, k = st != NULL ? st->scale : 0;
+    if (path == NULL || tiles == NULL || st == NULL || rows == 0 || cols == 0 ||
+        tile_h == 0 || tile_w == 0 || !(st->hi > st->lo) || pad > 64 || k == 0 || k > 16 ||
+        rows > PNG_MAX_SIDE / (tile_h + pad) || cols > PNG_MAX_SIDE / (tile_w + pad))
+        return dode_fail(err, errlen, DODE_EINVAL, "cannot write %s: a grid of %zu x %zu tiles "
+                         "of %zu x %zu (pad %zu, scale %zu, range [%g, %g]) is empty or out "
+                         "of range", path != NULL ? path : "(null)", rows, cols, tile_h,
+                         tile_w, pad, k, st != NULL ? st->lo : NAN, st != NULL ? st->hi : NAN);
+    /* margins: a dot is d pixels, a glyph advances 6 dots, m pixels around the text */
+    const size_t d = k / 2 > 1 ? k / 2 : 1, m = 4 * d;
+    const size_t left = st->row_labels ? longest(st->row_labels, rows) * (FONT5X7_W + 1) * d
+                                         + 2 * m : 0;
+    const size_t top = st->col_labels ? FONT5X7_H * d + 2 * m : 0;
+    const size_t W = left + (cols * (tile_w + pad) + pad) * k,
+                 H = top + (rows * (tile_h + pad) + pad) * k;
+    if (W > PNG_MAX_SIDE || H > PNG_MAX_SIDE)
+        return dode_fail(err, errlen, DODE_EINVAL, "cannot write %s: %zu x %zu pixels is over "
+                         "2^24 a side", path, W, H);
+    unsigned char *img = malloc(W * H);
+    if (img == NULL)
+        return dode_fail(err, errlen, DODE_ENOMEM, "cannot write %s: out of memory", path);
+    memset(img, 255, W * H);                            /* white margins */
+    for (size_t y = top; y < H; y++)
+        memset(img + y * W + left, st->pad_level, W - left);
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = 0; c < cols; c++)
+            draw_tile(img, W, tiles + (r * cols + c) * tile_h * tile_w,
+                      left + (pad + c * (tile_w + pad)) * k, top + (pad + r * (tile_h + pad)) * k,
+                      tile_h, tile_w, st->lo, st->hi, k);
+    for (size_t r = 0; st->row_labels != NULL && r < rows; r++)   /* centred on the row */
+        if (st->row_labels[r] != NULL)
+            draw_text(img, W, H, st->row_labels[r], (long)m,
+                      (long)(top + (pad + r * (tile_h + pad)) * k + tile_h * k / 2) -
+                          (long)(FONT5X7_H * d / 2), d);
+    for (size_t c = 0; st->col_labels != NULL && c < cols; c++)    /* centred on the column */
+        if (st->col_labels[c] != NULL) {
+            const size_t len = longest(&st->col_labels[c], 1);
+            draw_text(img, W, H, st->col_labels[c],
+                      (long)(left + (pad + c * (tile_w + pad)) * k + tile_w * k / 2) -
+                          (long)(len * (FONT5X7_W + 1) * d / 2), (long)m, d);
+        }
+    int rc = dode_png_write(path, img, W, H, 1, err, errlen);
+    free(img);
+    return rc;
 }
 
 int dode_png_write_grid(const char *path, const double *tiles, size_t rows, size_t cols,
                         size_t tile_h, size_t tile_w, double lo, double hi, size_t pad,
                         unsigned char pad_level, char *err, size_t errlen)
 {
-    if (path == NULL || tiles == NULL || rows == 0 || cols == 0 || tile_h == 0 || tile_w == 0
-        || !(hi > lo) || pad > 64 || rows > PNG_MAX_SIDE / (tile_h + pad)
-        || cols > PNG_MAX_SIDE / (tile_w + pad))
-        return dode_fail(err, errlen, DODE_EINVAL, "cannot write %s: a grid of %zu x %zu tiles "
-                         "of %zu x %zu (pad %zu, range [%g, %g]) is empty or out of range",
-                         path != NULL ? path : "(null)", rows, cols, tile_h, tile_w, pad, lo, hi);
-    const size_t W = cols * (tile_w + pad) + pad, H = rows * (tile_h + pad) + pad;
-    unsigned char *img = malloc(W * H);
-    if (img == NULL)
-        return dode_fail(err, errlen, DODE_ENOMEM, "cannot write %s: out of memory", path);
-    memset(img, pad_level, W * H);
-    for (size_t r = 0; r < rows; r++)
-        for (size_t c = 0; c < cols; c++)
-            draw_tile(img, W, tiles + (r * cols + c) * tile_h * tile_w,
-                      pad + c * (tile_w + pad), pad + r * (tile_h + pad), tile_h, tile_w, lo, hi);
-    int rc = dode_png_write(path, img, W, H, 1, err, errlen);
-    free(img);
-    return rc;
+    const dode_png_grid_style st = { .lo = lo, .hi = hi, .pad = pad, .pad_level = pad_level,
+                                     .scale = 1 };
+    return dode_png_write_grid_labelled(path, tiles, rows, cols, tile_h, tile_w, &st, err,
+                                        errlen);
 }

@@ -154,9 +154,15 @@ static void decode(const unsigned char *p, dode_dtype dtype, size_t count, doubl
     }
 }
 
+/* A tensor's bytes in the data buffer, for the layout check. */
+typedef struct {
+    size_t begin, end;
+    const char *name;
+} span;
+
 /* data_offsets [begin, end]: inside the buffer, begin <= end, spanning size * itemsize. */
 static int parse_data(const cJSON *entry, const char *name, dode_tensor *t,
-                      const unsigned char *data, size_t dlen, const char *source,
+                      const unsigned char *data, size_t dlen, span *sp, const char *source,
                       char *err, size_t errlen)
 {
     const cJSON *off = cJSON_GetObjectItemCaseSensitive(entry, "data_offsets");
@@ -179,11 +185,12 @@ static int parse_data(const cJSON *entry, const char *name, dode_tensor *t,
     if (t->data == NULL)
         return read_fail(err, errlen, DODE_ENOMEM, source, "out of memory for \"%s\"", name);
     decode(data + begin, t->dtype, t->size, t->data);
+    *sp = (span){ begin, end, name };
     return DODE_OK;
 }
 
 static int parse_tensor(const cJSON *entry, dode_tensor *t, const unsigned char *data,
-                        size_t dlen, const char *source, char *err, size_t errlen)
+                        size_t dlen, span *sp, const char *source, char *err, size_t errlen)
 {
     const char *name = entry->string;
     if (!cJSON_IsObject(entry))
@@ -193,7 +200,7 @@ static int parse_tensor(const cJSON *entry, dode_tensor *t, const unsigned char 
     if (rc == DODE_OK)
         rc = parse_shape(entry, name, t, source, err, errlen);
     if (rc == DODE_OK)
-        rc = parse_data(entry, name, t, data, dlen, source, err, errlen);
+        rc = parse_data(entry, name, t, data, dlen, sp, source, err, errlen);
     if (rc == DODE_OK && (t->name = dup_string(name)) == NULL)
         rc = read_fail(err, errlen, DODE_ENOMEM, source, "out of memory");
     return rc;
@@ -234,14 +241,44 @@ static int check_unique(const dode_safetensors *st, const char *source, char *er
     return DODE_OK;
 }
 
-/* Walks the parsed header object: tensors and the optional __metadata__. */
-static int parse_entries(const cJSON *root, dode_safetensors *st, const unsigned char *data,
-                         size_t dlen, const char *source, char *err, size_t errlen)
+static int span_cmp(const void *a, const void *b)
 {
-    const size_t n = (size_t)cJSON_GetArraySize(root);
-    st->tensors = calloc(n + 1, sizeof *st->tensors);
-    if (st->tensors == NULL)
-        return read_fail(err, errlen, DODE_ENOMEM, source, "out of memory");
+    const span *x = a, *y = b;
+    return x->begin != y->begin ? (x->begin < y->begin ? -1 : 1)
+                                : (x->end < y->end ? -1 : x->end > y->end);
+}
+
+/* The format's layout rule (safetensors' own validate()): sorted by offset, the tensors
+ * cover the data buffer exactly, without overlap, gap or bytes after the last one. An
+ * overlap would let two tensors share bytes, trailing bytes are data no tensor owns. */
+static int check_layout(span *sp, size_t n, size_t dlen, const char *source, char *err,
+                        size_t errlen)
+{
+    qsort(sp, n, sizeof *sp, span_cmp);
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (sp[i].begin < at)
+            return read_fail(err, errlen, DODE_EFORMAT, source, "tensors \"%s\" and \"%s\" "
+                             "overlap: bytes [%zu, %zu) and [%zu, %zu) of the data buffer",
+                             sp[i - 1].name, sp[i].name, sp[i - 1].begin, sp[i - 1].end,
+                             sp[i].begin, sp[i].end);
+        if (sp[i].begin > at)
+            return read_fail(err, errlen, DODE_EFORMAT, source, "bytes [%zu, %zu) of the data "
+                             "buffer belong to no tensor (before \"%s\")", at, sp[i].begin,
+                             sp[i].name);
+        at = sp[i].end;
+    }
+    if (at != dlen)
+        return read_fail(err, errlen, DODE_EFORMAT, source, "%zu bytes after the last "
+                         "tensor's data (the data buffer is %zu bytes, the tensors end at %zu)",
+                         dlen - at, dlen, at);
+    return DODE_OK;
+}
+
+/* parse_entries' loop: every entry, then names unique and the layout exact. */
+static int parse_items(const cJSON *root, dode_safetensors *st, const unsigned char *data,
+                       size_t dlen, span *sp, const char *source, char *err, size_t errlen)
+{
     const cJSON *item;
     int seen_meta = 0;
     cJSON_ArrayForEach(item, root) {
@@ -252,14 +289,32 @@ static int parse_entries(const cJSON *root, dode_safetensors *st, const unsigned
                                  "\"__metadata__\" appears twice");
             rc = parse_metadata(item, st, source, err, errlen);
         } else {
-            rc = parse_tensor(item, &st->tensors[st->count], data, dlen, source, err, errlen);
+            rc = parse_tensor(item, &st->tensors[st->count], data, dlen, &sp[st->count],
+                              source, err, errlen);
             if (st->tensors[st->count].name != NULL || st->tensors[st->count].data != NULL)
                 st->count++;        /* partly filled entries are freed with the rest */
         }
         if (rc != DODE_OK)
             return rc;
     }
-    return check_unique(st, source, err, errlen);
+    const int rc = check_unique(st, source, err, errlen);
+    return rc != DODE_OK ? rc : check_layout(sp, st->count, dlen, source, err, errlen);
+}
+
+/* Walks the parsed header object: tensors and the optional __metadata__. */
+static int parse_entries(const cJSON *root, dode_safetensors *st, const unsigned char *data,
+                         size_t dlen, const char *source, char *err, size_t errlen)
+{
+    const size_t n = (size_t)cJSON_GetArraySize(root);
+    st->tensors = calloc(n + 1, sizeof *st->tensors);
+    span *sp = calloc(n + 1, sizeof *sp);
+    if (st->tensors == NULL || sp == NULL) {
+        free(sp);
+        return read_fail(err, errlen, DODE_ENOMEM, source, "out of memory");
+    }
+    const int rc = parse_items(root, st, data, dlen, sp, source, err, errlen);
+    free(sp);
+    return rc;
 }
 
 static int parse_header(const char *hdr, size_t hlen, const unsigned char *data, size_t dlen,
@@ -317,47 +372,17 @@ int dode_safetensors_parse(const unsigned char *buf, size_t len, const char *sou
     return DODE_OK;
 }
 
-static int read_whole(const char *path, unsigned char **buf, size_t *len, char *err,
-                      size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return read_fail(err, errlen, DODE_EIO, path, "cannot open it");
-    size_t cap = 1 << 16, n = 0;
-    unsigned char *b = malloc(cap);
-    while (b != NULL) {
-        n += fread(b + n, 1, cap - n, f);
-        if (n < cap)
-            break;
-        unsigned char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(b, cap * 2);
-        if (nb == NULL)
-            free(b);
-        b = nb;
-        cap *= 2;
-    }
-    const int code = b == NULL ? DODE_ENOMEM : ferror(f) ? DODE_EIO : DODE_OK;
-    fclose(f);
-    if (code != DODE_OK) {
-        free(b);
-        return read_fail(err, errlen, code, path,
-                         code == DODE_ENOMEM ? "out of memory" : "read error");
-    }
-    *buf = b;
-    *len = n;
-    return DODE_OK;
-}
-
 int dode_safetensors_read(const char *path, dode_safetensors **out, char *err,
                           size_t errlen)
 {
     if (path == NULL || out == NULL)
         return dode_fail(err, errlen, DODE_EINVAL, "safetensors read: NULL argument");
-    unsigned char *buf = NULL;
+    char *buf = NULL;
     size_t len = 0;
-    int rc = read_whole(path, &buf, &len, err, errlen);
+    int rc = dode_file_read(path, DODE_SAFETENSORS_MAX_FILE, &buf, &len, err, errlen);
     if (rc != DODE_OK)
         return rc;
-    rc = dode_safetensors_parse(buf, len, path, out, err, errlen);
+    rc = dode_safetensors_parse((const unsigned char *)buf, len, path, out, err, errlen);
     free(buf);
     return rc;
 }

@@ -1,11 +1,15 @@
-/* schedule.c - VP noise schedules and the maps t <-> log a <-> sigma <-> lambda
- * (MATH.md section 3; DPM-Solver's NoiseScheduleVP).
+/* schedule.c - noise schedules x = a_t x0 + s_t eps and the maps t <-> log a <-> sigma
+ * <-> lambda (MATH.md section 3; DPM-Solver's NoiseScheduleVP), sigma = s_t / a_t.
+ * VP schedules have a^2 + s^2 = 1; flow has a + s = 1 (docs/flow.md). Only sigma(t)
+ * enters the ODE; a matters where x meets xbar (dode_schedule_xbar_scale).
  *
- * Invariant: log_alpha(t) strictly decreases on the schedule's range, so
- * sigma(t) = sqrt(expm1(-2 log a)) strictly increases and dode_schedule_t is its exact
- * inverse: a closed form for continuous schedules, and for discrete ones the same
- * piecewise-linear interpolant through (t_n, log a_n) read the other way (DPM-Solver's
- * interpolate_fn, extended linearly past both ends with the outer segments). */
+ * Invariant: log_alpha(t) strictly decreases on the schedule's range, so for the VP
+ * schedules sigma(t) = sqrt(expm1(-2 log a)) strictly increases (flow: sigma =
+ * S t / (1 - t)) and dode_schedule_t is its exact inverse: a closed form for continuous
+ * schedules, and for discrete ones the same piecewise-linear interpolant through
+ * (t_n, log a_n) read the other way (DPM-Solver's interpolate_fn, extended linearly past
+ * both ends with the outer segments; at zero terminal SNR the last segment is linear in
+ * a, not log a). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +17,9 @@
 #include "diffode/schedule.h"
 #include "diffode/status.h"
 
-typedef enum { SCHED_DISCRETE, SCHED_VP_LINEAR, SCHED_VP_COSINE, SCHED_EDM } sched_kind;
+typedef enum {
+    SCHED_DISCRETE, SCHED_VP_LINEAR, SCHED_VP_COSINE, SCHED_EDM, SCHED_FLOW
+} sched_kind;
 
 struct dode_schedule {
     sched_kind kind;
@@ -23,6 +29,8 @@ struct dode_schedule {
     double *t_grid;      /* [levels] t_n = (n+1)/N', increasing */
     double *log_a;       /* [levels] 0.5 log abar_n, strictly decreasing */
     double *abar;        /* [levels] alphas_cumprod as the training code has them */
+    int zero_snr;        /* discrete: the last level has abar = 0 (log a = -inf) */
+    double shift;        /* flow: the SD3 time shift s (1 = none) */
 };
 
 static const double PI = 3.14159265358979323846;
@@ -34,8 +42,11 @@ static const double EDM_SMIN = 0.002, EDM_SMAX = 80.0;
 static const size_t DDPM_N = 1000;
 static const double DDPM_CLIP_LAMBDA = -5.1;            /* ddpm-cosine, DPM-Solver */
 
+static const double FLOW_T_MIN = 1e-3, FLOW_T_MAX = 0.999;   /* t = 1 is sigma = inf */
+
 static const char *const schedule_names =
-    "ddpm-linear, ddpm-cosine, vp-linear, vp-cosine, edm";
+    "ddpm-linear, ddpm-cosine, ddpm-linear-zsnr, vp-linear, vp-cosine, edm, flow, "
+    "flow:shift=S";
 
 /* ---- construction ------------------------------------------------------------------ */
 
@@ -90,12 +101,17 @@ static int check_discrete_input(const char *name, const char *kind, const double
         return dode_fail(err, errlen, DODE_EINVAL, "schedule %s: clip_lambda is NaN "
                          "(pass -INFINITY to keep every level)", name);
     for (size_t i = 0; i < n; i++) {
-        if (*is_betas && !(v[i] > 0 && v[i] < 1))        /* written so NaN fails too */
+        /* the last level alone may have beta = 1, abar = 0: zero terminal SNR (Lin et al.
+         * 2023), where sigma = inf and the driver takes the first step in x0 form */
+        const int last = i == n - 1;
+        if (*is_betas && !(v[i] > 0 && (v[i] < 1 || (last && v[i] == 1))))   /* NaN fails */
             return dode_fail(err, errlen, DODE_EINVAL, "schedule %s: betas[%zu] = %g is "
-                             "outside (0, 1)", name, i, v[i]);
-        if (!*is_betas && !(v[i] > 0 && v[i] <= 1))
+                             "outside (0, 1)%s", name, i, v[i], last ? " (or 1, zero "
+                             "terminal SNR)" : "");
+        if (!*is_betas && !((v[i] > 0 || (last && v[i] == 0)) && v[i] <= 1))
             return dode_fail(err, errlen, DODE_EINVAL, "schedule %s: alphas_cumprod[%zu] = %g "
-                             "is outside (0, 1]", name, i, v[i]);
+                             "is outside (0, 1]%s", name, i, v[i], last ? " (or 0, zero "
+                             "terminal SNR)" : "");
         if (!*is_betas && i > 0 && !(v[i] < v[i - 1]))
             return dode_fail(err, errlen, DODE_EINVAL, "schedule %s: alphas_cumprod must "
                              "strictly decrease, but [%zu] = %.15g follows [%zu] = %.15g",
@@ -165,6 +181,7 @@ dode_schedule *dode_schedule_discrete_new(const char *name, const char *kind,
         dode_schedule_free(s);
         return NULL;
     }
+    s->zero_snr = s->log_a[s->levels - 1] == -INFINITY;
     return s;
 }
 
@@ -207,6 +224,65 @@ static dode_schedule *ddpm_new(const char *name, int cosine, char *err, size_t e
     return s;
 }
 
+/* Lin et al. 2023, Algorithm 1 (diffusers' rescale_zero_terminal_snr): shift sqrt(abar)
+ * so the last level is 0, scale it so the first keeps its value; abar[n-1] = 0 exactly. */
+static void rescale_zero_terminal_snr(const double *betas, double *abar, size_t n)
+{
+    double prod = 1;
+    for (size_t i = 0; i < n; i++)
+        abar[i] = sqrt(prod *= 1.0 - betas[i]);          /* sqrt(alphas_cumprod) */
+    const double a0 = abar[0], aT = abar[n - 1];
+    for (size_t i = 0; i < n; i++) {
+        const double a = (abar[i] - aT) * (a0 / (a0 - aT));
+        abar[i] = a * a;
+    }
+}
+
+static dode_schedule *ddpm_zsnr_new(const char *name, char *err, size_t errlen)
+{
+    double *block = malloc(2 * DDPM_N * sizeof *block);
+    if (block == NULL) {
+        dode_fail(err, errlen, DODE_ENOMEM, "schedule %s: out of memory", name);
+        return NULL;
+    }
+    ddpm_linear_betas(block, DDPM_N);
+    rescale_zero_terminal_snr(block, block + DDPM_N, DDPM_N);
+    dode_schedule *s = dode_schedule_discrete_new(name, "alphas_cumprod", block + DDPM_N,
+                                                  DDPM_N, -INFINITY, err, errlen);
+    free(block);
+    return s;
+}
+
+/* flow or flow:shift=S, S a finite number > 0 (SD3 uses 3, Flux a resolution-dependent
+ * one); t runs over (0, 1], and t = 1 is pure noise (sigma = inf). */
+static dode_schedule *flow_new(const char *name, char *err, size_t errlen)
+{
+    double shift = 1.0;
+    if (name[4] == ':') {
+        const char *val = name + 5;
+        char *end = NULL;
+        if (strncmp(val, "shift=", 6) != 0) {
+            dode_fail(err, errlen, DODE_EINVAL, "schedule \"%s\": unknown parameter \"%s\" "
+                      "(flow takes shift=S)", name, val);
+            return NULL;
+        }
+        shift = strtod(val + 6, &end);
+        if (end == val + 6 || *end != '\0' || !(shift > 0 && isfinite(shift))) {
+            dode_fail(err, errlen, DODE_EINVAL, "schedule \"%s\": shift must be a finite "
+                      "number > 0, got \"%s\"", name, val + 6);
+            return NULL;
+        }
+    }
+    dode_schedule *s = sched_alloc(SCHED_FLOW, name, 0, err, errlen);
+    if (s == NULL)
+        return NULL;
+    s->shift = shift;
+    s->t_min = FLOW_T_MIN;
+    s->t_max = FLOW_T_MAX;
+    s->t_limit = 1.0;
+    return s;
+}
+
 static dode_schedule *continuous_new(const char *name, sched_kind kind, char *err,
                                      size_t errlen)
 {
@@ -231,6 +307,10 @@ dode_schedule *dode_schedule_new(const char *name, char *err, size_t errlen)
         return continuous_new(name, SCHED_VP_COSINE, err, errlen);
     if (name != NULL && strcmp(name, "edm") == 0)
         return continuous_new(name, SCHED_EDM, err, errlen);
+    if (name != NULL && strcmp(name, "ddpm-linear-zsnr") == 0)
+        return ddpm_zsnr_new(name, err, errlen);
+    if (name != NULL && strncmp(name, "flow", 4) == 0 && (name[4] == '\0' || name[4] == ':'))
+        return flow_new(name, err, errlen);
     dode_fail(err, errlen, DODE_ENOTFOUND, "unknown schedule \"%s\": valid names are %s",
               name ? name : "(null)", schedule_names);
     return NULL;
@@ -289,6 +369,28 @@ static double discrete_slope(const dode_schedule *s, size_t i)
     return (s->log_a[i + 1] - s->log_a[i]) / (s->t_grid[i + 1] - s->t_grid[i]);
 }
 
+/* Zero terminal SNR: log a_{N-1} = -inf, so log a cannot be linear on the last segment;
+ * there a = sqrt(abar) is linear in t instead, from a_{N-2} down to 0 at t = 1:
+ * log a = log a_{N-2} + log((1 - t)/(1 - t_{N-2})). 1 if t lies on that segment. */
+static int on_zero_snr_segment(const dode_schedule *s, double t)
+{
+    return s->zero_snr && t >= s->t_grid[s->levels - 2];
+}
+
+static double zero_snr_log_alpha(const dode_schedule *s, double t)
+{
+    const size_t k = s->levels - 2;
+    return t >= 1.0 ? -INFINITY : s->log_a[k] + log((1.0 - t) / (1.0 - s->t_grid[k]));
+}
+
+/* flow (rectified flow, SD3's shift s): the shifted time tau = s t / (1 + (s-1) t) is the
+ * noise level of x = (1 - tau) x0 + tau eps, so a = 1 - tau = (1 - t)/(1 + (s-1) t) and
+ * sigma = tau / (1 - tau) = s t / (1 - t); t = 1 is pure noise, sigma = inf. */
+static double flow_tau(const dode_schedule *s, double t)
+{
+    return s->shift * t / (1.0 + (s->shift - 1.0) * t);
+}
+
 /* ---- t -> log a, sigma, lambda ------------------------------------------------------- */
 
 /* vp-cosine: with theta0 = s/(1+s) pi/2, delta = t/(1+s) pi/2,
@@ -300,9 +402,13 @@ double dode_schedule_log_alpha(const dode_schedule *s, double t)
 {
     switch (s->kind) {
     case SCHED_DISCRETE: {
+        if (on_zero_snr_segment(s, t))
+            return zero_snr_log_alpha(s, t);
         const size_t i = segment_up(s->t_grid, s->levels, t);
         return s->log_a[i] + (t - s->t_grid[i]) * discrete_slope(s, i);
     }
+    case SCHED_FLOW:
+        return log1p(-t) - log1p((s->shift - 1.0) * t);
     case SCHED_VP_LINEAR:
         return -0.25 * t * t * (VP_B1 - VP_B0) - 0.5 * t * VP_B0;
     case SCHED_VP_COSINE: {
@@ -320,7 +426,11 @@ static double dlog_alpha_dt(const dode_schedule *s, double t)
 {
     switch (s->kind) {
     case SCHED_DISCRETE:
+        if (on_zero_snr_segment(s, t))
+            return -1.0 / (1.0 - t);
         return discrete_slope(s, segment_up(s->t_grid, s->levels, t));
+    case SCHED_FLOW:
+        return -1.0 / (1.0 - t) - (s->shift - 1.0) / (1.0 + (s->shift - 1.0) * t);
     case SCHED_VP_LINEAR:
         return -0.5 * t * (VP_B1 - VP_B0) - 0.5 * VP_B0;
     case SCHED_VP_COSINE:
@@ -335,6 +445,8 @@ double dode_schedule_sigma(const dode_schedule *s, double t)
 {
     if (s->kind == SCHED_EDM)
         return t;
+    if (s->kind == SCHED_FLOW)
+        return t >= 1.0 ? INFINITY : s->shift * t / (1.0 - t);
     return sqrt(expm1(-2.0 * dode_schedule_log_alpha(s, t)));
 }
 
@@ -349,6 +461,8 @@ double dode_schedule_dsigma_dt(const dode_schedule *s, double t)
 {
     if (s->kind == SCHED_EDM)
         return 1.0;
+    if (s->kind == SCHED_FLOW)
+        return s->shift / ((1.0 - t) * (1.0 - t));
     const double sigma = dode_schedule_sigma(s, t);
     return -dlog_alpha_dt(s, t) * (sigma + 1.0 / sigma);
 }
@@ -372,6 +486,9 @@ static double t_of_log_alpha(const dode_schedule *s, double log_a)
 {
     switch (s->kind) {
     case SCHED_DISCRETE: {
+        const size_t k = s->levels - 2;
+        if (s->zero_snr && log_a <= s->log_a[k])      /* the inverse of zero_snr_log_alpha */
+            return 1.0 - (1.0 - s->t_grid[k]) * exp(log_a - s->log_a[k]);
         const size_t i = segment_down(s->log_a, s->levels, log_a);
         return s->t_grid[i] + (log_a - s->log_a[i]) / discrete_slope(s, i);
     }
@@ -382,6 +499,7 @@ static double t_of_log_alpha(const dode_schedule *s, double log_a)
     case SCHED_VP_COSINE:
         return cosine_t_of_log_alpha(log_a);
     case SCHED_EDM:
+    case SCHED_FLOW:
         break;
     }
     return NAN;
@@ -407,6 +525,8 @@ double dode_schedule_t(const dode_schedule *s, double sigma)
         return NAN;
     if (s->kind == SCHED_EDM)
         return sigma;
+    if (s->kind == SCHED_FLOW)         /* the inverse of sigma = s t / (1 - t) */
+        return sigma == INFINITY ? 1.0 : sigma / (s->shift + sigma);
     return t_of_log_alpha(s, log_alpha_of_sigma(sigma));
 }
 
@@ -414,6 +534,8 @@ double dode_schedule_t_of_lambda(const dode_schedule *s, double lambda)
 {
     if (s->kind == SCHED_EDM)
         return exp(-lambda);
+    if (s->kind == SCHED_FLOW)
+        return dode_schedule_t(s, exp(-lambda));
     if (isnan(lambda))
         return NAN;
     return t_of_log_alpha(s, log_alpha_of_lambda(lambda));
@@ -424,5 +546,16 @@ double dode_schedule_model_time(const dode_schedule *s, double t)
 {
     if (s->kind == SCHED_DISCRETE)
         return (t - 1.0 / (double)s->levels) * 1000.0;
+    if (s->kind == SCHED_FLOW)          /* a flow network is conditioned on tau (SD3) */
+        return flow_tau(s, t);
     return t;
+}
+
+/* 1/a as a function of sigma: VP a^2 + s^2 = 1 gives sqrt(1 + sigma^2); flow a + s = 1
+ * gives 1 + sigma (for any shift, which only moves t). */
+double dode_schedule_xbar_scale(const dode_schedule *s, double sigma)
+{
+    if (s->kind == SCHED_FLOW)
+        return 1.0 + sigma;
+    return sqrt(1.0 + sigma * sigma);
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "diffode/io.h"
 #include "diffode/mlp.h"
@@ -44,23 +45,24 @@ int dode_spec_number(const char *s, double *out)
     return 0;
 }
 
-static const char *const prediction_names[] = { "eps", "x0", "v", "score" };
+static const char *const prediction_names[DODE_PRED_COUNT] = { "eps", "x0", "v", "score",
+                                                                "flow" };
 
 const char *dode_prediction_name(dode_prediction p)
 {
-    return (unsigned)p < 4 ? prediction_names[p] : "unknown";
+    return (unsigned)p < DODE_PRED_COUNT ? prediction_names[p] : "unknown";
 }
 
 int dode_prediction_parse(const char *name, dode_prediction *out, char *err, size_t errlen)
 {
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < DODE_PRED_COUNT; k++) {
         if (name != NULL && strcmp(name, prediction_names[k]) == 0) {
             *out = (dode_prediction)k;
             return DODE_OK;
         }
     }
     return dode_fail(err, errlen, DODE_ENOTFOUND, "unknown prediction type '%s' (expected "
-                     "eps, x0, v or score)", name != NULL ? name : "(null)");
+                     "eps, x0, v, score or flow)", name != NULL ? name : "(null)");
 }
 
 /* The gaussian kind's parameters, as parsed so far. */
@@ -145,12 +147,24 @@ static int gaussian_make(const char *arg, const char *spec, dode_model **out, ch
     return DODE_OK;
 }
 
+/* A model file that cannot be opened is a file-system failure (DODE_EIO, as for every
+ * other input file), not a malformed file: said before the loader runs. */
+static int check_readable(const char *path, const char *spec, char *err, size_t errlen)
+{
+    if (access(path, R_OK) == 0)
+        return DODE_OK;
+    return dode_fail(err, errlen, DODE_EIO, "model '%s': cannot open %s: %s", spec, path,
+                     strerror(errno));
+}
+
 static int gmm_make(const char *arg, const char *spec, dode_model **out, char *err,
                     size_t errlen)
 {
     if (*arg == '\0')
         return dode_fail(err, errlen, DODE_EINVAL, "model '%s': gmm needs a file, as in "
                          "gmm:FILE.json", spec);
+    if (check_readable(arg, spec, err, errlen) != DODE_OK)
+        return DODE_EIO;
     dode_model *m = dode_gmm_from_json(arg, err, errlen);
     if (m == NULL)
         return DODE_EFORMAT;                          /* the loader's message names the file */
@@ -164,6 +178,8 @@ static int mlp_make(const char *arg, const char *spec, dode_model **out, char *e
     if (*arg == '\0')
         return dode_fail(err, errlen, DODE_EINVAL, "model '%s': mlp needs a file, as in "
                          "mlp:FILE.safetensors", spec);
+    if (check_readable(arg, spec, err, errlen) != DODE_OK)
+        return DODE_EIO;
     dode_model *m = dode_mlp_load(arg, err, errlen);
     if (m == NULL)
         return DODE_EFORMAT;                          /* the loader's message names the file */
@@ -173,7 +189,7 @@ static int mlp_make(const char *arg, const char *spec, dode_model **out, char *e
 
 /* The extension point: one row per kind. */
 static const dode_model_kind model_kinds[] = {
-    { "gaussian", "gaussian:dim=D,mean=M,std=S[,predict=eps|x0|v|score]",
+    { "gaussian", "gaussian:dim=D,mean=M,std=S[,predict=eps|x0|v|score|flow]",
       "Gaussian data N(M, S^2 I); exact flow known (defaults dim=2, mean=0, std=1)",
       gaussian_make },
     { "gmm", "gmm:FILE.json",
@@ -209,7 +225,8 @@ int dode_model_from_spec(const char *spec, dode_model **out, char *err, size_t e
 }
 
 static const char *const schedule_names[] = {
-    "ddpm-linear", "ddpm-cosine", "vp-linear", "vp-cosine", "edm", NULL,
+    "ddpm-linear", "ddpm-cosine", "ddpm-linear-zsnr", "vp-linear", "vp-cosine", "edm",
+    "flow", "flow:shift=3", NULL,
 };
 
 const char *const *dode_schedule_names(void)

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "diffode/data.h"
+#include "diffode/fileio.h"
 #include "diffode/io.h"
 #include "diffode/model.h"
 #include "diffode/status.h"
@@ -264,25 +265,12 @@ dode_data *dode_data_gmm_json_string(const char *json, const char *source, char 
     return d;
 }
 
+/* A regular file of at most 64 MiB (fileio.h: not a FIFO, not /dev/zero), as the GMM JSON
+ * reader takes. */
 static int read_text(const char *path, char **out, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    char *text = NULL;
-    long len = -1;
-    if (f != NULL && fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 &&
-        fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)len + 1)) != NULL &&
-        fread(text, 1, (size_t)len, f) == (size_t)len)
-        text[len] = '\0';
-    else {
-        free(text);
-        text = NULL;
-    }
-    if (f != NULL)
-        fclose(f);
-    if (text == NULL)
-        return dode_fail(err, errlen, DODE_EIO, "cannot read %s: cannot open or read it", path);
-    *out = text;
-    return DODE_OK;
+    size_t len = 0;
+    return dode_file_read(path, (size_t)64 << 20, out, &len, err, errlen);
 }
 
 static int open_toy(const char *spec, dode_data **out, char *err, size_t errlen)

@@ -4,8 +4,10 @@
 # the MATH.md section 8 problem (2-D GMM of experiments/configs/gmm2d.json, ddpm-linear,
 # logsnr grid t = 1 -> 1/N, 64 points x_T ~ N(0, I), seed 1, no lower_order_final) at N
 # and 2N steps; order = log2(e(N) / e(2N)), e = RMSE of x_0 against gsl:rk8pd at 1e-12.
-# The pairs are those of tests/check_dpm.c (the first where the order has settled).
-# Prints a Markdown table on stdout. Run from the project root: plots/dpm_orders.sh
+# The pairs are those of tests/check_dpm.c (the first where the order has settled). The
+# theoretical order and NFE per step come from `diffode list` (the solver tables), the one
+# place they are stated. Prints a Markdown table on stdout. Run from the project root:
+# plots/dpm_orders.sh
 set -eu
 diffode=${1:-build/diffode}
 model=gmm:experiments/configs/gmm2d.json
@@ -18,26 +20,29 @@ err() {     # solver steps [extra flags] -> ref_rmse
 
 echo "| solver | NFE/step | theory | N | e(N) | e(2N) | observed |"
 echo "|---|---|---|---|---|---|---|"
-while read -r name per theory n; do
+while read -r name n; do
+    set -- $("$diffode" list | awk -v s="$name" '$1 == s { print $3, $4 }')
+    theory=${1:?$name is not in diffode list}
+    per=$2
     e1=$(err "$name" "$n")
     e2=$(err "$name" $((2 * n)))
     awk -v s="$name" -v p="$per" -v t="$theory" -v n="$n" -v a="$e1" -v b="$e2" 'BEGIN {
         printf "| %s | %s | %s | %d | %.3e | %.3e | %.2f |\n", s, p, t, n, a, b, log(a / b) / log(2) }'
 done <<'TABLE'
-dpm1 1 1 256
-dpm2 2 2 256
-dpm3 3 3 256
-dpm2m 1 2 512
-dpm3m 1 2 1024
-dpm3m-taylor 1 3 512
-dpmpp2s 2 2 512
-dpmpp3s 3 3 512
-dpmpp2m 1 2 256
-dpmpp3m 1 2 1024
-dpmpp3m-taylor 1 3 256
-unipc1 1 2 512
-unipc2 1 3 256
-unipc3 1 4 512
+dpm1 256
+dpm2 256
+dpm3 256
+dpm2m 512
+dpm3m 1024
+dpm3m-taylor 512
+dpmpp2s 512
+dpmpp3s 512
+dpmpp2m 256
+dpmpp3m 1024
+dpmpp3m-taylor 256
+unipc1 512
+unipc2 256
+unipc3 512
 TABLE
 
 # Few-step regime (defaults as a user gets them: lower_order_final on, bh2): RMSE of x_0

@@ -1,40 +1,81 @@
-# error_vs_nfe.gp - RMSE of the final state against NFE, log-log, one line per solver, with
-# dashed reference slopes C NFE^-p (p = 1 .. 4) through the smallest error at the largest
-# NFE, so a solver of order p runs parallel to line p (MATH.md section 8).
+# error_vs_nfe.gp - RMSE of the final state against NFE, log-log, one line per solver line
+# (mean over the seeds, with a min-max band when there are several), and small slope
+# triangles NFE^-p (p = 1 .. 4) below the data, so a solver of order p runs parallel to
+# the hypotenuse labelled "slope -p" (MATH.md section 8).
 # Input:  DIR/error_vs_nfe.dat (written by `diffode run`: one block per solver line, each
-#         opening with a "label" "rmse" header row; blocks separated by two blank lines).
+#         opening with a "label" "rmse" "min" "max" header row; rows "nfe mean min max";
+#         blocks separated by two blank lines; block i is solver i % nsolvers of cell
+#         i / nsolvers, a cell being one (model, schedule, spacing)).
 # Usage:  gnuplot -e "dir='results/NAME'; term='pngcairo'; ext='png'" plots/error_vs_nfe.gp
-#         (optional: ylab='...', which plot.sh sets for mode = roundtrip)
+#         optional: ylab, caption, runs (title lines), nsolvers (plot.sh reads them from
+#         DIR/captions.txt)
 if (!exists("dir")) dir = "."
 if (!exists("term")) term = "pngcairo"
 if (!exists("ext")) ext = "png"
 if (!exists("ylab")) ylab = "RMSE of final state vs reference"
+if (!exists("caption") || caption eq "") caption = dir   # no captions.txt: say where
+if (!exists("runs")) runs = ""
 data = dir."/error_vs_nfe.dat"
 
-set terminal term size 900,640 font ",11"
+stats data using 1:2 nooutput
+nblocks = STATS_blocks
+xlo = STATS_min_x / 1.15
+xhi = STATS_max_x * 1.15
+ytop = STATS_max_y
+stats data using 1:3 nooutput
+ymin = STATS_min_y                  # the smallest error of any seed
+stats data using 1:4 nooutput
+ytop = STATS_max_y > ytop ? STATS_max_y : ytop
+if (!exists("nsolvers")) nsolvers = 0
+
+set terminal term size 1100,760 font ",11"
 set output dir."/error_vs_nfe.".ext
+set title caption."\n".runs noenhanced font ",10"
 set logscale xy
-set format y "10^{%L}"
 set xlabel "NFE (model evaluations per sample)"
 set ylabel ylab
-set grid xtics ytics mxtics mytics lc rgb "#dddddd"
-set key outside right top box opaque
+set grid xtics ytics lc rgb "#e0e0e0"
+set key outside right top box opaque noenhanced font ",10" spacing 1.1 samplen 4
 
-# ten distinguishable lines (matplotlib's tab10 colours, varied point shapes)
-array colours[10] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", \
-                     "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
-do for [i = 1:10] { set linetype i lc rgb colours[i] lw 2 pt (i % 7) + 4 ps 0.9 }
-set linetype cycle 10
+# Slope triangles: four small ones side by side in a strip below the smallest error, so
+# none touches the data; each leg spans a factor r in NFE, so the drop is r^p.
+Lx = log(xhi / xlo)
+r = exp(0.08 * Lx)
+ybase = ymin / (1.6 * r ** 4)
+ylo = ybase / 3.0
+do for [p = 1:4] {
+    xa = xlo * exp(Lx * (0.05 + 0.14 * (p - 1)))
+    xb = xa * r
+    set object p polygon from xa, ybase to xb, ybase to xa, ybase * r ** p to xa, ybase \
+        fc rgb "#f0f0f0" fs solid border lc rgb "#404040" lw 1.2 front
+    set label p sprintf("slope -%d", p) at sqrt(xa * xb), ybase / 1.55 center font ",10" front
+}
+set xrange [xlo : xhi]
+set yrange [ylo : ytop * 2]
 
-stats data using 1:2 nooutput
-x1 = STATS_max_x
-y1 = STATS_min_y
-nblocks = STATS_blocks
-slope(x, p) = y1 * (x / x1) ** (-p)
-set xrange [STATS_min_x / 1.15 : x1 * 1.15]
-set yrange [y1 / 3 : STATS_max_y * 3]
+# 1-2-5 ticks on both axes; on y only the decades are labelled past 7 decades
+set xtics () nomirror
+set ytics ()
+do for [e = floor(log10(xlo)) : ceil(log10(xhi))] {
+    do for [m in "1 2 5"] {
+        v = m * 10.0 ** e
+        if (v >= xlo && v <= xhi) { set xtics add (sprintf("%g", v) v) }
+    }
+}
+ndec = log10(ytop * 2 / ylo)
+do for [e = floor(log10(ylo)) : ceil(log10(ytop * 2))] {
+    do for [m in "1 2 5"] {
+        v = m * 10.0 ** e
+        lab = m ne "1" && ndec > 7 ? "" : e == 0 ? m : m eq "1" ? sprintf("10^{%d}", e) : \
+              sprintf("%s·10^{%d}", m, e)
+        if (v >= ylo && v <= ytop * 2) { set ytics add (lab v) }
+    }
+}
 
-plot for [i = 0:nblocks - 1] data index i using 1:2 with linespoints lt (i + 1) \
-         title columnheader(1), \
-     for [p = 1:4] slope(x, p) with lines dt 2 lc rgb "#999999" \
-         lw 1 title sprintf("NFE^{-%d}", p)
+# colour and marker by solver, dash by cell (lines.gp, beside this script)
+load ARG0[1:strstrt(ARG0, "error_vs_nfe.gp") - 1]."lines.gp"
+
+plot for [i = 0:nblocks - 1] data index i using 1:3:4 with filledcurves \
+         lc rgb colours[solver(i) % K + 1] fs transparent solid 0.15 noborder notitle, \
+     for [i = 0:nblocks - 1] data index i using 1:2 with linespoints lt (i + 1) \
+         title columnheader(1)

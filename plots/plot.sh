@@ -18,13 +18,20 @@ drawn=0
 ylab="RMSE of final state vs reference"
 grep -Eq '^[[:space:]]*mode[[:space:]]*=[[:space:]]*roundtrip' "$dir/config.ini" 2>/dev/null &&
     ylab="round-trip RMSE vs start (NFE of both legs)"
+# captions.txt (written by the sweep, experiments/sweep_summary.c): "key text" lines saying
+# what was run, for the titles; ' doubled for gnuplot's single-quoted strings.
+cap() { sed -n "s/^$1 //p" "$dir/captions.txt" 2>/dev/null | head -n 1 | sed "s/'/''/g"; }
+caps="caption='$(cap sweep)'; runs='$(cap runs)'; pcaption='$(cap portrait)'; fit='$(cap fit)'"
+caps="$caps; baseline='$(cap baseline)'"
+n=$(cap solvers | tr -cd 0-9)
+caps="$caps; nsolvers=${n:-0}"
 for fig in error_vs_nfe orders trajectory_error trajectory_diff trajectories2d samples2d \
     flowmap1d; do
     [ -s "$dir/$fig.dat" ] || continue
     drawn=$((drawn + 1))
     for out in "$png png" "svg svg"; do
         set -- $out
-        gnuplot -e "dir='$dir'; term='$1'; ext='$2'; ylab='$ylab'" "$here/$fig.gp" ||
+        gnuplot -e "dir='$dir'; term='$1'; ext='$2'; ylab='$ylab'; $caps" "$here/$fig.gp" ||
             { echo "plot.sh: $fig.$2 failed" >&2; status=1; }
     done
 done

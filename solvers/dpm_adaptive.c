@@ -7,7 +7,8 @@
  *     delta = max(atol, rtol max(|x_lower|, |x_prev|)),  E = max over samples of the RMS of
  *     (x_higher - x_lower) / delta,  accept if E <= 1,  h <- min(theta h E^(-1/order), rest)
  *
- * in x-space (x = xbar / sqrt(1 + sigma^2)), as the official code measures it, with its
+ * in the schedule's x-space (x = a xbar: xbar / sqrt(1 + sigma^2) on VP schedules,
+ * dode_schedule_xbar_scale), as the official code measures it, with its
  * defaults h_init = 0.05, atol = 0.0078, rtol = 0.05, theta = 0.9, and its stopping rule
  * |t - t_end| <= t_err = 1e-5 (so the last point may sit within t_err of t(sigmas[steps])).
  * Each of h_init, rtol and atol is the official value unless the user gave it (dpm.h).
@@ -37,7 +38,7 @@ typedef struct {
 static double attempt_error(const adapt_ws *w, double sigma_t)
 {
     const dode_ode *ode = w->mod.ode;
-    const double a = 1.0 / sqrt(1.0 + sigma_t * sigma_t);
+    const double a = 1.0 / dode_schedule_xbar_scale(ode->schedule, sigma_t);
     double worst = 0.0;
     for (size_t i = 0; i < ode->n; i++) {
         double s = 0.0;
@@ -68,7 +69,7 @@ static int attempt(adapt_ws *w, int taylor, double ss, double st, const double *
 
 static void accept(adapt_ws *w, double *xbar, double sigma_t)
 {
-    const double a = 1.0 / sqrt(1.0 + sigma_t * sigma_t);
+    const double a = 1.0 / dode_schedule_xbar_scale(w->mod.ode->schedule, sigma_t);
     for (size_t k = 0; k < w->mod.len; k++) {
         xbar[k] = w->higher[k];
         w->x_prev[k] = a * w->lower[k];
@@ -145,7 +146,7 @@ int dpm_adaptive_solve(const dode_solver_type *self, dode_ode *ode, const dode_g
                    .atol = dode_solver_opts_given(opts, DODE_OPT_ATOL) ? opts->adaptive.atol
                                                                        : official_atol };
     dpm_model_init(&w.mod, ode, e->form, opts, v[7]);
-    const double a0 = 1.0 / sqrt(1.0 + sigmas[0] * sigmas[0]);
+    const double a0 = 1.0 / dode_schedule_xbar_scale(ode->schedule, sigmas[0]);
     for (size_t k = 0; k < w.mod.len; k++)
         w.x_prev[k] = a0 * xbar[k];           /* official: x_prev = x at the start */
     const double target = adapt_target(ode->schedule, sigmas[0], sigmas[steps]);

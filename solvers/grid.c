@@ -1,9 +1,12 @@
 /* grid.c - time grids sigma_0 > ... > sigma_steps on a schedule (MATH.md section 4;
  * DPM-Solver's get_time_steps, EDM eq. 5, the DDIM repository's integer sequences).
  *
- * Invariant: a grid made here holds steps + 1 finite points with sigma monotone
+ * Invariant: a grid made here holds steps + 1 points with sigma monotone
  * (non-increasing; strictly so except for the repeated levels ddim-quad keeps) and
  * t[i] = t(sigma[i]); its endpoints are exactly sigma(t_max) and sigma(t_min) (or 0).
+ * All are finite except sigma[0] = inf where a zero-terminal-SNR schedule is started at
+ * its last t (dode_solve takes that first step). Level spacings also follow diffusers
+ * (trailing, leading, linspace).
  * On failure *out is left untouched. */
 #include <math.h>
 #include <stdint.h>
@@ -11,10 +14,12 @@
 #include <string.h>
 
 #include "diffode/grid.h"
+#include "diffode/limits.h"
 #include "diffode/status.h"
 
 static const char *const spacing_names[DODE_SPACING_COUNT] = {
     "uniform-t", "quadratic-t", "logsnr", "karras", "ddim-uniform", "ddim-quad",
+    "trailing", "leading", "linspace",
 };
 
 void dode_grid_opts_init(dode_grid_opts *o)
@@ -39,8 +44,8 @@ int dode_spacing_parse(const char *name, dode_spacing *out, char *err, size_t er
             return DODE_OK;
         }
     return dode_fail(err, errlen, DODE_ENOTFOUND, "unknown spacing \"%s\": valid names are "
-                     "uniform-t, quadratic-t, logsnr, karras, ddim-uniform, ddim-quad",
-                     name ? name : "(null)");
+                     "uniform-t, quadratic-t, logsnr, karras, ddim-uniform, ddim-quad, "
+                     "trailing, leading, linspace", name ? name : "(null)");
 }
 
 void dode_grid_free(dode_grid *g)
@@ -91,6 +96,14 @@ static int time_range(const dode_schedule *s, const dode_grid_opts *o, double *t
     if (!(lo > t0))
         return dode_fail(err, errlen, DODE_EINVAL, "grid on %s: t-min %.12g must be above "
                          "%.12g, where sigma = 0", name, lo, t0);
+    /* x_T = x sqrt(1 + sigma^2) must not overflow; sigma = inf exactly is zero terminal
+     * SNR, whose first step the driver takes in x0 form (solver.h, dode_solve) */
+    const double s_hi = dode_schedule_sigma(s, hi);
+    if (!(s_hi <= DODE_MAX_SIGMA) && s_hi != INFINITY)
+        return dode_fail(err, errlen, DODE_EINVAL, "grid on %s: t-max %.12g gives sigma = "
+                         "%g, above the largest sigma %g a state can be scaled by (x sqrt(1 + "
+                         "sigma^2) would overflow)", name, hi, dode_schedule_sigma(s, hi),
+                         DODE_MAX_SIGMA);
     *t_max = hi;
     *t_min = lo;
     return DODE_OK;
@@ -134,18 +147,62 @@ static void fill_in_sigma(const dode_schedule *s, int karras, double rho, double
     t[steps] = t_min;
 }
 
-/* Number of levels in the sequence below: ceil(N / (N // S)) or S (1 <= S <= N). */
+/* Room for the sequence below: ceil(N / (N // S)), S, or S + 1 for trailing (NumPy's
+ * arange length is a rounded ceil; 1 <= S <= N). */
 static size_t ddim_count(dode_spacing sp, size_t N, size_t S)
 {
-    return sp == DODE_SPACING_DDIM_UNIFORM ? (N + N / S - 1) / (N / S) : S;
+    if (sp == DODE_SPACING_DDIM_UNIFORM)
+        return (N + N / S - 1) / (N / S);
+    return sp == DODE_SPACING_TRAILING ? S + 1 : S;
+}
+
+/* diffusers' DDIMScheduler.set_timesteps (Lin et al. 2023, Table 2), ascending; *count
+ * is the number written. linspace: round(linspace(0, N-1, S)); leading: arange(S) (N // S)
+ * (steps_offset 0); trailing: round(arange(N, 0, -N/S)) - 1. np.round rounds half to
+ * even, as nearbyint does in the default rounding mode. */
+static void diffusers_levels(dode_spacing sp, size_t N, size_t S, size_t *levels,
+                             size_t *count)
+{
+    if (sp == DODE_SPACING_LEADING) {
+        for (size_t k = 0; k < S; k++)
+            levels[k] = k * (N / S);
+        *count = S;
+    } else if (sp == DODE_SPACING_LINSPACE) {
+        const double step = S > 1 ? (double)(N - 1) / (double)(S - 1) : 0;
+        for (size_t k = 0; k < S; k++)
+            levels[k] = k == S - 1 ? N - 1 : (size_t)nearbyint((double)k * step);
+        *count = S;
+    } else {                                    /* trailing, from the top down */
+        const double ratio = (double)N / (double)S;
+        const size_t len = (size_t)ceil((double)N / ratio);
+        size_t c = 0;
+        for (size_t k = 0; k < len && k <= S; k++) {
+            const double v = nearbyint((double)N + (double)k * -ratio);
+            if (v >= 1)                         /* a level >= 0 (guards a rounded ceil) */
+                levels[c++] = (size_t)v - 1;
+        }
+        for (size_t k = 0; k < c / 2; k++) {    /* ascending, as the others */
+            const size_t tmp = levels[k];
+            levels[k] = levels[c - 1 - k];
+            levels[c - 1 - k] = tmp;
+        }
+        *count = c;
+    }
 }
 
 /* The DDIM repository's sequences, ascending ([ddim_count]): uniform range(0, N, N // S);
- * quad int(linspace(0, sqrt(0.8 N), S)^2) with NumPy's start + k * step, repeats kept. */
-static void ddim_levels(dode_spacing sp, size_t N, size_t S, size_t *levels)
+ * quad int(linspace(0, sqrt(0.8 N), S)^2) with NumPy's start + k * step, repeats kept;
+ * and diffusers' three above. *count is the number written. */
+static void ddim_levels(dode_spacing sp, size_t N, size_t S, size_t *levels, size_t *count)
 {
+    *count = ddim_count(sp, N, S);
+    if (sp == DODE_SPACING_TRAILING || sp == DODE_SPACING_LEADING
+        || sp == DODE_SPACING_LINSPACE) {
+        diffusers_levels(sp, N, S, levels, count);
+        return;
+    }
     if (sp == DODE_SPACING_DDIM_UNIFORM) {
-        for (size_t k = 0; k < ddim_count(sp, N, S); k++)
+        for (size_t k = 0; k < *count; k++)
             levels[k] = k * (N / S);
         return;
     }
@@ -173,19 +230,19 @@ static int ddim_grid(const dode_schedule *s, dode_spacing sp, size_t steps, dode
         return dode_fail(err, errlen, DODE_EINVAL, "grid: %s with %zu steps needs at most "
                          "%zu, the levels of %s", spacing_names[sp], steps, N,
                          dode_schedule_name(s));
-    const size_t count = ddim_count(sp, N, steps);
+    size_t count = ddim_count(sp, N, steps);
     size_t *levels = malloc(count * sizeof *levels);
     double *sigma = NULL, *t = NULL;
     if (levels == NULL)
         return dode_fail(err, errlen, DODE_ENOMEM, "grid: cannot allocate %zu levels", count);
-    ddim_levels(sp, N, steps, levels);
+    ddim_levels(sp, N, steps, levels, &count);
     if (grid_alloc(count + 1, &sigma, &t, err, errlen) != DODE_OK) {
         free(levels);
         return DODE_ENOMEM;
     }
     for (size_t j = 0; j < count; j++) {
         const size_t n = levels[count - 1 - j];
-        sigma[j] = sqrt((1.0 - abar[n]) / abar[n]);
+        sigma[j] = sqrt((1.0 - abar[n]) / abar[n]);     /* inf at abar = 0 (zero SNR) */
         t[j] = (double)(n + 1) / (double)N;
     }
     sigma[count] = 0.0;
@@ -220,10 +277,16 @@ int dode_grid_make(const dode_schedule *s, const dode_grid_opts *o, size_t steps
     int rc = check_options(s, o, steps, out, err, errlen);
     if (rc != DODE_OK)
         return rc;
-    if (o->spacing == DODE_SPACING_DDIM_UNIFORM || o->spacing == DODE_SPACING_DDIM_QUAD)
+    if (o->spacing >= DODE_SPACING_DDIM_UNIFORM)       /* a level sequence */
         return ddim_grid(s, o->spacing, steps, out, err, errlen);
     if ((rc = time_range(s, o, &t_max, &t_min, err, errlen)) != DODE_OK)
         return rc;
+    if (dode_schedule_sigma(s, t_max) == INFINITY
+        && (o->spacing == DODE_SPACING_LOGSNR || o->spacing == DODE_SPACING_KARRAS))
+        return dode_fail(err, errlen, DODE_EINVAL, "grid on %s: %s spacing cannot start at "
+                         "t-max %g, where sigma = inf (zero terminal SNR); use uniform-t, "
+                         "quadratic-t, trailing or linspace, or a t-max below %g",
+                         dode_schedule_name(s), spacing_names[o->spacing], t_max, t_max);
     const size_t extra = o->to_zero ? 2 : 1;
     if (steps > SIZE_MAX - extra)
         return dode_fail(err, errlen, DODE_EINVAL, "grid: %zu steps is too many", steps);

@@ -197,9 +197,10 @@ static int gsl_solve(const dode_solver_type *self, dode_ode *ode, const dode_gri
     gsl_odeiv2_system sys = { gsl_rhs, st->implicit ? gsl_jac : NULL, len, &c };
     gsl_odeiv2_driver *d = gsl_odeiv2_driver_alloc_standard_new(
         &sys, *st->type, h, opts->adaptive.atol, opts->adaptive.rtol, 1.0, 0.0);
-    if (d == NULL) {        /* gsl_odeiv2_driver_free does not accept NULL */
-        rc = dode_ode_fail(ode, DODE_ENOMEM, "cannot allocate a GSL %s stepper for %zu "
-                           "equations", (*st->type)->name, len);
+    if (d == NULL) {        /* gsl_odeiv2_driver_free does not accept NULL (issue 18) */
+        rc = dode_ode_fail(ode, DODE_ENOMEM, "out of memory: cannot allocate a GSL %s "
+                           "stepper for %zu equations (%zu MiB a state vector)",
+                           (*st->type)->name, len, (len * sizeof(double)) >> 20);
     } else {
         rc = gsl_evolve(d, &c, u0, u1, h, xbar, opts, trace);
         gsl_odeiv2_driver_free(d);

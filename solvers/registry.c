@@ -16,6 +16,12 @@ extern const dode_solver_type dode_solver_dpm1, dode_solver_dpm2, dode_solver_dp
     dode_solver_dpmpp_fast2, dode_solver_dpmpp_fast3, dode_solver_dpmpp2m,
     dode_solver_dpmpp3m, dode_solver_dpmpp3m_taylor, dode_solver_dpm_adaptive12,
     dode_solver_dpm_adaptive23, dode_solver_unipc1, dode_solver_unipc2, dode_solver_unipc3;
+/* multistep baselines (solvers/ipndm.c, deis.c, pndm.c, lms.c) */
+extern const dode_solver_type dode_solver_ipndm1, dode_solver_ipndm2, dode_solver_ipndm3,
+    dode_solver_ipndm4, dode_solver_ipndm_v1, dode_solver_ipndm_v2, dode_solver_ipndm_v3,
+    dode_solver_ipndm_v4, dode_solver_deis_tab1, dode_solver_deis_tab2, dode_solver_deis_tab3,
+    dode_solver_deis_rhoab1, dode_solver_deis_rhoab2, dode_solver_deis_rhoab3,
+    dode_solver_pndm, dode_solver_plms, dode_solver_lms;
 extern const dode_solver_type dode_solver_euler_a, dode_solver_sde_dpm1,
     dode_solver_sde_dpmpp1, dode_solver_dpmpp2m_sde, dode_solver_dpmpp3m_sde,
     dode_solver_edm_sde,
@@ -52,6 +58,24 @@ static const dode_solver_type *const registry[] = {
     &dode_solver_unipc1,
     &dode_solver_unipc2,
     &dode_solver_unipc3,
+    /* multistep baselines (solvers/ipndm.c, deis.c, pndm.c, lms.c) */
+    &dode_solver_ipndm1,
+    &dode_solver_ipndm2,
+    &dode_solver_ipndm3,
+    &dode_solver_ipndm4,
+    &dode_solver_ipndm_v1,
+    &dode_solver_ipndm_v2,
+    &dode_solver_ipndm_v3,
+    &dode_solver_ipndm_v4,
+    &dode_solver_deis_tab1,
+    &dode_solver_deis_tab2,
+    &dode_solver_deis_tab3,
+    &dode_solver_deis_rhoab1,
+    &dode_solver_deis_rhoab2,
+    &dode_solver_deis_rhoab3,
+    &dode_solver_pndm,
+    &dode_solver_plms,
+    &dode_solver_lms,
     /* stochastic samplers, noise from opts->noise (solvers/sde_*.c, docs/stochastic.md) */
     &dode_solver_euler_a,
     &dode_solver_sde_dpm1,

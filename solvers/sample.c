@@ -1,6 +1,8 @@
 /* sample.c - the sampling path and the reference flow (sample.h): x <-> xbar scaling
- * (MATH.md section 4: xbar = x / sqrt(abar) and sqrt(1/abar) = sqrt(1 + sigma^2)), one
- * solve with its cost, the exact-or-rk8pd reference, and the seeded draw of x_T. */
+ * (xbar = x / a, 1/a = sqrt(1 + sigma^2) on VP schedules, 1 + sigma on flow ones:
+ * dode_schedule_xbar_scale), one solve with its cost, the exact-or-rk8pd reference, and
+ * the seeded draw of x_T. At sigma = inf (zero terminal SNR) xbar does not exist; the
+ * state there is x itself, pure noise, and dode_solve's first step reads it so (solver.h). */
 #include <math.h>
 #include <string.h>
 #include <time.h>
@@ -10,16 +12,18 @@
 #include "diffode/sample.h"
 #include "diffode/status.h"
 
-void dode_x_to_xbar(double sigma, const double *x, double *xbar, size_t len)
+void dode_x_to_xbar(const dode_schedule *s, double sigma, const double *x, double *xbar,
+                    size_t len)
 {
-    const double scale = sqrt(1.0 + sigma * sigma);
+    const double scale = sigma == INFINITY ? 1.0 : dode_schedule_xbar_scale(s, sigma);
     for (size_t k = 0; k < len; k++)
         xbar[k] = x[k] * scale;
 }
 
-void dode_xbar_to_x(double sigma, const double *xbar, double *x, size_t len)
+void dode_xbar_to_x(const dode_schedule *s, double sigma, const double *xbar, double *x,
+                    size_t len)
 {
-    const double scale = 1.0 / sqrt(1.0 + sigma * sigma);
+    const double scale = sigma == INFINITY ? 1.0 : 1.0 / dode_schedule_xbar_scale(s, sigma);
     for (size_t k = 0; k < len; k++)
         x[k] = xbar[k] * scale;
 }
@@ -63,10 +67,10 @@ int dode_sample(const dode_solver_type *solver, dode_ode *ode, const dode_grid *
     const size_t len = ode->n * ode->dim;
     dode_run_stats own;
     dode_run_stats *st = stats != NULL ? stats : &own;
-    dode_x_to_xbar(grid->sigma[0], x_T, x_0, len);        /* x_0 holds xbar while solving */
+    dode_x_to_xbar(ode->schedule, grid->sigma[0], x_T, x_0, len);        /* x_0 holds xbar while solving */
     int rc = dode_run_xbar(solver, ode, grid, opts, x_0, trace, st, err, errlen);
     if (rc == DODE_OK)
-        dode_xbar_to_x(st->sigma_end, x_0, x_0, len);
+        dode_xbar_to_x(ode->schedule, st->sigma_end, x_0, x_0, len);
     return rc;
 }
 
@@ -134,6 +138,10 @@ int dode_reference(const dode_model *model, const dode_schedule *schedule, size_
                                          "failed from sigma %g to %g (%s)", model->name,
                                          sigma_from, sigma_to, dode_strerror(rc));
     }
+    if (sigma_from == INFINITY)     /* rk8pd would start with the zero-SNR DDIM step */
+        return dode_fail(err, errlen, DODE_EUNSUPPORTED, "reference: rk8pd cannot start at "
+                         "sigma = inf (zero terminal SNR), and %s", model->exact_flow == NULL
+                         ? "the model has no exact flow" : "the exact flow was not asked for");
     if (xbar_to != xbar_from)
         memmove(xbar_to, xbar_from, n * model->dim * sizeof *xbar_to);
     return rk8pd_flow(model, schedule, n, sigma_from, sigma_to, xbar_to, o, stats, err,

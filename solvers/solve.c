@@ -3,7 +3,8 @@
  *
  * Invariant: a solver's solve() is only ever reached through dode_solve with a grid that
  * is finite, >= 0, monotone (repeats allowed, as DDIM's quadratic sequence repeats a
- * level, but not constant), with sigma = 0 only at an end, and a finite starting xbar.
+ * level, but not constant), with sigma = 0 only at an end, and a finite starting xbar;
+ * a grid from sigma = inf reaches the solver without its first step (zero_snr.c).
  * dode_solve resets ode->nfe and ode->njac to 0, so afterwards they are the solve's cost
  * (denoise_to_zero included). */
 #include <math.h>
@@ -37,7 +38,10 @@ size_t dode_solver_steps_for_nfe(const dode_solver_type *solver, size_t nfe)
         return 0;
     if (solver->evals_per_step <= 0)        /* adaptive: one step, the two endpoints */
         return 1;
-    return nfe / (size_t)solver->evals_per_step;
+    const size_t warm = solver->warmup_evals > 0 ? (size_t)solver->warmup_evals : 0;
+    const size_t least = solver->min_steps > 1 ? (size_t)solver->min_steps : 1;
+    const size_t steps = nfe > warm ? (nfe - warm) / (size_t)solver->evals_per_step : 0;
+    return steps >= least ? steps : 0;
 }
 
 double *solver_workspace(dode_ode *ode, size_t nvec, double **views)
@@ -133,12 +137,15 @@ int solver_var_solve(const dode_solver_type *self, dode_ode *ode, const dode_gri
 }
 
 /* The grid: finite, >= 0, monotone, not constant; sigma = 0 only at an end, and in
- * lambda / log sigma only at the last point (log 0 elsewhere). */
+ * lambda / log sigma only at the last point (log 0 elsewhere); sigmas[0] may be inf
+ * (zero terminal SNR) when sigmas[1] is finite. */
 static int check_grid(const double *sigmas, size_t steps, dode_variable var, char *err,
                       size_t errlen)
 {
     const double dir = sigmas[steps] - sigmas[0];
     for (size_t i = 0; i <= steps; i++) {
+        if (i == 0 && sigmas[0] == INFINITY && steps >= 1 && sigmas[1] < INFINITY)
+            continue;       /* zero terminal SNR: the driver's first step (zero_snr.c) */
         if (!(sigmas[i] >= 0) || !isfinite(sigmas[i]))
             return dode_fail(err, errlen, DODE_EINVAL, "sigmas[%zu] = %g is not a finite "
                              "value >= 0", i, sigmas[i]);
@@ -170,12 +177,25 @@ static int check_opts(const dode_solver_opts *o, const double *sigmas, size_t st
     return dode_solver_opts_check(o, err, errlen);
 }
 
+/* sigma = inf is a time of the schedule only where it reaches zero SNR at its last t. */
+static int check_zero_snr(const dode_schedule *s, char *err, size_t errlen)
+{
+    const double top = dode_schedule_sigma(s, dode_schedule_t_limit(s));
+    if (top == INFINITY)
+        return DODE_OK;
+    return dode_fail(err, errlen, DODE_EINVAL, "sigmas[0] = inf, but schedule %s never "
+                     "reaches zero SNR (sigma at its largest t is %g)",
+                     dode_schedule_name(s), top);
+}
+
 static int check_input(const dode_ode *ode, const double *sigmas, size_t steps,
                        const double *xbar, const dode_solver_opts *o, char *err, size_t errlen)
 {
     if (steps == 0)
         return dode_fail(err, errlen, DODE_EINVAL, "steps must be >= 1");
     int rc = check_grid(sigmas, steps, o->generic.variable, err, errlen);
+    if (rc == DODE_OK && sigmas[0] == INFINITY)
+        rc = check_zero_snr(ode->schedule, err, errlen);
     if (rc == DODE_OK)
         rc = check_opts(o, sigmas, steps, err, errlen);
     if (rc != DODE_OK)
@@ -212,6 +232,25 @@ static int denoise_to_zero(const dode_solver_type *solver, dode_ode *ode,
     return DODE_OK;
 }
 
+/* The solver on the grid; from sigma = inf, the zero-SNR first step, then the solver on
+ * the rest of the grid (none if the grid was that one step). */
+static int solve_from_start(const dode_solver_type *solver, dode_ode *ode,
+                            const dode_grid *grid, double *xbar, const dode_solver_opts *opts,
+                            dode_trace *trace)
+{
+    if (grid->sigma[0] < INFINITY)
+        return solver->solve(solver, ode, grid, xbar, opts, trace);
+    int rc = solver_zero_snr_step(ode, grid, xbar, trace);
+    if (rc != DODE_OK || grid->steps == 1)
+        return rc;
+    dode_grid rest = *grid;
+    rest.steps--;
+    rest.sigma++;
+    if (rest.t != NULL)
+        rest.t++;
+    return solver->solve(solver, ode, &rest, xbar, opts, trace);
+}
+
 int dode_solve(const dode_solver_type *solver, dode_ode *ode, const dode_grid *grid,
                double *xbar, const dode_solver_opts *opts, dode_trace *trace, char *err,
                size_t errlen)
@@ -235,7 +274,7 @@ int dode_solve(const dode_solver_type *solver, dode_ode *ode, const dode_grid *g
         if (trace != NULL)
             trace->count = trace->accepted = trace->rejected = 0;
         dode_trace_record(trace, sigmas[0], xbar, solver_len(ode));
-        rc = solver->solve(solver, ode, grid, xbar, opts, trace);
+        rc = solve_from_start(solver, ode, grid, xbar, opts, trace);
     }
     if (rc == DODE_OK && opts->denoise_to_zero && sigmas[steps] > 0)
         rc = denoise_to_zero(solver, ode, opts, sigmas[steps], xbar, trace);

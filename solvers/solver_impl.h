@@ -36,6 +36,13 @@ double *solver_workspace(dode_ode *ode, size_t nvec, double **views /* [nvec] or
  * ([n][dim]). */
 int solver_step_to_zero(dode_ode *ode, double sigma, double *xbar, double *eps);
 
+/* The first step of a grid that starts at sigma = inf (zero terminal SNR, docs/models.md):
+ * xbar holds x_T (pure noise, a_T = 0, so eps_T = x_T exactly); with the model's x0h
+ * (dode_ode_x0, one NFE) it becomes xbar_1 = x0h + sigmas[1] x_T, which is DDIM's step
+ * x_1 = a_1 x0h + s_1 eps_T. Records the trace point. solvers/zero_snr.c. */
+int solver_zero_snr_step(dode_ode *ode, const dode_grid *grid, double *xbar,
+                         dode_trace *trace);
+
 /* 1 if a step ending at sigma = 0 must be the x0 prediction in this variable (lambda,
  * log sigma: the endpoint is at infinity). */
 static inline int solver_var_singular_at_zero(dode_variable var)

@@ -4,6 +4,7 @@
  * there, so the messages carry a real path. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -167,13 +168,22 @@ static const bad_case bad_cases[] = {
     { EXP MODEL "[solver heun]\nbase = heun\n" SWEEP_HEAD "solvers = heun\nnfe = 4\n",
       DODE_EINVAL, 5, "would hide the registry solver \"heun\"" },
     { EXP MODEL SWEEP_HEAD "solvers = euler\nnfe = 4\nrho = 1e999\n", DODE_EFORMAT, 9,
-      "key 'rho': \"1e999\" is not a number" },
+      "key 'rho': \"1e999\" overflows a double" },
     { EXP MODEL "[sweep]\nmodels = h\nschedules = ddpm-linear\nsolvers = euler\nnfe = 4\n",
       DODE_ENOTFOUND, 6, "key 'models': no section [model h]" },
     { EXP "baseline = heun\n" MODEL SWEEP_HEAD "solvers = euler\nnfe = 4\n", DODE_ENOTFOUND,
       3, "key 'baseline': \"heun\" is not in [sweep] solvers" },
     { EXP MODEL "[sweep]\nschedules = edm\nspacings = ddim-uniform\nsolvers = euler\n"
       "nfe = 4\n", DODE_EINVAL, 7, "key 'spacings': " },
+    /* issue 18 / 11: counts share limits.h's bounds with the flags; subnormals are named */
+    { EXP MODEL SWEEP_HEAD "solvers = euler\nnfe = 4, 1000000000\n", DODE_EINVAL, 8,
+      "key 'nfe': 1000000000 is above the limit of 10000 model evaluations per solve" },
+    { EXP "true_samples = 16777217\n" MODEL SWEEP_HEAD "solvers = euler\nnfe = 4\n",
+      DODE_EINVAL, 3, "key 'true_samples': 16777217 is above the limit of 16777216" },
+    { EXP "t_min = 5e-324\n" MODEL SWEEP_HEAD "solvers = euler\nnfe = 4\n", DODE_EFORMAT, 3,
+      "key 't_min': \"5e-324\" is subnormal" },
+    { EXP "t_max = 1e300\n" MODEL "[sweep]\nschedules = edm\nsolvers = euler\nnfe = 4\n",
+      DODE_EINVAL, 6, "t-max 1e+300 gives sigma = 1e+300, above the largest sigma" },
 };
 
 /* Writes text to dir/bad.ini and returns its path in buf. */
@@ -222,12 +232,61 @@ START_TEST(overlong_line_is_reported_with_its_line)
 }
 END_TEST
 
+/* Seconds of CLOCK_MONOTONIC since t0. */
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0->tv_nsec);
+}
+
+/* Issue 18 item 5: 100,000 section headers took 87 s (each compared with every earlier
+ * one) and were refused "too many sections" on the last line. Reading now stops at header
+ * 131, the first beyond the limit, naming that line, in well under a second. */
+START_TEST(too_many_sections_stop_the_reader_at_the_first_one_over)
+{
+    const size_t n = 100000;
+    char *text = malloc(n * 16 + 1), *at = text, err[ERRLEN] = "";
+    for (size_t i = 0; i < n; i++)
+        at += sprintf(at, "[model m%zu]\n", i);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    exp_config cfg;
+    ck_assert_int_eq(exp_config_parse(text, "many.ini", &cfg, err, sizeof err), DODE_EFORMAT);
+    const double s = seconds_since(&t0);
+    ck_assert_msg(strstr(err, "many.ini:131: more than 130 sections") == err, "%s", err);
+    ck_assert_msg(s < 1.0, "took %g s", s);
+    ck_assert_ptr_null(cfg.path);
+    free(text);
+}
+END_TEST
+
+/* The same for key = value lines: the 4097th is refused on its line, reading stops. */
+START_TEST(too_many_entries_stop_the_reader_at_the_first_one_over)
+{
+    const size_t n = 50000;
+    char *text = malloc(n * 24 + 32), *at = text, err[ERRLEN] = "";
+    at += sprintf(at, "[experiment]\n");
+    for (size_t i = 0; i < n; i++)
+        at += sprintf(at, "k%zu = 1\n", i);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    exp_config cfg;
+    ck_assert_int_eq(exp_config_parse(text, "keys.ini", &cfg, err, sizeof err), DODE_EFORMAT);
+    const double s = seconds_since(&t0);
+    ck_assert_msg(strstr(err, "keys.ini:4098: key 'k4096': more than 4096 key = value lines")
+                  == err, "%s", err);
+    ck_assert_msg(s < 1.0, "took %g s", s);
+    free(text);
+}
+END_TEST
+
 START_TEST(missing_file_is_an_io_error_naming_it)
 {
     exp_config cfg;
     char err[ERRLEN];
     ck_assert_int_eq(exp_config_load("/nonexistent/x.ini", &cfg, err, sizeof err), DODE_EIO);
-    ck_assert_ptr_nonnull(strstr(err, "cannot open config /nonexistent/x.ini"));
+    ck_assert_ptr_nonnull(strstr(err, "config: cannot open /nonexistent/x.ini"));
     ck_assert_ptr_null(cfg.path);
 }
 END_TEST
@@ -299,6 +358,8 @@ static Suite *config_suite(void)
                         (int)(sizeof bad_cases / sizeof bad_cases[0]));
     tcase_add_test(tc, overlong_line_is_reported_with_its_line);
     tcase_add_test(tc, missing_file_is_an_io_error_naming_it);
+    tcase_add_test(tc, too_many_sections_stop_the_reader_at_the_first_one_over);
+    tcase_add_test(tc, too_many_entries_stop_the_reader_at_the_first_one_over);
     tcase_add_test(tc, shipped_configs_are_valid);
     tcase_add_test(tc, spec_files_resolve_beside_the_config);
     suite_add_tcase(s, tc);

@@ -289,6 +289,52 @@ START_TEST(a_failing_model_is_reported_with_the_sigma_reached)
 }
 END_TEST
 
+/* Issue 18 item 1: under memory pressure GSL's driver allocation fails; gsl.c once freed
+ * the NULL driver (SIGSEGV, exit 139 from `diffode sample --solver gsl:rk8pd --n 5000000`
+ * under ulimit -v 1200000). Each explicit stepper, in a child whose address space allows
+ * 256 MiB more than the problem (2^22 rows, 2^23 equations: 64 MiB a state vector, so
+ * the 4 to 18 vectors of the steppers and their evolve object do not fit), must return
+ * DODE_ENOMEM saying "out of memory", with xbar unchanged. max_steps = 1 keeps a child
+ * that did get its memory from integrating 2^23 equations for minutes. Not under
+ * AddressSanitizer, whose shadow memory leaves no room for an address-space limit. */
+START_TEST(explicit_steppers_report_out_of_memory_cleanly)
+{
+#if !defined(__SANITIZE_ADDRESS__)
+    static const char *const names[] = { "gsl:rk2", "gsl:rk4", "gsl:rkf45", "gsl:rkck",
+                                         "gsl:rk8pd", "gsl:msadams" };
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        const pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+            const size_t n = (size_t)1 << 22;
+            problem p = problem_new(n);
+            double *x = calloc(n * DIM, sizeof *x);
+            test_limit_address_space();
+            dode_solver_opts o;
+            dode_solver_opts_init(&o);
+            o.adaptive.max_steps = 1;
+            char err[ERRLEN] = "";
+            const int rc = test_solve(dode_solver_find(names[k]), p.tp.ode, p.ends, 1, x, &o,
+                                      NULL, err, sizeof err);
+            int unchanged = 1;
+            for (size_t i = 0; i < n * DIM; i++)
+                unchanged &= x[i] == 0.0;
+            const int ok = rc == DODE_ENOMEM && strstr(err, "out of memory") != NULL
+                           && strstr(err, names[k]) != NULL && unchanged;
+            if (!ok)
+                fprintf(stderr, "%s: rc %d: %s\n", names[k], rc, err);
+            _exit(ok ? 0 : 1);
+        }
+        int status = 0;
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: no clean out of "
+                      "memory (status %d%s)", names[k], status,
+                      WIFSIGNALED(status) ? ", killed by a signal" : "");
+    }
+#endif
+}
+END_TEST
+
 static Suite *gsl_suite(void)
 {
     Suite *s = suite_create("gsl");
@@ -307,6 +353,7 @@ static Suite *gsl_suite(void)
     tcase_add_test(tc, implicit_steppers_need_a_jacobian_and_a_small_system);
     tcase_add_test(tc, a_small_step_budget_ends_with_emaxiter);
     tcase_add_test(tc, a_failing_model_is_reported_with_the_sigma_reached);
+    tcase_add_test(tc, explicit_steppers_report_out_of_memory_cleanly);
     suite_add_tcase(s, tc);
     return s;
 }

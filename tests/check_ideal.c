@@ -455,8 +455,17 @@ START_TEST(images_command_writes_a_grid_or_nothing)
     ck_assert_uint_eq(fread(head, 1, 24, f), 24);
     fclose(f);
     ck_assert(memcmp(head + 1, "PNG", 3) == 0);
-    /* width = 3 tiles of 2 + 4 pads of 2, height = 5 rows of 2 + 6 pads */
-    ck_assert(head[19] == 14 && head[23] == 22);
+    /* the grid, 3 tiles of 2 + 4 pads of 2 wide and 5 rows of 2 + 6 pads high, drawn 4
+     * times larger (--scale default), under a margin of 7 font dots of 2 pixels + 2 x 8
+     * and right of one of 8 + 12 pixels per character of the longest row label (at least
+     * "dpmpp2m, NFE 10") */
+    const uint32_t w = (uint32_t)head[16] << 24 | (uint32_t)head[17] << 16 |
+                       (uint32_t)head[18] << 8 | head[19];
+    const uint32_t h = (uint32_t)head[20] << 24 | (uint32_t)head[21] << 16 |
+                       (uint32_t)head[22] << 8 | head[23];
+    ck_assert_uint_eq(h, 22 * 4 + 7 * 2 + 2 * 8);
+    ck_assert_uint_ge(w, 14 * 4 + 2 * 8 + 12 * strlen("dpmpp2m, NFE 10"));
+    ck_assert_uint_eq((w - 14 * 4 - 2 * 8) % 12, 0);
     unlink(png);
     unlink(npy);
     rmdir(dir);

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -238,7 +239,8 @@ END_TEST
  * allocation now follows the data present (a plain file's size is checked first; a gzip
  * payload is converted as it arrives, the buffer growing geometrically), so the read
  * fails "truncated" even in a child whose address space allows only 256 MiB more: with
- * the old code that child got DODE_ENOMEM ("do not fit in memory") instead. */
+ * the old code that child got DODE_ENOMEM ("do not fit in memory") instead. Its 2^29
+ * values are also above DODE_IDX_MAX_KEPT, which a gzip file (size unknown) meets first. */
 START_TEST(header_claiming_far_more_than_the_file_holds_fails_truncated_without_allocating)
 {
     static const unsigned char bytes[16] = { 0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2,
@@ -256,8 +258,10 @@ START_TEST(header_claiming_far_more_than_the_file_holds_fails_truncated_without_
             char err[ERRLEN] = "";
             const int rc = dode_idx_read(t.path, NULL, &x, &rows, &cols, NULL, NULL, err,
                                          sizeof err);
-            const int ok = rc == DODE_EFORMAT && strstr(err, "truncated") != NULL
-                           && strstr(err, "item 1 of 2") != NULL && x == NULL && rows == 77;
+            int ok = gz ? rc == DODE_EINVAL && strstr(err, "limit of 67108864") != NULL
+                                : rc == DODE_EFORMAT && strstr(err, "truncated") != NULL
+                                  && strstr(err, "item 1 of 2") != NULL;
+            ok = ok && x == NULL && rows == 77;
             if (!ok)
                 fprintf(stderr, "gz %d: rc %d: %s\n", gz, rc, err);
             _exit(ok ? 0 : 1);
@@ -285,6 +289,98 @@ START_TEST(missing_file_and_oversized_subset_are_refused)
 }
 END_TEST
 
+/* Issue 18's gzip bomb: a small .idx.gz whose header claims 2^30 values (16384 items of
+ * 256 x 256) and holds 1 MiB of them. The old reader decompressed and kept values as they
+ * came, so memory followed the decompressed size (2.1 GB before failing); now the 2^30
+ * values to keep are refused from the header, above the 2^26 limit, before any data are
+ * read, in a child with only 256 MiB of address space to spare. */
+START_TEST(gzip_bomb_is_refused_from_its_header_before_decompressing)
+{
+    const uint32_t dims[3] = { 16384, 256, 256 };
+    const size_t data = (size_t)1 << 20;
+    unsigned char *buf = calloc(16 + data, 1);
+    const size_t len = idx_header(buf, 0x08, 3, dims) + data;
+    tmp_file t;
+    tmp_open(&t, "bomb.idx.gz");
+    write_file(t.path, buf, len, 1);
+    free(buf);
+    const pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        test_limit_address_space();
+        double *x = NULL;
+        size_t rows = 5, cols = 5;
+        char err[ERRLEN] = "";
+        const int rc = dode_idx_read(t.path, NULL, &x, &rows, &cols, NULL, NULL, err,
+                                     sizeof err);
+        const int ok = rc == DODE_EINVAL && strstr(err, t.path) != NULL
+                       && strstr(err, "16384 items of 65536 values") != NULL
+                       && strstr(err, "limit of 67108864 values") != NULL && x == NULL
+                       && rows == 5;
+        if (!ok)
+            fprintf(stderr, "rc %d: %s\n", rc, err);
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the bomb was not refused "
+                  "from its header (status %d)", status);
+    /* a subset within the limit is still read, from the first items */
+    dode_idx_opts o;
+    dode_idx_opts_init(&o);
+    o.subset = 3;
+    double *x = NULL;
+    size_t rows = 0, cols = 0;
+    char err[ERRLEN];
+    ck_assert_msg(dode_idx_read(t.path, &o, &x, &rows, &cols, NULL, NULL, err, sizeof err)
+                  == DODE_OK, "%s", err);
+    ck_assert(rows == 3 && cols == 65536 && x[0] == -1.0);
+    free(x);
+    tmp_close(&t);
+}
+END_TEST
+
+/* IDX has no trailer: bytes after the last item mean a wrong header. Refused for a plain
+ * file from its size, and for gzip after the last item (both were accepted before). */
+START_TEST(bytes_after_the_last_item_are_refused_plain_and_gzipped)
+{
+    for (int gz = 0; gz < 2; gz++) {
+        const uint32_t dims[2] = { 3, 4 };
+        unsigned char buf[12 + 12 + 5] = { 0 };
+        const size_t len = idx_header(buf, 0x08, 2, dims) + 12 + 5;
+        tmp_file t;
+        tmp_open(&t, gz ? "extra.idx.gz" : "extra.idx");
+        write_file(t.path, buf, len, gz);
+        check_refused(t.path, NULL, DODE_EFORMAT, "after the last item");
+        write_file(t.path, buf, len - 5, gz);       /* the same without them: fine */
+        double *x = NULL;
+        size_t rows = 0, cols = 0;
+        char err[ERRLEN];
+        ck_assert_msg(dode_idx_read(t.path, NULL, &x, &rows, &cols, NULL, NULL, err,
+                                    sizeof err) == DODE_OK, "%s", err);
+        ck_assert(rows == 3 && cols == 4);
+        free(x);
+        tmp_close(&t);
+    }
+}
+END_TEST
+
+/* A FIFO (or /dev/zero) is not read: without a writer the old reader blocked forever in
+ * open(2), and /dev/zero read as endless data. Refused at once, naming what it is. */
+START_TEST(fifo_and_devices_are_refused_without_blocking)
+{
+    tmp_file t;
+    tmp_open(&t, "pipe.idx");
+    ck_assert_int_eq(mkfifo(t.path, 0600), 0);
+    alarm(10);                  /* a regression would block: fail by the alarm, not hang */
+    check_refused(t.path, NULL, DODE_EIO, "FIFO");
+    check_refused("/dev/zero", NULL, DODE_EIO, "character device");
+    check_refused("/tmp", NULL, DODE_EIO, "directory");
+    alarm(0);
+    tmp_close(&t);
+}
+END_TEST
+
 static Suite *idx_suite(void)
 {
     Suite *s = suite_create("idx");
@@ -296,6 +392,9 @@ static Suite *idx_suite(void)
     tcase_add_test(tc, truncated_payload_is_refused_plain_and_gzipped);
     tcase_add_test(tc, header_claiming_far_more_than_the_file_holds_fails_truncated_without_allocating);
     tcase_add_test(tc, missing_file_and_oversized_subset_are_refused);
+    tcase_add_test(tc, gzip_bomb_is_refused_from_its_header_before_decompressing);
+    tcase_add_test(tc, bytes_after_the_last_item_are_refused_plain_and_gzipped);
+    tcase_add_test(tc, fifo_and_devices_are_refused_without_blocking);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,6 +1,7 @@
 /* check_png.c - the PNG writer (png.h), read back here with zlib: the signature, IHDR's
  * fields, every chunk's CRC (zlib's crc32), the inflated rows equal to the input; the
- * grid's layout and value mapping; and refused writes that leave no file. */
+ * grid's layout and value mapping, scaled and labelled; the label font's glyphs; and
+ * refused writes that leave no file. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 
 #include "diffode/png.h"
 #include "testutil.h"
+#include "../model/font5x7.h"
 
 static uint32_t be32(const unsigned char *p)
 {
@@ -121,6 +123,91 @@ START_TEST(grid_places_tiles_and_maps_values_to_levels)
 }
 END_TEST
 
+/* 1 x 2 tiles of 2 x 2, pad 1, scale 4: each value a 4 x 4 block; a dot of the font is
+ * 2 pixels, so the top margin is 7 x 2 + 2 x 8 = 30 and the left one 2 characters x 12
+ * + 2 x 8 = 40 pixels: a 40 + 7 x 4 by 30 + 4 x 4 image. Ink (0) only where a label is. */
+START_TEST(labelled_grid_scales_tiles_and_writes_labels_in_the_margins)
+{
+    char dir[] = "/tmp/check_png.XXXXXX", path[64], err[ERRLEN];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/grid.png", dir);
+    const double tiles[2][4] = { { -1, -0.5, 0, 0.5 }, { 1, 0.25, -0.25, -0.75 } };
+    const char *rows[1] = { "ab" }, *cols[2] = { "1", " " };
+    const dode_png_grid_style st = { .lo = -1, .hi = 1, .pad = 1, .pad_level = 128,
+                                     .scale = 4, .row_labels = rows, .col_labels = cols };
+    ck_assert_int_eq(dode_png_write_grid_labelled(path, &tiles[0][0], 1, 2, 2, 2, &st, err,
+                                                  sizeof err), DODE_OK);
+    FILE *f = fopen(path, "rb");
+    unsigned char buf[8192];
+    const size_t len = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    enum { W = 68, H = 46, LEFT = 40, TOP = 30 };
+    uint32_t w, h;
+    int depth, ctype;
+    unsigned char *raw = decode(buf, len, &w, &h, &depth, &ctype, H * (W + 1));
+    ck_assert(w == W && h == H && ctype == 0);
+#define PX(x, y) raw[(size_t)(y) * (W + 1) + 1 + (size_t)(x)]
+    size_t ink_row = 0, ink_col1 = 0, ink_col2 = 0, ink_corner = 0;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            const int gx = (x - LEFT) / 4, gy = (y - TOP) / 4;     /* grid cell, pad 1 */
+            if (x >= LEFT && y >= TOP) {
+                if (gx % 3 == 0 || gy % 3 == 0) {
+                    ck_assert_uint_eq(PX(x, y), 128);
+                    continue;
+                }
+                const double v = tiles[gx / 3][(gy - 1) * 2 + gx % 3 - 1];
+                ck_assert_uint_eq(PX(x, y), (unsigned)lround(255 * (v + 1) / 2));
+                continue;
+            }
+            const int ink = PX(x, y) == 0;
+            ck_assert(ink || PX(x, y) == 255);                  /* black on white */
+            if (x < LEFT && y >= TOP)
+                ink_row += ink;
+            else if (x >= LEFT && x < LEFT + 12 * 4)
+                ink_col1 += ink;
+            else if (x >= LEFT + 12 * 4)
+                ink_col2 += ink;
+            else
+                ink_corner += ink;
+        }
+#undef PX
+    ck_assert_uint_gt(ink_row, 0);
+    ck_assert_uint_gt(ink_col1, 0);
+    ck_assert_uint_eq(ink_col2, 0);         /* " " has no ink */
+    ck_assert_uint_eq(ink_corner, 0);
+    free(raw);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
+/* Every glyph is its own: no two drawn alike, none the hollow box of a missing one. */
+START_TEST(font_glyphs_are_distinct_and_known)
+{
+    static const char set[] = " -.,:=()/_+#%^0123456789abcdefghijklmnopqrstuvwxyz"
+                              "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    const size_t n = sizeof set - 1;
+    unsigned bits[sizeof set], box = 0;
+    for (size_t k = 0; k <= n; k++) {
+        const char c = k < n ? set[k] : '\x01';          /* last: a character it lacks */
+        unsigned b = 0;
+        for (int r = 0; r < FONT5X7_H; r++)
+            for (int q = 0; q < FONT5X7_W; q++)
+                b = b << 1 | (unsigned)font5x7_ink(c, r, q);
+        if (k < n)
+            bits[k] = b;
+        else
+            box = b;
+    }
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_msg(bits[i] != box, "'%c' is the missing-glyph box", set[i]);
+        for (size_t j = i + 1; j < n; j++)
+            ck_assert_msg(bits[i] != bits[j], "'%c' and '%c' are drawn alike", set[i], set[j]);
+    }
+}
+END_TEST
+
 START_TEST(refused_writes_leave_no_file)
 {
     char dir[] = "/tmp/check_png.XXXXXX", path[64], err[ERRLEN] = "";
@@ -138,6 +225,12 @@ START_TEST(refused_writes_leave_no_file)
     ck_assert_int_eq(dode_png_write_grid(path, tile, 1, 1, 2, 2, 1.0, 1.0, 0, 0, err,
                                          sizeof err), DODE_EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "x.png"));
+    for (size_t scale = 0; scale <= 17; scale += 17) {       /* 1 .. 16 only */
+        const dode_png_grid_style st = { .lo = 0, .hi = 1, .scale = scale };
+        ck_assert_int_eq(dode_png_write_grid_labelled(path, tile, 1, 1, 2, 2, &st, err,
+                                                      sizeof err), DODE_EINVAL);
+        ck_assert_ptr_nonnull(strstr(err, "scale"));
+    }
     ck_assert_int_eq(test_count_visible(dir), 0);
     rmdir(dir);
 }
@@ -149,6 +242,8 @@ static Suite *png_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, encoded_gray_and_rgb_images_read_back_exactly);
     tcase_add_test(tc, grid_places_tiles_and_maps_values_to_levels);
+    tcase_add_test(tc, labelled_grid_scales_tiles_and_writes_labels_in_the_margins);
+    tcase_add_test(tc, font_glyphs_are_distinct_and_known);
     tcase_add_test(tc, refused_writes_leave_no_file);
     suite_add_tcase(s, tc);
     return s;

@@ -163,6 +163,36 @@ START_TEST(gmm_tables_have_a_block_per_solver_and_the_model_density)
 }
 END_TEST
 
+START_TEST(legends_give_the_nfe_the_solve_used_not_the_budget)
+{
+    /* dpm3 costs 3 evaluations a step: a budget of 8 buys 2 steps, 6 evaluations, and a
+     * path of 3 grid points; euler uses all 8 */
+    static const char gmm[] =
+        "[experiment]\nname = p\nsamples = 8\ntrue_samples = 0\n"
+        "[model m]\nspec = gmm:experiments/configs/gmm2d.json\n"
+        "[sweep]\nschedules = ddpm-linear\nsolvers = dpm3, euler\nnfe = 8\n";
+    enum { PATHS = 12 };
+    char dir[] = "/tmp/check_portrait_XXXXXX";
+    static char text[1 << 17];                  /* samples2d.dat: 3 x 512 short rows */
+    exp_config cfg = parse(gmm);
+    write_tables(&cfg, dir);
+    static double rows[PATHS * 16][3];
+    size_t breaks[64], nb;
+    ck_assert_uint_eq(read_rows(open_table(dir, "trajectories2d.dat"), rows, PATHS * 16,
+                                breaks, &nb), PATHS * (3 + 9));
+    const char *files[2] = { "trajectories2d.dat", "samples2d.dat" };
+    for (int k = 0; k < 2; k++) {
+        FILE *f = open_table(dir, files[k]);
+        ck_assert_ptr_nonnull(f);
+        text[fread(text, 1, sizeof text - 1, f)] = '\0';
+        fclose(f);
+        ck_assert_ptr_nonnull(strstr(text, "\"dpm3, NFE 6\""));
+    }
+    exp_config_free(&cfg);
+    remove_dir(dir);
+}
+END_TEST
+
 START_TEST(a_3d_model_or_a_roundtrip_gets_no_tables)
 {
     static const char g3[] =
@@ -208,6 +238,7 @@ static Suite *portrait_suite(void)
     tcase_add_test(tc, flow_map_paths_end_at_the_exact_flow_and_never_cross);
     tcase_add_test(tc, heat_map_integrates_to_one_at_every_sigma);
     tcase_add_test(tc, gmm_tables_have_a_block_per_solver_and_the_model_density);
+    tcase_add_test(tc, legends_give_the_nfe_the_solve_used_not_the_budget);
     tcase_add_test(tc, a_3d_model_or_a_roundtrip_gets_no_tables);
     tcase_add_test(tc, unwritable_dir_fails_with_eio_naming_the_file);
     suite_add_tcase(s, tc);

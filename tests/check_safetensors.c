@@ -247,6 +247,39 @@ START_TEST(duplicates_and_bad_metadata_are_refused)
 }
 END_TEST
 
+/* Issue 18 item 7: the format requires the tensors to cover the data buffer exactly
+ * (safetensors' validate()); overlapping ranges, every tensor at offset 0, a gap, and
+ * bytes after the last tensor were all accepted before. */
+START_TEST(overlaps_gaps_and_trailing_bytes_are_refused)
+{
+    expect_json_fail("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                     "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12,
+                     "tensors \"a\" and \"b\" overlap: bytes [0, 8) and [4, 12)");
+    expect_json_fail("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                     "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4,
+                     "overlap");
+    expect_json_fail("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                     "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", 12,
+                     "bytes [4, 8) of the data buffer belong to no tensor");
+    expect_json_fail("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 9,
+                     "5 bytes after the last tensor's data");
+    expect_json_fail("{\"__metadata__\":{\"k\":\"v\"}}", 3, "3 bytes after the last");
+    /* in any order in the header, the exact cover is fine */
+    unsigned char data[12] = { 0 };
+    size_t len;
+    unsigned char *buf = image("{\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]},"
+                               "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
+                               data, sizeof data, &len);
+    dode_safetensors *st = NULL;
+    char err[ERRLEN];
+    ck_assert_msg(dode_safetensors_parse(buf, len, "ok", &st, err, sizeof err) == DODE_OK,
+                  "%s", err);
+    ck_assert_uint_eq(st->count, 2);
+    dode_safetensors_free(st);
+    free(buf);
+}
+END_TEST
+
 START_TEST(missing_file_is_an_io_error)
 {
     dode_safetensors *out = SENTINEL;
@@ -432,6 +465,7 @@ static Suite *safetensors_suite(void)
     tcase_add_test(tc, offsets_out_of_range_are_refused);
     tcase_add_test(tc, shape_size_mismatch_is_refused);
     tcase_add_test(tc, duplicates_and_bad_metadata_are_refused);
+    tcase_add_test(tc, overlaps_gaps_and_trailing_bytes_are_refused);
     tcase_add_test(tc, missing_file_is_an_io_error);
     tcase_add_test(tc, writer_refuses_bad_tensors_and_leaves_no_file);
     tcase_add_test(tc, expect_names_missing_tensor_and_both_shapes);

@@ -4,15 +4,27 @@
 
 #define N 16
 
-/* x -> xbar -> x is the identity to rounding, and xbar = x sqrt(1 + sigma^2). */
+/* x -> xbar -> x is the identity to rounding, xbar = x sqrt(1 + sigma^2) on a VP schedule
+ * (a^2 + s^2 = 1) and x (1 + sigma) on flow (a + s = 1); at sigma = inf both copy x. */
 START_TEST(test_scaling_round_trip)
 {
-    double x[4] = { 1.0, -2.0, 0.5, 3.0 }, xbar[4], back[4];
-    dode_x_to_xbar(3.0, x, xbar, 4);
-    dode_xbar_to_x(3.0, xbar, back, 4);
-    for (int k = 0; k < 4; k++) {
-        ck_assert_double_eq_tol(xbar[k], x[k] * sqrt(10.0), 1e-15 * fabs(xbar[k]));
-        ck_assert_double_eq_tol(back[k], x[k], 1e-15 * fabs(x[k]));
+    static const char *const names[2] = { "ddpm-linear", "flow:shift=3" };
+    const double want[2] = { sqrt(10.0), 4.0 };
+    char err[ERRLEN] = "";
+    for (int i = 0; i < 2; i++) {
+        dode_schedule *s = dode_schedule_new(names[i], err, sizeof err);
+        ck_assert_msg(s != NULL, "%s", err);
+        double x[4] = { 1.0, -2.0, 0.5, 3.0 }, xbar[4], back[4];
+        dode_x_to_xbar(s, 3.0, x, xbar, 4);
+        dode_xbar_to_x(s, 3.0, xbar, back, 4);
+        for (int k = 0; k < 4; k++) {
+            ck_assert_double_eq_tol(xbar[k], x[k] * want[i], 1e-15 * fabs(xbar[k]));
+            ck_assert_double_eq_tol(back[k], x[k], 1e-15 * fabs(x[k]));
+        }
+        dode_x_to_xbar(s, INFINITY, x, xbar, 4);
+        for (int k = 0; k < 4; k++)
+            ck_assert_double_eq(xbar[k], x[k]);
+        dode_schedule_free(s);
     }
 }
 END_TEST
@@ -26,7 +38,7 @@ START_TEST(test_sample_is_scaled_run)
     dode_grid g = test_grid(p.sched, DODE_SPACING_LOGSNR, 40, 0);
     const dode_solver_type *rk4 = dode_solver_find("rk4");
     double *xbar = test_xbar_T(N, 2, g.sigma[0], 7), x_T[N * 2], x_0[N * 2], ref[N * 2];
-    dode_xbar_to_x(g.sigma[0], xbar, x_T, N * 2);
+    dode_xbar_to_x(p.sched, g.sigma[0], xbar, x_T, N * 2);
     dode_run_stats st;
     ck_assert_msg(dode_sample(rk4, p.ode, &g, NULL, x_T, x_0, NULL, &st, err, sizeof err)
                   == DODE_OK, "%s", err);
@@ -59,7 +71,7 @@ START_TEST(test_sample_denoise_end)
     dode_solver_opts_init(&o);
     o.denoise_to_zero = 1;
     double *xbar = test_xbar_T(N, 2, g.sigma[0], 3), x_T[N * 2], x_0[N * 2];
-    dode_xbar_to_x(g.sigma[0], xbar, x_T, N * 2);
+    dode_xbar_to_x(p.sched, g.sigma[0], xbar, x_T, N * 2);
     dode_run_stats st;
     ck_assert_msg(dode_sample(dode_solver_find("dpmpp2m"), p.ode, &g, &o, x_T, x_0, NULL, &st,
                               err, sizeof err) == DODE_OK, "%s", err);

@@ -282,6 +282,10 @@ START_TEST(betas_outside_zero_one_are_refused_naming_index_and_value)
     expect_refused("betas", b, 5, -INFINITY, "betas[3] = 1");
     b[3] = 0.0;
     expect_refused("betas", b, 5, -INFINITY, "betas[3] = 0");
+    b[3] = 0.5;
+    b[4] = 1.5;         /* the last beta may be 1 (zero terminal SNR), not more */
+    expect_refused("betas", b, 5, -INFINITY, "betas[4] = 1.5");
+    b[4] = 0.4;
     b[3] = -0.5;
     expect_refused("betas", b, 5, -INFINITY, "betas[3] = -0.5");
     b[3] = NAN;
@@ -299,8 +303,9 @@ START_TEST(non_decreasing_alphas_cumprod_are_refused_naming_index)
     a[0] = 1.5;
     expect_refused("alphas_cumprod", a, 4, -INFINITY, "alphas_cumprod[0] = 1.5");
     a[0] = 0.9;
-    a[3] = 0.0;
-    expect_refused("alphas_cumprod", a, 4, -INFINITY, "alphas_cumprod[3] = 0");
+    a[2] = 0.0;         /* abar = 0 is zero terminal SNR: only the last level may have it */
+    expect_refused("alphas_cumprod", a, 4, -INFINITY, "alphas_cumprod[2] = 0");
+    a[2] = 0.7;
     a[3] = INFINITY;
     expect_refused("alphas_cumprod", a, 4, -INFINITY, "alphas_cumprod[3] = inf");
 }

@@ -34,7 +34,8 @@ START_TEST(bad_specs_name_the_key_and_leave_the_output_alone)
         { "gaussian:width=3", DODE_ENOTFOUND, "unknown key 'width'" },
         { "gaussian:dim", DODE_EINVAL, "'dim' is not key=value" },
         { "gmm", DODE_EINVAL, "gmm needs a file" },
-        { "gmm:/nonexistent/g.json", DODE_EFORMAT, "/nonexistent/g.json" },
+        { "gmm:/nonexistent/g.json", DODE_EIO, "cannot open /nonexistent/g.json" },
+        { "mlp:/nonexistent/m.safetensors", DODE_EIO, "cannot open /nonexistent/m.safetensors" },
         { "mlp2:x", DODE_ENOTFOUND, "unknown kind 'mlp2'" },
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {

@@ -7,7 +7,11 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -415,6 +419,47 @@ START_TEST(plot_draws_from_any_folder_and_fails_when_it_draws_nothing)
 }
 END_TEST
 
+START_TEST(figure_tables_carry_the_seed_band_and_a_caption_of_what_ran)
+{
+    /* error_vs_nfe.dat's "nfe mean min max" are the mean and extremes of the rows' RMSE
+     * over the seeds (runs.csv: 11 digits, the table 11: 1e-9 relative); two seeds give
+     * two different errors, so the band has width. captions.txt names what was run. */
+    static const char two[] =
+        "[experiment]\nname = two\nsamples = 8\nseeds = 3, 5\ntrue_samples = 0\n"
+        "[model g]\nspec = gaussian:dim=2,mean=0.5,std=0.8\n"
+        "[sweep]\nschedules = vp-linear\nsolvers = euler\nnfe = 4, 8\n";
+    char root[] = "/tmp/check_sweep_XXXXXX";
+    make_root(root);
+    exp_config cfg = parse(two);
+    run(&cfg, root, 0);
+    char *csv = slurp(root, "two", "runs.csv"), *dat = slurp(root, "two", "error_vs_nfe.dat");
+    char *cap = slurp(root, "two", "captions.txt");
+    ck_assert_ptr_nonnull(strstr(dat, "\"euler\" \"rmse\" \"min\" \"max\"\n"));
+    const char *p = strchr(dat, '\n') + 1;
+    for (int k = 0; k < 2; k++) {               /* NFE 4 (rows 1, 2), NFE 8 (rows 3, 4) */
+        const double a = csv_number(csv, 2 * k + 1, 13), b = csv_number(csv, 2 * k + 2, 13);
+        double nfe, mean, lo, hi;
+        ck_assert_int_eq(sscanf(p, "%lf %lf %lf %lf", &nfe, &mean, &lo, &hi), 4);
+        ck_assert_double_eq(nfe, 4 << k);
+        ck_assert_double_eq_tol(mean, 0.5 * (a + b), 1e-9 * mean);
+        ck_assert_double_eq_tol(lo, fmin(a, b), 1e-9 * lo);
+        ck_assert_double_eq_tol(hi, fmax(a, b), 1e-9 * hi);
+        ck_assert_double_lt(lo, hi);
+        p = strchr(p, '\n') + 1;
+    }
+    ck_assert_ptr_nonnull(strstr(cap, "sweep model g (gaussian:dim=2,mean=0.5,std=0.8); "
+                                      "schedule vp-linear; spacing logsnr\n"));
+    ck_assert_ptr_nonnull(strstr(cap, "\nruns 8 samples; seeds 3, 5"));
+    ck_assert_ptr_nonnull(strstr(cap, "reference exact flow\n"));
+    ck_assert_ptr_nonnull(strstr(cap, "\nsolvers 1\n"));
+    free(csv);
+    free(dat);
+    free(cap);
+    exp_config_free(&cfg);
+    remove_root(root);
+}
+END_TEST
+
 START_TEST(foreign_header_in_runs_csv_is_refused_naming_the_file)
 {
     char root[] = "/tmp/check_sweep_XXXXXX", path[512], err[ERRLEN];
@@ -611,6 +656,95 @@ START_TEST(unknown_mode_is_refused_naming_line_and_key)
 }
 END_TEST
 
+/* Issue 18 item 6: two runs on one results directory both ran every row and rewrote each
+ * other's tables. A directory whose lock another process holds (here this test, through
+ * its own open of DIR/.lock) is refused by a run and by a merge, naming the directory,
+ * before anything is written there; once the lock is released the same run succeeds. */
+START_TEST(a_locked_results_directory_is_refused_to_a_second_writer)
+{
+    char root[] = "/tmp/check_sweep_XXXXXX", dir[512], path[600], err[ERRLEN] = "";
+    make_root(root);
+    snprintf(dir, sizeof dir, "%s/tiny", root);
+    snprintf(path, sizeof path, "%s/.lock", dir);
+    ck_assert_int_eq(mkdir(dir, 0755), 0);
+    const int fd = open(path, O_RDWR | O_CREAT, 0644);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(flock(fd, LOCK_EX | LOCK_NB), 0);
+    exp_config cfg = parse(tiny);
+    exp_sweep_opts o;
+    exp_sweep_opts_init(&o);
+    o.root = root;
+    exp_sweep_stats st;
+    ck_assert_int_eq(exp_sweep_run(&cfg, &o, &st, err, sizeof err), DODE_EIO);
+    ck_assert_msg(strstr(err, dir) != NULL && strstr(err, "in use by another diffode run")
+                  != NULL, "%s", err);
+    ck_assert_ptr_null(slurp(root, "tiny", "runs.csv"));
+    ck_assert_ptr_null(slurp(root, "tiny", "config.ini"));
+    run_with(&cfg, root, 1, 1, 2);              /* a shard has its own directory and lock */
+    ck_assert_int_eq(exp_sweep_merge(dir, &st, err, sizeof err), DODE_EIO);
+    ck_assert_msg(strstr(err, "in use by another diffode run"), "%s", err);
+    ck_assert_ptr_null(slurp(root, "tiny", "runs.csv"));
+    close(fd);                                  /* released: the run goes through */
+    ck_assert_int_eq(exp_sweep_run(&cfg, &o, &st, err, sizeof err), DODE_OK);
+    ck_assert_uint_eq(st.ran, 4);
+    exp_config_free(&cfg);
+    remove_root(root);
+}
+END_TEST
+
+/* Two real `diffode run`s at once: the second, started while the first is running (its
+ * config.ini, written just after it took the lock, is there), exits non-zero with the
+ * message; the first finishes normally with all 24 rows. The sweep takes about 1 s, the
+ * refusal a few milliseconds. */
+START_TEST(a_second_concurrent_run_is_refused_while_the_first_finishes)
+{
+    static const char slow[] =
+        "[experiment]\nname = slow\nsamples = 20000\nseeds = 1, 2\n"
+        "[model g]\nspec = gaussian:dim=2,mean=0.5,std=0.8\n"
+        "[sweep]\nschedules = vp-linear\nsolvers = euler, heun, rk4\nnfe = 40, 80, 160, 320\n";
+    char root[] = "/tmp/check_sweep_XXXXXX", ini[600], cfgini[600];
+    make_root(root);
+    snprintf(ini, sizeof ini, "%s/slow.ini", root);
+    snprintf(cfgini, sizeof cfgini, "%s/slow/config.ini", root);
+    FILE *f = fopen(ini, "w");
+    fputs(slow, f);
+    fclose(f);
+    fflush(NULL);
+    const pid_t first = fork();
+    ck_assert_int_ge(first, 0);
+    if (first == 0) {
+        const int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execl(test_diffode_path(), "diffode", "run", ini, "--root", root, "--no-plot",
+              "--quiet", (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    struct stat sb;
+    const struct timespec ms = { 0, 1000000 };
+    for (int k = 0; k < 20000 && stat(cfgini, &sb) != 0; k++)
+        nanosleep(&ms, NULL);
+    ck_assert_msg(waitpid(first, &status, WNOHANG) == 0, "the first run ended too soon");
+    const char *const args[] = { "run", ini, "--root", root, "--no-plot", "--quiet", NULL };
+    char out[4096], errs[4096];
+    const int code = test_run_diffode(root, args, out, errs, sizeof out);
+    ck_assert_int_ne(code, 0);
+    ck_assert_msg(strstr(errs, "is in use by another diffode run") != NULL, "%s", errs);
+    ck_assert_int_eq(waitpid(first, &status, 0), first);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "first run: status %d",
+                  status);
+    char *csv = slurp(root, "slow", "runs.csv");
+    ck_assert_ptr_nonnull(csv);
+    size_t lines = 0;
+    for (const char *c = csv; *c != '\0'; c++)
+        lines += *c == '\n';
+    ck_assert_uint_eq(lines, 1 + 24);           /* header + 3 solvers x 4 NFE x 2 seeds */
+    free(csv);
+    remove_root(root);
+}
+END_TEST
+
 static Suite *sweep_suite(void)
 {
     Suite *s = suite_create("sweep");
@@ -627,6 +761,7 @@ static Suite *sweep_suite(void)
     tcase_add_test(tc, plot_draws_from_any_folder_and_fails_when_it_draws_nothing);
     tcase_add_test(tc, root_with_a_missing_parent_is_refused_and_nothing_is_created);
     tcase_add_test(tc, derived_solver_states_its_own_theory);
+    tcase_add_test(tc, figure_tables_carry_the_seed_band_and_a_caption_of_what_ran);
     tcase_add_test(tc, foreign_header_in_runs_csv_is_refused_naming_the_file);
     tcase_add_test(tc, fnv1a_matches_the_published_test_vectors);
     tcase_add_test(tc, shards_merged_equal_the_unsharded_run_byte_for_byte);
@@ -635,6 +770,8 @@ static Suite *sweep_suite(void)
     tcase_add_test(tc, roundtrip_error_falls_at_order_p_plus_one_for_even_p);
     tcase_add_test(tc, roundtrip_refuses_to_zero_naming_the_key);
     tcase_add_test(tc, unknown_mode_is_refused_naming_line_and_key);
+    tcase_add_test(tc, a_locked_results_directory_is_refused_to_a_second_writer);
+    tcase_add_test(tc, a_second_concurrent_run_is_refused_while_the_first_finishes);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -322,10 +322,11 @@ static inline double test_rmse(const double *a, const double *b, size_t len)
     return sqrt(s / (double)len);
 }
 
-/* In a forked child: limit its address space (RLIMIT_AS) to what it uses now plus 256 MiB,
- * so a test can show that a reader refuses a huge claimed size without allocating it. Not
- * under AddressSanitizer, which reserves terabytes of shadow memory up front. */
-static inline void test_limit_address_space(void)
+/* In a forked child: limit its address space (RLIMIT_AS) to what it uses now plus
+ * headroom_mib, so a test can show that a reader refuses a huge claimed size without
+ * allocating it, or reports out of memory cleanly. Not under AddressSanitizer, which
+ * reserves terabytes of shadow memory up front. */
+static inline void test_limit_address_space_headroom(unsigned headroom_mib)
 {
 #if !defined(__SANITIZE_ADDRESS__)
     FILE *f = fopen("/proc/self/status", "r");
@@ -336,11 +337,27 @@ static inline void test_limit_address_space(void)
             break;
     if (f != NULL)
         fclose(f);
-    const struct rlimit r = { .rlim_cur = (rlim_t)(kb * 1024 + (256u << 20)),
+    const struct rlimit r = { .rlim_cur = (rlim_t)(kb * 1024 + ((rlim_t)headroom_mib << 20)),
                               .rlim_max = RLIM_INFINITY };
     if (kb > 0)
         setrlimit(RLIMIT_AS, &r);
+#else
+    (void)headroom_mib;
 #endif
+}
+
+static inline void test_limit_address_space(void)
+{
+    test_limit_address_space_headroom(256);
+}
+
+/* A named schedule (the test fails with the library's message if there is none). */
+static inline dode_schedule *test_schedule(const char *name)
+{
+    char err[ERRLEN] = "";
+    dode_schedule *s = dode_schedule_new(name, err, sizeof err);
+    ck_assert_msg(s != NULL, "%s: %s", name, err);
+    return s;
 }
 
 #endif

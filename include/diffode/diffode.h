@@ -20,6 +20,7 @@
 #include "diffode/ideal.h"
 #include "diffode/png.h"
 #include "diffode/spec.h"
+#include "diffode/limits.h"
 #include "diffode/noise.h"
 #include "diffode/law.h"
 

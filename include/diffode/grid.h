@@ -6,10 +6,18 @@
  *   karras        sigma_i = (smax^(1/rho) + i/N (smin^(1/rho) - smax^(1/rho)))^rho (EDM)
  *   ddim-uniform  discrete levels range(0, N, N // S), then abar = 1 (sigma = 0)
  *   ddim-quad     levels int(linspace(0, sqrt(0.8 N), S)^2), then sigma = 0
- * The first four give steps + 1 points (+1 more, sigma = 0, with to_zero). The ddim grids
- * are the DDIM repository's integer sub-sequences and always end at sigma = 0: S levels
- * plus the final point (S = 15 on 1000 levels gives 16 levels), so their point count may
- * differ from steps + 1: read grid->steps. */
+ *   trailing      diffusers' (Lin et al. 2023, Table 2): levels round(arange(N, 0, -N/S)) - 1,
+ *                 from N - 1 down, then sigma = 0 (abar = 1, set_alpha_to_one)
+ *   leading       levels arange(S) (N // S) (steps_offset 0), then sigma = 0
+ *   linspace      levels round(linspace(0, N - 1, S)), then sigma = 0
+ * The first four give steps + 1 points (+1 more, sigma = 0, with to_zero). The level
+ * grids (ddim-*, trailing, leading, linspace) are integer sub-sequences of the training
+ * levels and always end at sigma = 0: S levels plus the final point (ddim-uniform with
+ * S = 15 on 1000 levels gives 16 levels), so their point count may differ from steps + 1:
+ * read grid->steps. The grid goes from each level to the next in the list, which is where
+ * diffusers' DDIMScheduler goes too (prev = t - N // S) when S divides N.
+ * Zero terminal SNR: on ddpm-linear-zsnr, trailing and linspace (and uniform-t or
+ * quadratic-t with t-max = 1) start at sigma = inf; logsnr and karras cannot. */
 #ifndef DIFFODE_GRID_H
 #define DIFFODE_GRID_H
 
@@ -22,10 +30,13 @@ typedef enum {
     DODE_SPACING_LOGSNR,
     DODE_SPACING_KARRAS,
     DODE_SPACING_DDIM_UNIFORM,
-    DODE_SPACING_DDIM_QUAD
+    DODE_SPACING_DDIM_QUAD,
+    DODE_SPACING_TRAILING,      /* the level sequences from here on (a discrete schedule) */
+    DODE_SPACING_LEADING,
+    DODE_SPACING_LINSPACE
 } dode_spacing;
 
-#define DODE_SPACING_COUNT 6
+#define DODE_SPACING_COUNT 9
 
 typedef struct {
     dode_spacing spacing;

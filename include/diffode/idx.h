@@ -18,6 +18,11 @@
 /* Largest file accepted: 2^32 values (4 GiB of bytes; Fashion-MNIST's train images are
  * 47 million). A larger header is taken as corrupt rather than allocated. */
 #define DODE_IDX_MAX_VALUES ((size_t)1 << 32)
+/* Most values one read keeps: 2^26 = 67,108,864, 512 MiB as doubles (Fashion-MNIST's
+ * 60000 x 784 train images are 47,040,000). Checked from the header before anything is
+ * allocated or decompressed, so a small gzip file that inflates to 2^30 bytes (a "gzip
+ * bomb") costs no memory; a larger file can still be read as a subset. */
+#define DODE_IDX_MAX_KEPT ((size_t)1 << 26)
 
 typedef struct {
     size_t subset;          /* 0: every item; M >= 1: keep M items (M <= items in file) */
@@ -38,7 +43,9 @@ void dode_idx_opts_init(dode_idx_opts *o);
  * DODE_EIO (cannot open, gzip stream corrupt), DODE_EFORMAT (not IDX: bad magic, type
  * code other than unsigned byte, 0 or more than DODE_IDX_MAX_DIMS dimensions, a zero size,
  * sizes whose product overflows or exceeds DODE_IDX_MAX_VALUES, truncated data, empty
- * file), DODE_EINVAL (subset larger than the file). Outputs are untouched on failure. */
+ * file, bytes after the last item: always for a plain file, for gzip when every item is
+ * read), DODE_EINVAL (subset larger than the file, or more than DODE_IDX_MAX_KEPT values
+ * to keep). Only a regular file is read (fileio.h). Outputs are untouched on failure. */
 int dode_idx_read(const char *path, const dode_idx_opts *opts, double **data, size_t *rows,
                   size_t *cols, size_t *dims, size_t *ndims, char *err, size_t errlen);
 

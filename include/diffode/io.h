@@ -11,7 +11,8 @@
 /* Reads a 1-D (as rows x 1) or 2-D .npy array of little-endian float64 ('<f8') or
  * float32 ('<f4'), C order (format 1.0, 2.0 or 3.0). On success *data is malloc'ed
  * ([rows][cols] doubles, caller frees). Errors name the file and what is wrong:
- * bad magic, unsupported dtype, Fortran order, bad shape, truncated data. */
+ * bad magic, unsupported dtype, Fortran order, bad shape, truncated data or bytes after
+ * it, and DODE_EIO for anything but a regular file (a FIFO, a device: fileio.h). */
 int dode_npy_read(const char *path, double **data, size_t *rows, size_t *cols,
                   char *err, size_t errlen);
 

@@ -13,7 +13,8 @@
  * The trace is exact (the model's jacobian, one [n][dim][dim] call per evaluation) or
  * Hutchinson's estimate E_v[v^T J v] with K fixed Rademacher probes per row and J v by a
  * central difference of epsh. The prior log p_{sigma_max} is the model's own
- * log_density (exact_prior) or N(0, (1 + sigma_max^2) I), i.e. x_T ~ N(0, I).
+ * log_density (exact_prior) or N(0, (1 + sigma_max^2) I), i.e. x_T ~ N(0, I) (on a flow
+ * schedule N(0, (1 + sigma_max)^2 I), its image there: x = a xbar, sample.h).
  * Units: nats; bits/dim = -log p / (dim log 2) (dode_loglik_bits_per_dim). */
 #ifndef DIFFODE_LIKELIHOOD_H
 #define DIFFODE_LIKELIHOOD_H

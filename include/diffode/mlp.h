@@ -15,7 +15,9 @@
  *
  * File __metadata__ (all strings): "diffode_arch": "mlp", "dim", "temb", "widths"
  * ("128,128,128"), "schedule" (a dode_schedule name), and optionally "prediction"
- * ("eps", the default, "x0" or "v"; dode_mlp_model wraps the latter into eps).
+ * ("eps", the default, "x0", "v" or "flow"; dode_mlp_model wraps the others into eps; a
+ * "flow" network, trained on schedule "flow" or "flow:shift=S", reads flow's x and
+ * returns the velocity eps - x0, docs/flow.md).
  *
  * As a dode_model the network needs only sigma: eps(x, t, sigma) computes the label from
  * the training schedule's own t(sigma), so it is right whatever schedule the sampler uses
@@ -38,7 +40,7 @@ typedef struct {
     size_t widths[DODE_MLP_MAX_HIDDEN];    /* each 1 .. DODE_MLP_MAX_WIDTH */
     char schedule[32];                     /* the training schedule's name */
     dode_prediction prediction;            /* what the output means: eps (the trainer's),
-                                              x0 or v (a PyTorch model's; wrapped to eps) */
+                                              x0, v or flow (a PyTorch model's; wrapped) */
 } dode_mlp_arch;
 
 typedef struct dode_mlp dode_mlp;

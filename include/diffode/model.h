@@ -2,7 +2,11 @@
  *
  * A model predicts the noise eps(x, t) for a batch of n rows of dim doubles (row-major
  * [n][dim]) at one time. The ODE layer (ode.h) calls it at x = xbar / sqrt(1+sigma^2),
- * t = t(sigma); both t and sigma are passed so a model may use either.
+ * t = t(sigma); both t and sigma are passed so a model may use either. That x is the
+ * model interface's own VP scaling whatever the sampling schedule (the exact models are
+ * written in xbar and need no schedule); a network trained in another x, as a flow model
+ * on x_f = xbar / (1 + sigma), says so by its prediction kind and the wrapper rescales.
+ * At sigma = inf (zero terminal SNR) x is pure noise and only the x0 callback is called.
  *
  * Optional callbacks (NULL when the model has none) are written in the ODE's own
  * variables (xbar, sigma), where exact models are naturally expressed (MATH.md section 5):
@@ -27,8 +31,13 @@ typedef enum {
     DODE_PRED_EPS = 0,   /* eps itself */
     DODE_PRED_X0,        /* the data prediction x0h:  eps = (x - a x0h) / s */
     DODE_PRED_V,         /* v = a eps - s x0h:        eps = s x + a v */
-    DODE_PRED_SCORE      /* grad log p_t(x):          eps = -s score */
+    DODE_PRED_SCORE,     /* grad log p_t(x):          eps = -s score */
+    DODE_PRED_FLOW       /* rectified-flow velocity v = eps - x0h on flow's own
+                            x_f = (1 - tau) x0 + tau eps = xbar / (1 + sigma):
+                            eps = x_f + (1 - tau) v, tau = sigma / (1 + sigma) */
 } dode_prediction;
+
+#define DODE_PRED_COUNT 5
 
 typedef struct dode_model dode_model;
 struct dode_model {
@@ -50,6 +59,11 @@ struct dode_model {
     void (*workspace_free)(void *ws);
     void (*free)(dode_model *m);
     void *state;
+    /* The data prediction x0h ([n][dim]) at (x, t, sigma), for where eps cannot give it:
+     * at sigma = inf x = eps and eps carries nothing of x0 (zero SNR; dode_ode_x0). The
+     * wrappers set it for x0-, v- and flow-predicting models; NULL for an eps model. */
+    int (*x0)(const dode_model *m, void *ws, size_t n, const double *x, double t,
+              double sigma, double *out);
 };
 
 /* Frees through m->free; accepts NULL. */
@@ -92,14 +106,17 @@ dode_model *dode_gmm_new(size_t K, size_t dim, const double *weights,
 
 /* A GMM from JSON: {"weights":[..], "means":[[..],..], and one of "stds":[..]
  * (isotropic), "diag_stds":[[..],..], "covs":[[[..]..]..]}. Messages name the file and
- * the key (and the entry) that is wrong. */
+ * the key (and the entry) that is wrong. The file must be a regular file of at most
+ * 64 MiB and the text hold at most 2^22 JSON values (checked before parsing; DODE_EFORMAT),
+ * and out of memory for the parse is reported as such. */
 dode_model *dode_gmm_from_json(const char *path, char *err, size_t errlen);
 dode_model *dode_gmm_from_json_string(const char *json, const char *source_name,
                                       char *err, size_t errlen);
 
 /* Wraps a model whose eps() returns inner->prediction into an eps-prediction model
- * (MATH.md section 2). Takes ownership of inner (freed with the wrapper, and on failure).
- * Optional callbacks are passed through. */
+ * (MATH.md section 2; flow: model.h's DODE_PRED_FLOW), and gives it an x0 callback that
+ * also works at sigma = inf for x0, v and flow predictions. Takes ownership of inner
+ * (freed with the wrapper, and on failure). Optional callbacks are passed through. */
 dode_model *dode_model_as_eps(dode_model *inner, char *err, size_t errlen);
 
 #endif

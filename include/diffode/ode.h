@@ -48,6 +48,11 @@ int dode_ode_rhs(dode_ode *ode, double sigma, const double *xbar /* [n][dim] */,
 /* The model called directly in x-space at (t, sigma): one NFE (DDIM's own update). */
 int dode_ode_eps_x(dode_ode *ode, double t, double sigma, const double *x, double *eps);
 
+/* The model's data prediction x0h at (x, t, sigma), x in the model's own x (model.h):
+ * one NFE, for where xbar does not exist (sigma = inf, zero terminal SNR). An eps model
+ * (model->x0 == NULL) gets DODE_EUNSUPPORTED and a message naming the problem. */
+int dode_ode_x0(dode_ode *ode, double t, double sigma, const double *x, double *x0);
+
 /* d xbar / du in the variable u at the point u: one NFE. */
 int dode_ode_rhs_in(dode_ode *ode, dode_variable var, double u, const double *xbar,
                     double *dxbar_du);

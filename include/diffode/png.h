@@ -26,4 +26,23 @@ int dode_png_write_grid(const char *path, const double *tiles, size_t rows, size
                         size_t tile_h, size_t tile_w, double lo, double hi, size_t pad,
                         unsigned char pad_level, char *err, size_t errlen);
 
+/* How dode_png_write_grid_labelled draws a grid. */
+typedef struct {
+    double lo, hi;                  /* values mapped to 0..255 as by dode_png_write_grid */
+    size_t pad;                     /* pixels between and around tiles, before scaling */
+    unsigned char pad_level;        /* their gray level */
+    size_t scale;                   /* each pixel drawn as a scale x scale block, 1..16 */
+    const char *const *row_labels;  /* [rows] text left of each row, or NULL */
+    const char *const *col_labels;  /* [cols] text above each column, or NULL */
+} dode_png_grid_style;
+
+/* The grid of dode_png_write_grid drawn `scale` times larger, with the labels in black on
+ * white margins (a 5 x 7 dot font, a dot being max(1, scale / 2) pixels; a label is cut
+ * at 64 characters; a column label wider than its column runs into the next). Written
+ * atomically to path. DODE_EINVAL for what dode_png_write_grid refuses, a scale of 0 or
+ * above 16, or an image wider or taller than 2^24. */
+int dode_png_write_grid_labelled(const char *path, const double *tiles, size_t rows,
+                                 size_t cols, size_t tile_h, size_t tile_w,
+                                 const dode_png_grid_style *style, char *err, size_t errlen);
+
 #endif

@@ -16,6 +16,9 @@
 
 #define DODE_TENSOR_MAX_DIMS 8
 #define DODE_SAFETENSORS_MAX_HEADER 100000000u    /* as the reference implementation */
+/* Largest file dode_safetensors_read takes: the 8-byte prefix, the largest header, and
+ * 2 GiB of data (the MLP's 2^28 parameters as doubles, mlp.h); checked before reading. */
+#define DODE_SAFETENSORS_MAX_FILE (8 + (size_t)DODE_SAFETENSORS_MAX_HEADER + ((size_t)1 << 31))
 
 typedef enum { DODE_DTYPE_F64 = 0, DODE_DTYPE_F32 } dode_dtype;
 

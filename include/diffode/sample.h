@@ -2,8 +2,8 @@
  * use, and the one reference flow they measure against.
  *
  * A run moves a batch from the grid's first point to its last: x_T in x-space becomes
- * xbar_T = x_T sqrt(1 + sigma_T^2), the solver integrates d xbar/d sigma = epsh (MATH.md
- * section 4), and x_0 = xbar / sqrt(1 + sigma_end^2). The two scalings below are the only
+ * xbar_T = x_T / a_T (sqrt(1 + sigma_T^2) on VP schedules), the solver integrates
+ * d xbar/d sigma = epsh (MATH.md section 4), and x_0 = a_0 xbar. The two scalings below are the only
  * place in the project that converts between x and xbar. A decreasing grid samples, an
  * increasing one encodes (the inversion study); nothing here depends on the direction.
  *
@@ -20,9 +20,13 @@
 #include "diffode/schedule.h"
 #include "diffode/solver.h"
 
-/* xbar = x sqrt(1 + sigma^2) and its inverse, over len values (in place allowed). */
-void dode_x_to_xbar(double sigma, const double *x, double *xbar, size_t len);
-void dode_xbar_to_x(double sigma, const double *xbar, double *x, size_t len);
+/* xbar = x / a on schedule s (x sqrt(1 + sigma^2) on VP schedules, x (1 + sigma) on flow;
+ * dode_schedule_xbar_scale) and its inverse, over len values (in place allowed). At
+ * sigma = inf both copy: there the state is x_T itself (zero SNR, dode_solve). */
+void dode_x_to_xbar(const dode_schedule *s, double sigma, const double *x, double *xbar,
+                    size_t len);
+void dode_xbar_to_x(const dode_schedule *s, double sigma, const double *xbar, double *x,
+                    size_t len);
 
 /* x_T ~ N(0, I): len draws from GSL's mt19937 seeded with seed, by the ziggurat method.
  * This is how every diffode command draws a start (`sample --seed S` draws exactly these
@@ -74,7 +78,8 @@ void dode_reference_opts_init(dode_reference_opts *o);
 /* The reference flow of n rows xbar_from at sigma_from to sigma_to (xbar_to may be
  * xbar_from). o may be NULL (the defaults); stats may be NULL (else its nfe and njac are
  * rk8pd's cost, 0 for the exact flow); *exact (may be NULL) is 1 when the exact flow was
- * used. On failure xbar_to is unspecified and err says why. */
+ * used. On failure xbar_to is unspecified and err says why. From sigma_from = inf (zero
+ * SNR; xbar_from holds x_T) only an exact flow serves: rk8pd gets DODE_EUNSUPPORTED. */
 int dode_reference(const dode_model *model, const dode_schedule *schedule, size_t n,
                    double sigma_from, double sigma_to, const double *xbar_from,
                    double *xbar_to, const dode_reference_opts *o, dode_run_stats *stats,

@@ -43,13 +43,17 @@ typedef int (*dode_solve_fn)(const dode_solver_type *self, dode_ode *ode,
 
 struct dode_solver_type {
     const char *name;        /* the one name used by CLI, configs, CSV and tests */
-    const char *family;      /* "classical", "ddim", "gsl", "dpm", "dpm++", "unipc" */
+    const char *family;      /* "classical", "ddim", "gsl", "dpm", "dpm++", "unipc",
+                                "multistep" */
     int order;               /* theoretical order; 0 for adaptive */
     int evals_per_step;      /* NFE per step on a fixed grid; 0 for adaptive */
     int adaptive;            /* 1: reads only sigma[0] and sigma[steps] */
     int data_prediction;     /* 1: steps on x0 predictions, which opts->threshold clips
                                 (and so does the final denoise_to_zero jump) */
     const char *summary;     /* one line for `diffode list` */
+    int warmup_evals;        /* NFE a solve spends beyond evals_per_step * steps (PNDM's
+                                Runge-Kutta start, PLMS's corrector on its first step) */
+    int min_steps;           /* fewest steps the method takes (0 or 1: any) */
     dode_solve_fn solve;
     const void *data;        /* the family's per-entry constants (a gsl step type, a
                                 dpm_entry), read by solve through self */
@@ -76,13 +80,18 @@ const dode_solver_type *dode_solver_find(const char *name);
  * opts->denoise_to_zero itself (one more NFE and trace point, at sigma = 0; decreasing
  * grids only; for data-prediction solvers that final x0 is thresholded as opts->threshold
  * says, like their own x0 predictions). opts may be NULL (the defaults). Adaptive gsl:*
- * solvers record every accepted step in the trace, fixed-grid solvers every grid point. */
+ * solvers record every accepted step in the trace, fixed-grid solvers every grid point.
+ * Zero terminal SNR: sigma[0] may be inf (a grid from t = 1 on ddpm-linear-zsnr or flow)
+ * if the schedule reaches it; xbar then holds x_T itself, and dode_solve takes the first
+ * step to sigma[1] as DDIM's x0 step (one NFE; the model must predict x0, v or a flow
+ * velocity, an eps model fails with a message saying why), then runs the solver on the
+ * rest of the grid (an adaptive solver from sigma[1] to the end). */
 int dode_solve(const dode_solver_type *solver, dode_ode *ode, const dode_grid *grid,
                double *xbar, const dode_solver_opts *opts, dode_trace *trace, char *err,
                size_t errlen);
 
-/* Steps a fixed-step solver takes for an NFE budget (nfe / evals_per_step, >= 1);
- * 0 if the budget is below one step. */
+/* Steps a fixed-step solver takes for an NFE budget ((nfe - warmup_evals) /
+ * evals_per_step, >= min_steps and >= 1); 0 if the budget is below that. */
 size_t dode_solver_steps_for_nfe(const dode_solver_type *solver, size_t nfe);
 
 #endif

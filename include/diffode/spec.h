@@ -30,12 +30,13 @@ typedef struct {
  * owned by the library. */
 const dode_model_kind *dode_model_kinds(void);
 
-/* gaussian:dim=D,mean=M,std=S[,predict=eps|x0|v|score] (defaults 2, 0, 1, eps; the mean
+/* gaussian:dim=D,mean=M,std=S[,predict=eps|x0|v|score|flow] (defaults 2, 0, 1, eps; the mean
  * is a scalar broadcast to every dimension; a non-eps prediction is wrapped back to eps),
  * gmm:FILE.json, mlp:FILE.safetensors or ideal:... (dode_ideal_make). Returns DODE_OK and
  * *out (free with dode_model_free); DODE_ENOTFOUND for an unknown kind or key,
- * DODE_EINVAL for a bad value (both name it), DODE_EFORMAT when a model file cannot be
- * loaded (the loader's message). *out is untouched on failure. */
+ * DODE_EINVAL for a bad value (both name it), DODE_EIO when a gmm: or mlp: file cannot
+ * be opened, DODE_EFORMAT when it is read but cannot be loaded (the loader's message).
+ * *out is untouched on failure. */
 int dode_model_from_spec(const char *spec, dode_model **out, char *err, size_t errlen);
 
 /* The model kind "ideal" (ideal.h's model; its row in dode_model_kinds):

@@ -22,7 +22,7 @@ __all__ = ["DiffodeError", "Run", "Grid", "solvers", "schedules", "spacings", "o
 
 _ERRLEN = 2048
 _PREDICTIONS = {"eps": lib.DODE_PRED_EPS, "x0": lib.DODE_PRED_X0, "v": lib.DODE_PRED_V,
-                "score": lib.DODE_PRED_SCORE}
+                "score": lib.DODE_PRED_SCORE, "flow": lib.DODE_PRED_FLOW}
 
 
 class DiffodeError(Exception):
@@ -242,8 +242,10 @@ def _steps(solver, nfe, steps):
         return int(steps)
     k = lib.dode_solver_steps_for_nfe(solver, int(nfe))
     if k == 0:
-        raise DiffodeError(lib.DODE_EINVAL, f"nfe {nfe} is less than one step of {_str(solver.name)} "
-                              f"({solver.evals_per_step} NFE per step)")
+        warm = (f" + {solver.warmup_evals} of warm-up, at least {solver.min_steps} steps"
+                if solver.warmup_evals or solver.min_steps > 1 else "")
+        raise DiffodeError(lib.DODE_EINVAL, f"nfe {nfe} is less than one step of "
+                           f"{_str(solver.name)} ({solver.evals_per_step} NFE per step{warm})")
     return k
 
 
@@ -288,7 +290,7 @@ def sample(model, schedule="ddpm-linear", solver="dpmpp2m", nfe=None, steps=None
 
     model: a spec string ("gaussian:dim=2", "gmm:FILE.json", "mlp:FILE.safetensors",
     "ideal:...") or a function eps(x, t, sigma) -> (n, dim) array giving the `prediction`
-    ("eps", "x0", "v" or "score") for the rows x at noise level sigma and time t.
+    ("eps", "x0", "v", "score" or "flow") for the rows x at noise level sigma and time t.
     nfe (default 20) or steps; solver_options are the rows of options().
     noise: the draws of stochastic solvers, a (draws, n, dim) array, slice k for draw k
     (docs/stochastic.md: step i takes draw i); default: the Philox draws of `seed`, the
@@ -351,7 +353,7 @@ def sample(model, schedule="ddpm-linear", solver="dpmpp2m", nfe=None, steps=None
 def _scale(sched, sigma, a, to_xbar):
     """x <-> xbar = x / a(sigma) in place, through the library's one conversion."""
     f = lib.dode_x_to_xbar if to_xbar else lib.dode_xbar_to_x
-    f(sigma, _ptr(a), _ptr(a), a.size)
+    f(sched, sigma, _ptr(a), _ptr(a), a.size)
 
 
 def reference(model, schedule="ddpm-linear", x_T=None, n=None, seed=0, dim=None,

@@ -16,7 +16,8 @@ import cffi
 CDEF = """
 enum { DODE_OK = 0, DODE_EINVAL, DODE_ENOMEM, DODE_EIO, DODE_EFORMAT, DODE_ENOTFOUND,
        DODE_ENONFINITE, DODE_EMAXITER, DODE_ESOLVER, DODE_EUNSUPPORTED };
-typedef enum { DODE_PRED_EPS = 0, DODE_PRED_X0, DODE_PRED_V, DODE_PRED_SCORE } dode_prediction;
+typedef enum { DODE_PRED_EPS = 0, DODE_PRED_X0, DODE_PRED_V, DODE_PRED_SCORE,
+               DODE_PRED_FLOW } dode_prediction;
 typedef struct dode_model {
     const char *name;
     size_t dim;
@@ -33,6 +34,8 @@ typedef struct dode_solver_type {
     int adaptive;
     int data_prediction;
     const char *summary;
+    int warmup_evals;
+    int min_steps;
 } dode_solver_type;
 
 typedef struct {
@@ -137,8 +140,10 @@ const char *dode_spacing_name(int sp);
 int dode_spacing_parse(const char *name, int *out, char *err, size_t errlen);
 
 int dode_draw_x_T(unsigned long seed, double *x_T, size_t len, char *err, size_t errlen);
-void dode_xbar_to_x(double sigma, const double *xbar, double *x, size_t len);
-void dode_x_to_xbar(double sigma, const double *x, double *xbar, size_t len);
+void dode_xbar_to_x(const dode_schedule *s, double sigma, const double *xbar, double *x,
+                    size_t len);
+void dode_x_to_xbar(const dode_schedule *s, double sigma, const double *x, double *xbar,
+                    size_t len);
 int dode_sample(const dode_solver_type *solver, dode_ode *ode, const dode_grid *grid,
                 const dode_solver_opts *opts, const double *x_T, double *x_0,
                 dode_trace *trace, dode_run_stats *stats, char *err, size_t errlen);

@@ -1,11 +1,13 @@
 /* fuzz_idx.c - libFuzzer target for IDX files (MNIST's format, plain or gzip): the reader
- * has only a path entry (dode_idx_read goes through zlib's gzopen), so each input is written
- * to a file named for this process in the working directory (run.sh's scratch directory)
- * and read twice: every item scaled, then a random subset of 2 items kept raw.
+ * has only a path entry (dode_idx_read opens a regular file and reads it through zlib), so
+ * each input is written to a file named for this process in the working directory
+ * (run.sh's scratch directory) and read twice: every item scaled, then a random subset of
+ * 2 items kept raw.
  *
  * Every header is fuzzed, however much it claims: dode_idx_read sizes its buffer by the
  * data present (a 16-byte file claiming 2 x 2 x 134810123 values once asked for 4.3 GB;
- * run.sh's -malloc_limit_mb=1024 now catches any such allocation as a failure).
+ * run.sh's -malloc_limit_mb=1024 now catches any such allocation as a failure) and refuses
+ * more than DODE_IDX_MAX_KEPT values from the header (a gzip bomb).
  *
  * Contract checks (idx.h): on failure the outputs are untouched and the message names the
  * file; on success rows * cols values were read, cols is the product of the sizes after the

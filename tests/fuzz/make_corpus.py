@@ -39,6 +39,8 @@ def npy_corpus():
     put("npy", "truncated", npy("{'descr': '<f8', 'fortran_order': False, 'shape': (3, 2), }", f8))
     put("npy", "huge_shape", npy("{'descr': '<f8', 'fortran_order': False, "
                                  "'shape': (1000000000000, 2), }", f8))
+    put("npy", "trailing", npy("{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }",
+                               f8))
     put("npy", "three_dims", npy("{'descr': '<f8', 'fortran_order': False, 'shape': (1, 2, 2), }", f8))
 
 
@@ -52,6 +54,9 @@ def gmm_corpus():
     put("gmm_json", "ragged", '{"weights":[1,1],"means":[[0,1],[2]],"stds":[1,1]}')
     put("gmm_json", "two_covs", '{"weights":[1],"means":[[0]],"stds":[1],"diag_stds":[[1]]}')
     put("gmm_json", "syntax", '{"weights":[1,],"means":[[0]],\n"stds":[1e999]}')
+    # issue 18: a cJSON tree built before any key is checked (scaled down to -max_len)
+    put("gmm_json", "bogus_zeros", '{"bogus":[' + ",".join(["0"] * 1500) + "]}")
+    put("gmm_json", "subnormal_std", '{"weights":[1],"means":[[0]],"stds":[5e-324]}')
 
 
 EXP = "[experiment]\nname = fz\nsamples = 4\nseeds = 0, 1\nreference = auto\n"
@@ -80,6 +85,14 @@ def config_corpus():
         "solvers = euler\nnfe = 4, x\n")
     put("config", "gmm_spec", EXP + "[model m]\nspec = gmm:missing.json\n[sweep]\n"
         "schedules = ddpm-cosine\nsolvers = dpmpp2m\nnfe = 10\n")
+    # issue 18: counts beyond limits.h, a subnormal, sigma overflowing x_T, 300 sections
+    put("config", "nfe_huge", EXP + MODEL + "[sweep]\nschedules = ddpm-linear\n"
+        "solvers = euler\nnfe = 1000000000\n")
+    put("config", "t_min_subnormal", EXP + "t_min = 5e-324\n" + MODEL +
+        "[sweep]\nschedules = ddpm-linear\nsolvers = euler\nnfe = 4\n")
+    put("config", "edm_t_max_huge", EXP + "t_max = 1e300\n" + MODEL +
+        "[sweep]\nschedules = edm\nsolvers = euler\nnfe = 4\n")
+    put("config", "many_sections", "".join("[model m%d]\n" % i for i in range(300)))
 
 
 def safetensors(tensors, meta, dtype="F32"):
@@ -98,6 +111,15 @@ def safetensors(tensors, meta, dtype="F32"):
     return struct.pack("<Q", len(text)) + text + data
 
 
+def raw_safetensors(offsets, dlen):
+    """Two-F32 tensors at the given data_offsets over dlen bytes of data."""
+    header = {n: {"dtype": "F32", "shape": [(o[1] - o[0]) // 4], "data_offsets": o}
+              for n, o in offsets.items()}
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + bytes(dlen)
+
+
 def safetensors_corpus():
     meta = {"diffode_arch": "mlp", "dim": "2", "temb": "2", "widths": "3",
             "schedule": "ddpm-linear"}
@@ -112,6 +134,12 @@ def safetensors_corpus():
     put("safetensors", "mlp_wrong_width", safetensors(mlp, dict(meta, widths="4,4")))
     put("safetensors", "empty_header", struct.pack("<Q", 2) + b"{}")
     put("safetensors", "huge_header", struct.pack("<Q", 1 << 40) + b"{}")
+    # issue 18: the data buffer must be covered exactly
+    put("safetensors", "overlap", raw_safetensors({"a": [0, 8], "b": [4, 12]}, 12))
+    put("safetensors", "all_at_zero", raw_safetensors({"a": [0, 8], "b": [0, 8]}, 8))
+    put("safetensors", "gap", raw_safetensors({"a": [0, 8], "b": [12, 20]}, 20))
+    put("safetensors", "trailing", safetensors([("a", [2, 1], [1.0, 2.0])], None, "F64")
+        + b"\0" * 5)
 
 
 def idx(dtype_code, dims, payload):
@@ -129,6 +157,11 @@ def idx_corpus():
     put("idx", "images_u8.gz", gzip.compress(idx(0x08, [3, 2, 2], bytes(range(0, 240, 20))),
                                              mtime=0))
     put("idx", "truncated.gz", gzip.compress(idx(0x08, [5, 1], bytes(3)), mtime=0)[:-6])
+    # issue 18: a gzip bomb (2^30 values claimed, 64 KiB present) and trailing bytes
+    put("idx", "bomb.gz", gzip.compress(idx(0x08, [16384, 256, 256], bytes(1 << 16)),
+                                        mtime=0))
+    put("idx", "trailing", idx(0x08, [2, 3], bytes(6 + 5)))
+    put("idx", "trailing.gz", gzip.compress(idx(0x08, [2, 3], bytes(6 + 5)), mtime=0))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,150 @@
+/* deis.c - DEIS, the exponential integrator with polynomial extrapolation of eps
+ * (Zhang & Chen 2023, eq. 14-15; qsh-zh/deis, th_deis/multistep.py get_ab_eps_coef and
+ * th_deis/sampler.py get_sampler_t_ab / get_sampler_rho_ab, commit a30709f4), one NFE a
+ * step.
+ *
+ * In x-space DEIS writes x_{i+1} = psi(t_i, t_{i+1}) x_i + sum_j C_ij eps_{i-j} with
+ * psi = sqrt(abar_{i+1}/abar_i) and C_ij = int_{t_i}^{t_{i+1}} psi(tau, t_{i+1})
+ * (-1/2 dlog abar/dtau) / sqrt(1 - abar(tau)) L_j(tau) dtau. The integrand is
+ * sqrt(abar_{i+1}) dsigma/dtau, so divided by a_{i+1} the same step reads, in xbar,
+ *
+ *   tAB-r:   xbar_{i+1} = xbar_i + sum_{j<=r} epsh_{i-j} int_{t_i}^{t_{i+1}} sigma'(tau) L_j(tau) dtau
+ *
+ * with L_j the Lagrange basis in t through t_i, ..., t_{i-r} (degree r: order r + 1),
+ * warm start with degree min(r, i). deis computes the integral with a 10000-point
+ * Riemann sum; here GSL's 16-point Gauss-Legendre (gsl_integration_glfixed) after an
+ * integration by parts, int sigma' L_j = [sigma L_j] - int sigma L_j', whose integrand
+ * is continuous even on a discrete schedule, where sigma'(t) jumps at every level; the
+ * rule is applied between those levels, where the integrand is smooth.
+ * (deis's discrete SDE interpolates abar linearly in integer time; here t is the
+ * schedule's own continuous time, MATH.md section 3.)
+ *
+ *   rhoAB-r: the same with L_j in rho = sigma_bar = sigma (deis's t2rho with
+ * alpha_start = 1): psi = 1 and the integrand is the polynomial L_j itself, so the
+ * weights are exact integrals, here by 2-point Gauss-Legendre (exact to degree 3). It
+ * is the variable-step Adams-Bashforth method in sigma: rhoAB3 is lms, rhoAB1 is
+ * ipndm-v2. */
+#include <gsl/gsl_integration.h>
+#include <math.h>
+
+#include "diffode/status.h"
+#include "multistep.h"
+
+typedef struct {
+    int max_order;            /* points of the interpolant: r + 1 */
+    int in_t;                 /* 1: tAB (Lagrange in t); 0: rhoAB (in sigma) */
+} deis_entry;
+
+enum { DEIS_GL_POINTS = 16, DEIS_CONT_PIECES = 64 };
+
+typedef struct {
+    gsl_integration_glfixed_table *gl;    /* made once per solve */
+    const dode_schedule *sched;
+    const double *nodes;                  /* the t nodes of the step's interpolant */
+    int k;
+} deis_ctx;
+
+/* acc[j] += int_from^to sigma(tau) L_j'(tau) dtau for every j < k (the integrand after
+ * the integration by parts), one Gauss-Legendre rule, sigma evaluated once a point. */
+static void deis_piece(const deis_ctx *c, double from, double to, double *acc)
+{
+    for (size_t q = 0; q < DEIS_GL_POINTS; q++) {
+        double tau, wq;
+        gsl_integration_glfixed_point(from, to, q, &tau, &wq, c->gl);
+        const double sw = wq * dode_schedule_sigma(c->sched, tau);
+        for (int j = 0; j < c->k; j++)
+            acc[j] += sw * ms_lagrange_deriv(c->nodes, c->k, j, tau);
+    }
+}
+
+/* The integrals from a to b, piece by piece: on a discrete schedule sigma(t) has a kink
+ * at every level t_n = (n+1)/N (log a is piecewise linear there, MATH.md section 3), so
+ * the pieces end at the levels inside [a, b] and each is smooth; a continuous schedule
+ * is cut in DEIS_CONT_PIECES equal pieces. */
+static void deis_integrals(const deis_ctx *c, double a, double b, double *acc)
+{
+    const size_t levels = dode_schedule_levels(c->sched);
+    const double lo = fmin(a, b), hi = fmax(a, b), dir = b >= a ? 1.0 : -1.0;
+    double from = lo;
+    for (int j = 0; j < c->k; j++)
+        acc[j] = 0.0;
+    if (levels == 0) {
+        for (int p = 1; p <= DEIS_CONT_PIECES; p++) {
+            const double to = p == DEIS_CONT_PIECES ? hi : lo + (hi - lo) * p / DEIS_CONT_PIECES;
+            deis_piece(c, from, to, acc);
+            from = to;
+        }
+    } else {
+        const double N = (double)levels;
+        for (double n = ceil(lo * N - 1.0); from < hi; n += 1.0) {
+            const double level = (n + 1.0) / N;
+            const double to = level > from && level < hi ? level : (level >= hi ? hi : from);
+            if (to > from)
+                deis_piece(c, from, to, acc);
+            from = to;
+        }
+    }
+    for (int j = 0; j < c->k; j++)
+        acc[j] *= dir;
+}
+
+static int tab_weights(dode_ode *ode, const ms_history *h, double sigma_next, double t_next,
+                       int k, double *w, void *ctx)
+{
+    deis_ctx *c = ctx;
+    c->sched = ode->schedule, c->nodes = h->t, c->k = k;
+    double v[MS_MAX_ORDER] = { 0.0 };
+    if (k > 1)               /* k = 1: L_0 = 1, L_0' = 0, the weight is sigma' - sigma */
+        deis_integrals(c, h->t[0], t_next, v);
+    for (int j = 0; j < k; j++) {
+        /* boundary term [sigma L_j]: L_j(t_i) = 1 for j = 0 and 0 otherwise */
+        w[j] = sigma_next * ms_lagrange(h->t, k, j, t_next) - (j == 0 ? h->sigma[0] : 0.0)
+               - v[j];
+        if (!isfinite(w[j]))
+            return dode_ode_fail(ode, DODE_ENONFINITE, "DEIS weight %d of order %d on t in "
+                                 "[%g, %g] is not finite", j, k, h->t[0], t_next);
+    }
+    return DODE_OK;
+}
+
+static int rhoab_weights(dode_ode *ode, const ms_history *h, double sigma_next, double t_next,
+                         int k, double *w, void *ctx)
+{
+    (void)ode, (void)t_next, (void)ctx;
+    /* 2-point Gauss-Legendre on [sigma_i, sigma_next]: nodes mid +- half/sqrt(3) */
+    const double mid = 0.5 * (h->sigma[0] + sigma_next), half = 0.5 * (sigma_next - h->sigma[0]);
+    const double d = half / sqrt(3.0);
+    for (int j = 0; j < k; j++)
+        w[j] = half * (ms_lagrange(h->sigma, k, j, mid - d) + ms_lagrange(h->sigma, k, j, mid + d));
+    return DODE_OK;
+}
+
+static int deis_solve(const dode_solver_type *self, dode_ode *ode, const dode_grid *grid,
+                      double *xbar, const dode_solver_opts *opts, dode_trace *trace)
+{
+    const deis_entry *e = self->data;
+    if (!e->in_t)
+        return ms_solve(ode, grid, xbar, opts, trace, e->max_order, rhoab_weights, NULL);
+    deis_ctx c = { .gl = gsl_integration_glfixed_table_alloc(DEIS_GL_POINTS) };
+    if (c.gl == NULL)
+        return dode_ode_fail(ode, DODE_ENOMEM, "cannot allocate a GSL Gauss-Legendre table");
+    int rc = ms_solve(ode, grid, xbar, opts, trace, e->max_order, tab_weights, &c);
+    gsl_integration_glfixed_table_free(c.gl);
+    return rc;
+}
+
+static const deis_entry tab1 = { 2, 1 }, tab2 = { 3, 1 }, tab3 = { 4, 1 };
+static const deis_entry rab1 = { 2, 0 }, rab2 = { 3, 0 }, rab3 = { 4, 0 };
+
+#define DEIS_ENTRY(id, nm, ord, dat, sum)                                                   \
+    const dode_solver_type dode_solver_##id = {                                             \
+        .name = nm, .family = "multistep", .order = ord, .evals_per_step = 1,               \
+        .summary = sum, .solve = deis_solve, .data = &dat,                                   \
+    }
+
+DEIS_ENTRY(deis_tab1, "deis-tab1", 2, tab1, "DEIS tAB1: exponential integrator, eps linear in t");
+DEIS_ENTRY(deis_tab2, "deis-tab2", 3, tab2, "DEIS tAB2: eps quadratic in t, GSL quadrature");
+DEIS_ENTRY(deis_tab3, "deis-tab3", 4, tab3, "DEIS tAB3: eps cubic in t, GSL quadrature");
+DEIS_ENTRY(deis_rhoab1, "deis-rhoab1", 2, rab1, "DEIS rhoAB1: eps linear in rho = sigma");
+DEIS_ENTRY(deis_rhoab2, "deis-rhoab2", 3, rab2, "DEIS rhoAB2: eps quadratic in rho = sigma");
+DEIS_ENTRY(deis_rhoab3, "deis-rhoab3", 4, rab3, "DEIS rhoAB3: eps cubic in rho = sigma");

@@ -21,5 +21,6 @@
 #include "diffode/png.h"
 #include "diffode/spec.h"
 #include "diffode/limits.h"
+#include "diffode/guidance.h"
 
 #endif

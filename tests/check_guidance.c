@@ -510,6 +510,51 @@ START_TEST(bad_class_labels_in_json_are_refused)
 }
 END_TEST
 
+/* The `sample` flags: a guided run reports its guidance; each bad input exits 2 with a
+ * message naming the flag. */
+START_TEST(sample_flags_guide_and_refuse_bad_input)
+{
+    char *dir = test_tmpdir("guide"), path[1024], out[4096], err[4096];
+    snprintf(path, sizeof path, "%s/lab.json", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(LABELLED_ISO, f);
+    fclose(f);
+    char model[1100];
+    snprintf(model, sizeof model, "gmm:%s", path);
+    const char *ok[] = { "sample", "--model", model, "--class", "1", "--cfg-scale", "3",
+                         "--guidance-interval", "0.1,20", "--cfg-rescale", "0.5", "--n", "8",
+                         "--solver", "dpmpp2m", "--nfe", "10", NULL };
+    ck_assert_int_eq(test_run_diffode(dir, ok, out, err, sizeof out), 0);
+    ck_assert_msg(strstr(out, "\"class\":1") && strstr(out, "\"guidance_scale\":3")
+                  && strstr(out, "\"guidance_sigma_hi\":20") && strstr(out, "\"cfg_rescale\":0.5"),
+                  "%s", out);
+    static const struct { const char *flag, *value, *flag2, *value2, *needle; } bad[] = {
+        { "--class", "2", NULL, NULL, "unknown class" },
+        { "--class", "-1", NULL, NULL, "--class '-1'" },
+        { "--cfg-scale", "2", NULL, NULL, "--cfg-scale needs --class" },
+        { "--class", "0", "--cfg-scale", "-1", "--cfg-scale '-1'" },
+        { "--class", "0", "--guidance-interval", "3,1", "--guidance-interval" },
+        { "--class", "0", "--guidance-interval", "1", "expected LO,HI" },
+        { "--class", "0", "--cfg-rescale", "1.5", "--cfg-rescale" },
+        { "--class", "0", "--classifier-scale", "-2", "--classifier-scale '-2'" },
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        const char *args[] = { "sample", "--model", model, "--n", "4", bad[k].flag,
+                               bad[k].value, bad[k].flag2, bad[k].value2, NULL };
+        ck_assert_int_eq(test_run_diffode(dir, args, out, err, sizeof out), 2);
+        ck_assert_msg(strstr(err, bad[k].needle) != NULL, "%s %s: '%s'", bad[k].flag,
+                      bad[k].value, err);
+    }
+    const char *plain[] = { "sample", "--model", "gaussian:dim=2", "--class", "0", "--n", "4",
+                            NULL };
+    ck_assert_int_eq(test_run_diffode(dir, plain, out, err, sizeof out), 2);
+    ck_assert_ptr_nonnull(strstr(err, "has no class labels"));
+    unlink(path);
+    test_rm_tree(dir);
+}
+END_TEST
+
 static Suite *guidance_suite(void)
 {
     Suite *s = suite_create("guidance");
@@ -526,6 +571,7 @@ static Suite *guidance_suite(void)
     tcase_add_test(tc, fraction_classified_as_c_rises_with_w);
     tcase_add_test(tc, bad_guidance_is_refused_with_messages);
     tcase_add_test(tc, bad_class_labels_in_json_are_refused);
+    tcase_add_test(tc, sample_flags_guide_and_refuse_bad_input);
     suite_add_tcase(s, tc);
     return s;
 }

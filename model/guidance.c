@@ -251,3 +251,76 @@ dode_model *dode_guided_gmm(dode_model *gmm, int c, const dode_guidance *g, char
     }
     return guided_make(gmm, cond, c, g, err, errlen);
 }
+
+/* One key=value of a spec's guidance options; *seen marks class (1), a scale (2). */
+static int spec_key(const char *key, const char *value, dode_guidance *g, int *c, int *seen,
+                    char *err, size_t errlen)
+{
+    char *end = NULL;
+    const double v = strtod(value, &end);
+    const int number = end != value && *end == '\0';
+    if (strcmp(key, "class") == 0) {
+        const long l = strtol(value, &end, 10);
+        if (end == value || *end != '\0' || l < 0 || l >= DODE_GMM_MAX_CLASSES)
+            return dode_fail(err, errlen, DODE_EINVAL, "class = '%s' is not an integer in "
+                             "[0, %d)", value, DODE_GMM_MAX_CLASSES);
+        *c = (int)l;
+        *seen |= 1;
+    } else if (strcmp(key, "cfg") == 0 || strcmp(key, "classifier") == 0) {
+        if (*seen & 2)
+            return dode_fail(err, errlen, DODE_EINVAL, "%s: give one of cfg and classifier, "
+                             "once", key);
+        if (!number || !(v >= 0 && isfinite(v)))
+            return dode_fail(err, errlen, DODE_EINVAL, "%s = '%s' is not a finite number >= 0",
+                             key, value);
+        g->kind = key[1] == 'f' ? DODE_GUIDE_CFG : DODE_GUIDE_CLASSIFIER;
+        g->scale = v;
+        *seen |= 2;
+    } else if (strcmp(key, "rescale") == 0) {
+        if (!number || !(v >= 0 && v <= 1))
+            return dode_fail(err, errlen, DODE_EINVAL, "rescale = '%s' is not a number in "
+                             "[0, 1]", value);
+        g->rescale = v;
+    } else if (strcmp(key, "interval") == 0) {
+        char pair[64];
+        const char *colon = strchr(value, ':');
+        if (colon == NULL || strlen(value) >= sizeof pair)
+            return dode_fail(err, errlen, DODE_EINVAL, "interval = '%s' is not LO:HI", value);
+        snprintf(pair, sizeof pair, "%.*s,%s", (int)(colon - value), value, colon + 1);
+        return dode_guidance_interval_parse(pair, &g->sigma_lo, &g->sigma_hi, err, errlen);
+    } else {
+        return dode_fail(err, errlen, DODE_ENOTFOUND, "unknown guidance key '%s' (expected "
+                         "class, cfg, classifier, interval, rescale)", key);
+    }
+    return DODE_OK;
+}
+
+int dode_guidance_spec_parse(const char *text, dode_guidance *g, int *c, char *err,
+                             size_t errlen)
+{
+    char buf[256];
+    int seen = 0, rc = DODE_OK;
+    dode_guidance_init(g);
+    *c = -1;
+    if (text == NULL || strlen(text) >= sizeof buf)
+        return dode_fail(err, errlen, DODE_EINVAL, "guidance options: missing or longer than "
+                         "%zu characters", sizeof buf - 1);
+    snprintf(buf, sizeof buf, "%s", text);
+    for (char *item = buf; rc == DODE_OK && item != NULL;) {
+        char *comma = strchr(item, ',');
+        if (comma != NULL)
+            *comma = '\0';
+        char *eq = strchr(item, '=');
+        if (eq == NULL || eq == item)
+            rc = dode_fail(err, errlen, DODE_EINVAL, "guidance option '%s' is not key=value",
+                           item);
+        else {
+            *eq = '\0';
+            rc = spec_key(item, eq + 1, g, c, &seen, err, errlen);
+        }
+        item = comma != NULL ? comma + 1 : NULL;
+    }
+    if (rc == DODE_OK && !(seen & 1))
+        rc = dode_fail(err, errlen, DODE_EINVAL, "guidance options '%s' have no class=C", text);
+    return rc == DODE_OK ? dode_guidance_check(g, err, errlen) : rc;
+}

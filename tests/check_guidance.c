@@ -555,6 +555,50 @@ START_TEST(sample_flags_guide_and_refuse_bad_input)
 }
 END_TEST
 
+/* "gmm:FILE,class=C,cfg=W,..." (what a config's [model] spec carries) is the same model as
+ * dode_guided_gmm with those settings, bit for bit; bad options are refused by name. */
+START_TEST(model_spec_carries_the_guidance)
+{
+    char *dir = test_tmpdir("guidespec"), path[1024], spec[1200], err[ERRLEN];
+    snprintf(path, sizeof path, "%s/lab.json", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(LABELLED_ISO, f);
+    fclose(f);
+    snprintf(spec, sizeof spec, "gmm:%s,class=1,cfg=4,interval=0.5:2,rescale=0.25", path);
+    dode_model *m = NULL;
+    ck_assert_msg(dode_model_from_spec(spec, &m, err, sizeof err) == DODE_OK, "%s", err);
+    dode_model *g = guided(LABELLED_ISO, 1, DODE_GUIDE_CFG, 4.0, 0.5, 2.0, 0.25);
+    double a[NROWS * DIM], b[NROWS * DIM];
+    for (size_t s = 0; s < NSIG; s++) {
+        double *x = points(SIGMAS[s], NROWS);
+        ck_assert_int_eq(test_eps(m, NROWS, x, 0.5, SIGMAS[s], a), DODE_OK);
+        ck_assert_int_eq(test_eps(g, NROWS, x, 0.5, SIGMAS[s], b), DODE_OK);
+        for (size_t i = 0; i < NROWS * DIM; i++)
+            ck_assert_double_eq(a[i], b[i]);
+        free(x);
+    }
+    dode_model_free(m);
+    dode_model_free(g);
+    static const struct { const char *opts, *needle; } bad[] = {
+        { "class=1,cfg=-1", "cfg = '-1'" }, { "class=9", "unknown class" },
+        { "class=1,cfg=2,classifier=2", "give one of cfg and classifier" },
+        { "class=1,interval=3:1", "need 0 <= LO <= HI" }, { "class=1,interval=3", "LO:HI" },
+        { "class=1,rescale=2", "rescale = '2'" }, { "class=1,w=2", "unknown guidance key 'w'" },
+        { "class=x", "class = 'x'" }, { "class=1,cfg", "not key=value" },
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        snprintf(spec, sizeof spec, "gmm:%s,%s", path, bad[k].opts);
+        m = NULL;
+        ck_assert_int_ne(dode_model_from_spec(spec, &m, err, sizeof err), DODE_OK);
+        ck_assert_ptr_null(m);
+        ck_assert_msg(strstr(err, bad[k].needle) != NULL, "%s: '%s'", bad[k].opts, err);
+    }
+    unlink(path);
+    test_rm_tree(dir);
+}
+END_TEST
+
 static Suite *guidance_suite(void)
 {
     Suite *s = suite_create("guidance");
@@ -572,6 +616,7 @@ static Suite *guidance_suite(void)
     tcase_add_test(tc, bad_guidance_is_refused_with_messages);
     tcase_add_test(tc, bad_class_labels_in_json_are_refused);
     tcase_add_test(tc, sample_flags_guide_and_refuse_bad_input);
+    tcase_add_test(tc, model_spec_carries_the_guidance);
     suite_add_tcase(s, tc);
     return s;
 }

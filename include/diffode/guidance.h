@@ -54,4 +54,12 @@ dode_model *dode_guided_gmm(dode_model *gmm, int c, const dode_guidance *g, char
 int dode_guidance_interval_parse(const char *text, double *lo, double *hi, char *err,
                                  size_t errlen);
 
+/* The guidance options of a model spec, "class=C[,cfg=W|classifier=S][,interval=LO:HI]
+ * [,rescale=PHI]" (the text after "gmm:FILE.json,"; spec.h), into *g and *c: the same
+ * settings as sample's --class, --cfg-scale, --classifier-scale, --guidance-interval and
+ * --cfg-rescale, so a config's [model NAME] spec can carry them. DODE_EINVAL /
+ * DODE_ENOTFOUND with a message naming the key. */
+int dode_guidance_spec_parse(const char *text, dode_guidance *g, int *c, char *err,
+                             size_t errlen);
+
 #endif

@@ -509,6 +509,38 @@ static void report_run(cJSON *json, const sample_args *a, const char *cmd, const
                                                                        : r->trace.cap));
 }
 
+/* With --class: the fraction of the samples the exact classifier of the unguided mixture
+ * assigns to the class (p(C | xbar) > 1/2 at the end point), as "class_fraction". */
+static int class_fraction(cJSON *json, const sample_args *a, const sample_run *r, char *err,
+                          size_t errlen)
+{
+    dode_guidance g;
+    int c;
+    char why[512];
+    if (a->cls == NULL || guidance_args(a, &g, &c, why, sizeof why) != DODE_OK)
+        return DODE_OK;
+    dode_model *m = NULL;
+    void *ws = NULL;
+    double *lp = malloc(r->n * sizeof *lp);
+    int rc = lp == NULL ? DODE_ENOMEM : dode_model_from_spec(a->model, &m, why, sizeof why);
+    if (rc == DODE_OK)
+        rc = dode_model_workspace_new(m, 1, &ws, why, sizeof why);
+    if (rc == DODE_OK)
+        rc = dode_gmm_class_log_posterior(m, ws, r->n, r->xbar, r->stats.sigma_end, c, lp,
+                                          NULL, why, sizeof why);
+    size_t hits = 0;
+    for (size_t i = 0; rc == DODE_OK && i < r->n; i++)
+        hits += lp[i] > log(0.5);
+    if (rc == DODE_OK)
+        cJSON_AddNumberToObject(json, "class_fraction", (double)hits / (double)r->n);
+    if (m != NULL)
+        dode_model_workspace_free(m, ws);
+    dode_model_free(m);
+    free(lp);
+    return rc == DODE_OK ? DODE_OK : dode_fail(err, errlen, rc, "class_fraction: %s",
+                                               lp == NULL ? "out of memory" : why);
+}
+
 static int run_report(const sample_args *a, const char *cmd, const sample_run *r,
                       cJSON **out, char *err, size_t errlen)
 {
@@ -522,6 +554,8 @@ static int run_report(const sample_args *a, const char *cmd, const sample_run *r
     }
     if (rc == DODE_OK && a->vs_reference)
         rc = error_vs_reference(json, r, work, err, errlen);
+    if (rc == DODE_OK)
+        rc = class_fraction(json, a, r, err, errlen);
     free(work);
     if (rc != DODE_OK)
         cJSON_Delete(json);

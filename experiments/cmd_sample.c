@@ -200,8 +200,8 @@ static int setup_guidance(const sample_args *a, sample_run *r, char *err, size_t
         dode_model_free(r->model);   /* a model without labels: dode_guided_gmm says why */
         r->model = NULL;
         return dode_fail(err, errlen, DODE_EUNSUPPORTED, "--class %d: --model %s has no class "
-                         "labels (a gmm JSON with \"classes\": [one int per component])", c,
-                         a->model);
+                         "labels (a gmm JSON with \"classes\": [one int per component]), or "
+                         "its spec already guides it", c, a->model);
     }
     if ((r->model = dode_guided_gmm(r->model, c, &g, why, sizeof why)) == NULL)
         return fail_with(DODE_ENOTFOUND, why, err, errlen, "--class");

@@ -466,7 +466,10 @@ START_TEST(bad_guidance_is_refused_with_messages)
     g.kind = DODE_GUIDE_CLASSIFIER;
     ck_assert_ptr_null(dode_guided_new(test_gmm2d(), test_gmm2d(), &g, err, sizeof err));
     ck_assert_ptr_nonnull(strstr(err, "exact classifier"));
-    ck_assert_ptr_null(dode_gmm_class_new(test_gmm2d(), 0, err, sizeof err) );
+    dode_model *plain = test_gmm2d();
+    ck_assert_ptr_null(dode_gmm_class_new(plain, 0, err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "no class labels"));
+    dode_model_free(plain);
     double lo, hi;
     ck_assert_int_eq(dode_guidance_interval_parse("0.5,inf", &lo, &hi, err, sizeof err), 0);
     ck_assert(lo == 0.5 && hi == INFINITY);
@@ -529,6 +532,10 @@ START_TEST(sample_flags_guide_and_refuse_bad_input)
     ck_assert_msg(strstr(out, "\"class\":1") && strstr(out, "\"guidance_scale\":3")
                   && strstr(out, "\"guidance_sigma_hi\":20") && strstr(out, "\"cfg_rescale\":0.5"),
                   "%s", out);
+    const char *clf[] = { "sample", "--model", model, "--class", "1", "--classifier-scale", "3",
+                          "--n", "8", NULL };
+    ck_assert_int_eq(test_run_diffode(dir, clf, out, err, sizeof out), 0);
+    ck_assert_msg(strstr(out, "\"guidance\":\"classifier\"") != NULL, "%s", out);
     static const struct { const char *flag, *value, *flag2, *value2, *needle; } bad[] = {
         { "--class", "2", NULL, NULL, "unknown class" },
         { "--class", "-1", NULL, NULL, "--class '-1'" },

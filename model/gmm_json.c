@@ -1,7 +1,9 @@
 /* gmm_json.c - GMM specs from JSON (DESIGN.md file formats):
  *   {"weights": [K], "means": [K][dim], and exactly one of
  *    "stds": [K] (isotropic) | "diag_stds": [K][dim] | "covs": [K][dim][dim] (full),
- *    optionally "comment": any text, "normalize": true}
+ *    optionally "comment": any text, "normalize": true,
+ *    "classes": [K] integer class labels in [0, DODE_GMM_MAX_CLASSES), several components
+ *    per class allowed (guided sampling, docs/guidance.md)}
  * The weights must sum to 1 within 1e-9 (a typo such as [5, 7] is refused with its sum),
  * unless "normalize": true asks for them to be divided by their sum.
  * Every message starts "cannot read SOURCE: " and names the key and entry that is wrong;
@@ -103,9 +105,9 @@ static int read_matrix(const json_ctx *c, const cJSON *arr, const char *what, si
 static int check_keys(const json_ctx *c, const cJSON *root, const cJSON **cov, int *kind,
                       int *normalize)
 {
-    enum { WEIGHTS, MEANS, STDS, DIAG_STDS, COVS, COMMENT, NORMALIZE, NKEYS };
+    enum { WEIGHTS, MEANS, STDS, DIAG_STDS, COVS, COMMENT, NORMALIZE, CLASSES, NKEYS };
     static const char *const keys[NKEYS] = { "weights", "means", "stds", "diag_stds", "covs",
-                                             "comment", "normalize" };
+                                             "comment", "normalize", "classes" };
     if (!cJSON_IsObject(root))
         return dode_fail(c->err, c->errlen, DODE_EFORMAT, "cannot read %s: the top level must "
                          "be an object {\"weights\": .., \"means\": .., \"stds\": ..}", c->src);
@@ -117,7 +119,7 @@ static int check_keys(const json_ctx *c, const cJSON *root, const cJSON **cov, i
         if (k == NKEYS)
             return dode_fail(c->err, c->errlen, DODE_EFORMAT, "cannot read %s: unknown key "
                              "\"%s\" (expected weights, means, one of stds, diag_stds, covs, "
-                             "and optionally comment, normalize)", c->src, e->string);
+                             "and optionally comment, normalize, classes)", c->src, e->string);
         if (seen[k]++)
             return dode_fail(c->err, c->errlen, DODE_EFORMAT, "cannot read %s: key \"%s\" "
                              "appears twice", c->src, keys[k]);
@@ -156,6 +158,24 @@ static int check_weight_sum(const json_ctx *c, const double *w, size_t K, int no
     return dode_fail(c->err, c->errlen, DODE_EFORMAT, "cannot read %s: \"weights\" sum to "
                      "%.12g, not 1 (within 1e-9); fix them or add \"normalize\": true",
                      c->src, sum);
+}
+
+/* "classes": K integers in [0, DODE_GMM_MAX_CLASSES) (JSON numbers with no fraction). */
+static int read_classes(const json_ctx *c, const cJSON *arr, size_t K, int *out)
+{
+    if (!cJSON_IsArray(arr) || (size_t)cJSON_GetArraySize(arr) != K)
+        return dode_fail(c->err, c->errlen, DODE_EFORMAT, "cannot read %s: \"classes\" must be "
+                         "an array of %zu integer labels (one per component), has %d entries",
+                         c->src, K, cJSON_IsArray(arr) ? cJSON_GetArraySize(arr) : 0);
+    size_t k = 0;
+    for (const cJSON *e = arr->child; e != NULL; e = e->next, k++) {
+        const double v = cJSON_IsNumber(e) ? e->valuedouble : NAN;
+        if (!(v >= 0 && v < DODE_GMM_MAX_CLASSES && v == floor(v)))
+            return dode_fail(c->err, c->errlen, DODE_EFORMAT, "cannot read %s: \"classes\"[%zu]"
+                             " must be an integer in [0, %d)", c->src, k, DODE_GMM_MAX_CLASSES);
+        out[k] = (int)v;
+    }
+    return DODE_OK;
 }
 
 /* "covs": K arrays of dim arrays of dim numbers. */
@@ -213,10 +233,21 @@ static int read_gmm(const json_ctx *c, const cJSON *root, double **block, dode_m
         rc = kind == 0 ? read_numbers(c, cov, "\"stds\"", K, 1, cv, NULL)
            : kind == 1 ? read_matrix(c, cov, "\"diag_stds\"", K, dim, 1, cv, NULL)
            : read_covs(c, cov, K, dim, cv);
-    if (rc != DODE_OK)
+    const cJSON *cls = cJSON_GetObjectItemCaseSensitive(root, "classes");
+    int *labels = NULL;
+    if (rc == DODE_OK && cls != NULL && (labels = malloc(K * sizeof *labels)) == NULL)
+        rc = dode_fail(c->err, c->errlen, DODE_ENOMEM, "cannot read %s: out of memory for "
+                       "%zu class labels", c->src, K);
+    if (rc == DODE_OK && cls != NULL)
+        rc = read_classes(c, cls, K, labels);
+    if (rc != DODE_OK) {
+        free(labels);
         return rc;
+    }
     char why[400];
-    if ((*m = dode_gmm_new(K, dim, wv, mv, kinds[kind], cv, why, sizeof why)) == NULL)
+    *m = dode_gmm_new_labeled(K, dim, wv, mv, kinds[kind], cv, labels, why, sizeof why);
+    free(labels);
+    if (*m == NULL)
         return dode_fail(c->err, c->errlen, DODE_EFORMAT, "cannot read %s: %s", c->src,
                          strncmp(why, "gmm model: ", 11) == 0 ? why + 11 : why);
     return DODE_OK;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "diffode/guidance.h"
 #include "diffode/io.h"
 #include "diffode/mlp.h"
 #include "diffode/spec.h"
@@ -163,11 +164,21 @@ static int gmm_make(const char *arg, const char *spec, dode_model **out, char *e
     if (*arg == '\0')
         return dode_fail(err, errlen, DODE_EINVAL, "model '%s': gmm needs a file, as in "
                          "gmm:FILE.json", spec);
-    if (check_readable(arg, spec, err, errlen) != DODE_OK)
+    /* "FILE.json,class=C,...": guided sampling of class C (guidance.h) */
+    const char *opts = strstr(arg, ",class=");
+    char path[4096], why[512];
+    snprintf(path, sizeof path, "%.*s", opts != NULL ? (int)(opts - arg) : (int)strlen(arg), arg);
+    dode_guidance g;
+    int c = -1;
+    if (opts != NULL && dode_guidance_spec_parse(opts + 1, &g, &c, why, sizeof why) != DODE_OK)
+        return dode_fail(err, errlen, DODE_EINVAL, "model '%s': %s", spec, why);
+    if (check_readable(path, spec, err, errlen) != DODE_OK)
         return DODE_EIO;
-    dode_model *m = dode_gmm_from_json(arg, err, errlen);
+    dode_model *m = dode_gmm_from_json(path, err, errlen);
     if (m == NULL)
         return DODE_EFORMAT;                          /* the loader's message names the file */
+    if (opts != NULL && (m = dode_guided_gmm(m, c, &g, why, sizeof why)) == NULL)
+        return dode_fail(err, errlen, DODE_EINVAL, "model '%s': %s", spec, why);
     *out = m;
     return DODE_OK;
 }
@@ -192,8 +203,9 @@ static const dode_model_kind model_kinds[] = {
     { "gaussian", "gaussian:dim=D,mean=M,std=S[,predict=eps|x0|v|score|flow]",
       "Gaussian data N(M, S^2 I); exact flow known (defaults dim=2, mean=0, std=1)",
       gaussian_make },
-    { "gmm", "gmm:FILE.json",
-      "Gaussian mixture from JSON {weights, means, stds|diag_stds|covs}; exact eps",
+    { "gmm", "gmm:FILE.json[,class=C[,cfg=W|classifier=S][,interval=LO:HI][,rescale=PHI]]",
+      "Gaussian mixture from JSON {weights, means, stds|diag_stds|covs[, classes]}; exact "
+      "eps; with class=C guided towards class C (docs/guidance.md)",
       gmm_make },
     { "mlp", "mlp:FILE.safetensors",
       "learned eps_theta MLP (diffode train or PyTorch export; docs/models.md)", mlp_make },

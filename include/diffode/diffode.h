@@ -23,5 +23,6 @@
 #include "diffode/limits.h"
 #include "diffode/noise.h"
 #include "diffode/law.h"
+#include "diffode/guidance.h"
 
 #endif

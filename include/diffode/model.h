@@ -104,8 +104,36 @@ dode_model *dode_gmm_new(size_t K, size_t dim, const double *weights,
                          const double *means /* [K][dim] */, const char *cov_kind,
                          const double *covs, char *err, size_t errlen);
 
+/* Class labels on a mixture (guided sampling, guidance.h). Labels are in
+ * [0, DODE_GMM_MAX_CLASSES); several components may share one. */
+#define DODE_GMM_MAX_CLASSES 100000
+
+/* dode_gmm_new with labels [K] (NULL: none, exactly dode_gmm_new). */
+dode_model *dode_gmm_new_labeled(size_t K, size_t dim, const double *weights,
+                                 const double *means, const char *cov_kind, const double *covs,
+                                 const int *labels, char *err, size_t errlen);
+
+/* 1 + the largest class label of a labelled mixture; 0 for a mixture without labels or a
+ * model that is not a mixture. */
+size_t dode_gmm_classes(const dode_model *m);
+
+/* The exact conditional model of class c: the mixture of c's components with their weights
+ * renormalised (the same model as a JSON holding only them). NULL with a message when m is
+ * not a labelled mixture (DODE_EUNSUPPORTED) or c has no component (DODE_ENOTFOUND). */
+dode_model *dode_gmm_class_new(const dode_model *m, int c, char *err, size_t errlen);
+
+/* The exact classifier of a labelled mixture in the ODE's variables: for n rows xbar at
+ * noise level sigma, logp[i] = log p(c | xbar_i) and grad[i] = grad_xbar log p(c | xbar_i)
+ * (either may be NULL). ws: m's workspace for >= 1 rows. Since eps = -sigma grad log p,
+ * grad = (eps_uncond - eps_cond) / sigma; it is computed here from the logits directly.
+ * Errors as dode_gmm_class_new, and DODE_EINVAL for sigma < 0 or not finite. */
+int dode_gmm_class_log_posterior(const dode_model *m, void *ws, size_t n, const double *xbar,
+                                 double sigma, int c, double *logp, double *grad,
+                                 char *err, size_t errlen);
+
 /* A GMM from JSON: {"weights":[..], "means":[[..],..], and one of "stds":[..]
- * (isotropic), "diag_stds":[[..],..], "covs":[[[..]..]..]}. Messages name the file and
+ * (isotropic), "diag_stds":[[..],..], "covs":[[[..]..]..]}, optionally "classes":[K ints]
+ * (class labels, dode_gmm_new_labeled). Messages name the file and
  * the key (and the entry) that is wrong. The file must be a regular file of at most
  * 64 MiB and the text hold at most 2^22 JSON values (checked before parsing; DODE_EFORMAT),
  * and out of memory for the parse is reported as such. */

@@ -387,17 +387,34 @@ static double observed_order(double w, const char *name, size_t N, double *eN)
     return log2(e1 / e2);
 }
 
+/* Every deterministic fixed-step solver keeps its registry order (dode_solver_order) on the
+ * guided ODE at w = 3, within 0.1, at the first pair N / 2N where a scan over N = 64 ..
+ * 1024 found the order settled. Left out, with the reason the scan showed: dpm-fast3 and
+ * dpmpp-fast3 (the order of their last steps depends on N mod 3, so N and 2N are different
+ * methods), unipc3 (4.2 at 64 and 128, then its error meets the rk8pd reference's floor
+ * before the order settles) and deis-tab3 (its quadrature between ddpm-linear's levels
+ * makes it erratic beyond N = 256, as check_multistep says for discrete schedules). */
 START_TEST(guided_ode_keeps_the_solver_orders)
 {
-    static const struct { const char *name; double order; size_t N; } rows[] = {
-        { "dpmpp2m", 2, 256 }, { "unipc2", 3, 256 }, { "heun", 2, 256 }, { "ddim", 1, 512 },
+    static const struct { const char *name; size_t N; } rows[] = {
+        { "euler", 256 }, { "ddim", 256 }, { "heun", 512 }, { "rk4", 256 },
+        { "dpm1", 256 }, { "dpm2", 512 }, { "dpm3", 256 }, { "dpm-fast2", 512 },
+        { "dpm2m", 256 }, { "dpm3m", 512 }, { "dpm3m-taylor", 1024 }, { "dpmpp2s", 256 },
+        { "dpmpp3s", 256 }, { "dpmpp-fast2", 256 }, { "dpmpp2m", 256 }, { "dpmpp3m", 512 },
+        { "dpmpp3m-taylor", 128 }, { "unipc1", 256 }, { "unipc2", 128 }, { "ipndm1", 256 },
+        { "ipndm2", 256 }, { "ipndm3", 256 }, { "ipndm4", 256 }, { "ipndm-v1", 256 },
+        { "ipndm-v2", 512 }, { "ipndm-v3", 256 }, { "ipndm-v4", 1024 },
+        { "deis-tab1", 512 }, { "deis-tab2", 128 }, { "deis-rhoab1", 512 },
+        { "deis-rhoab2", 512 }, { "deis-rhoab3", 256 }, { "pndm", 512 }, { "plms", 512 },
+        { "lms", 256 },
     };
-    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
-        double e;
-        const double q = observed_order(3.0, rows[r].name, rows[r].N, &e);
-        ck_assert_msg(fabs(q - rows[r].order) <= 0.15, "%s at w = 3: order %.3f (e(N) = %g)",
-                      rows[r].name, q, e);
-    }
+    const size_t r = (size_t)_i;
+    ck_assert_uint_lt(r, sizeof rows / sizeof rows[0]);
+    double e;
+    const double q = observed_order(3.0, rows[r].name, rows[r].N, &e);
+    const int theory = dode_solver_order(dode_solver_find(rows[r].name), NULL);
+    ck_assert_msg(fabs(q - theory) <= 0.1, "%s at w = 3: order %.3f, theory %d (e(N) = %g)",
+                  rows[r].name, q, theory, e);
 }
 END_TEST
 
@@ -618,7 +635,7 @@ static Suite *guidance_suite(void)
     tcase_add_test(tc, classifier_log_posterior_and_gradient_are_exact);
     tcase_add_test(tc, guidance_interval_switches_between_conditional_and_guided);
     tcase_add_test(tc, rescale_matches_the_conditional_rms);
-    tcase_add_test(tc, guided_ode_keeps_the_solver_orders);
+    tcase_add_loop_test(tc, guided_ode_keeps_the_solver_orders, 0, 35);
     tcase_add_test(tc, fraction_classified_as_c_rises_with_w);
     tcase_add_test(tc, bad_guidance_is_refused_with_messages);
     tcase_add_test(tc, bad_class_labels_in_json_are_refused);

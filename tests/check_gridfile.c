@@ -3,7 +3,8 @@
  *
  * Laws: a grid written and read back is the same array bit for bit; sampling on the file
  * of a logsnr grid gives the same x_0, bit for bit, as --spacing logsnr (the file path
- * only replaces where the sigmas come from); every bad file or clashing flag exits 2
+ * only replaces where the sigmas come from), and so does `spacings = file:PATH` in a
+ * config (PATH beside the config); every bad file or clashing flag exits 2
  * (1 for a missing file), names the file and the bad entry, prints nothing on stdout and
  * writes no output. */
 #include <math.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../experiments/config.h"
 #include "../experiments/grid_file.h"
 #include "testutil.h"
 
@@ -174,6 +176,106 @@ START_TEST(bad_grid_files_fail_name_the_entry_and_write_nothing)
 }
 END_TEST
 
+/* A config in dir with `spacings = logsnr, SPACING` and the given nfe list. */
+static void write_config(const char *dir, const char *spacing, const char *nfe)
+{
+    char path[512], text[1024], err[ERRLEN];
+    char cwd[512];
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+    snprintf(path, sizeof path, "%s/t.ini", dir);
+    const int n = snprintf(text, sizeof text, "[experiment]\nname = tfile\nsamples = 16\n"
+                           "true_samples = 64\n[model m]\nspec = gmm:%s/experiments/configs/"
+                           "gmm2d.json\n[sweep]\nmodels = m\nschedules = ddpm-linear\n"
+                           "spacings = logsnr, %s\nsolvers = dpmpp2m, unipc2\nnfe = %s\n",
+                           cwd, spacing, nfe);
+    ck_assert_int_eq(dode_write_atomic(path, text, (size_t)n, err, sizeof err), DODE_OK);
+}
+
+/* `spacings = file:g.npy` finds g.npy beside the config; its rows, on the file of the
+ * logsnr grid, have the logsnr rows' errors to the last printed digit. */
+START_TEST(config_file_spacing_equals_the_named_one)
+{
+    char *dir = test_tmpdir("check_gridfile"), grid[512], ini[512], root[512], csv[600];
+    snprintf(grid, sizeof grid, "%s/g.npy", dir);
+    snprintf(ini, sizeof ini, "%s/t.ini", dir);
+    snprintf(root, sizeof root, "%s/res", dir);
+    snprintf(csv, sizeof csv, "%s/tfile/runs.csv", root);
+    write_logsnr(grid, 6);
+    write_config(dir, "file:g.npy", "6");
+    char err[ERRLEN];
+    exp_config cfg;
+    ck_assert_msg(exp_config_load(ini, &cfg, err, sizeof err) == DODE_OK, "%s", err);
+    ck_assert_uint_eq(cfg.nspacings, 2);
+    ck_assert_str_eq(exp_config_spacing_name(&cfg, 0), "logsnr");
+    char want[600];
+    snprintf(want, sizeof want, "file:%s", grid);
+    ck_assert_str_eq(exp_config_spacing_name(&cfg, 1), want);
+    exp_config_free(&cfg);
+    const char *args[] = { "run", ini, "--root", root, "--no-plot", "--quiet", NULL };
+    run_result *r = malloc(sizeof *r);
+    run(dir, args, r);
+    ck_assert_msg(r->status == 0, "%s", r->err);
+    char *text = malloc(OUT_MAX);
+    test_slurp(csv, text, OUT_MAX);
+    /* rows: logsnr dpmpp2m, logsnr unipc2, file dpmpp2m, file unipc2; compare from the
+     * status column on (the solver's results), skipping the identity columns */
+    char *line[5] = { NULL };
+    size_t k = 0;
+    for (char *save = NULL, *l = strtok_r(text, "\n", &save); l != NULL && k < 5;
+         l = strtok_r(NULL, "\n", &save))
+        line[k++] = l;
+    ck_assert_uint_eq(k, 5);
+    for (size_t j = 1; j <= 2; j++) {
+        const char *a = strstr(line[j], ",ok,"), *b = strstr(line[j + 2], ",ok,");
+        ck_assert_msg(a != NULL && b != NULL, "%s / %s", line[j], line[j + 2]);
+        ck_assert_ptr_nonnull(strstr(line[j + 2], want));
+        ck_assert_msg(strcmp(a, b) == 0, "%s\n%s", line[j], line[j + 2]);
+    }
+    free(text);
+    free(r);
+    test_rm_tree(dir);
+}
+END_TEST
+
+/* A file spacing that cannot serve the sweep: the config or the sweep's grid check says
+ * which file and why, before any row runs (no results directory). */
+START_TEST(config_bad_file_spacings_fail_before_any_run)
+{
+    static const struct {
+        const char *spacing, *nfe;
+        int status;
+        const char *says;
+    } cases[] = {
+        { "file:g.npy", "6, 8", 2, "has 6 steps, not the 8 this solver takes at this nfe" },
+        { "file:up.npy", "6", 2, "t.ini:10: key 'spacings': spacing " },
+        { "file:missing.npy", "6", 1, "missing.npy" },
+        { "file:", "6", 2, "\"file:\" needs a path" },
+    };
+    char *dir = test_tmpdir("check_gridfile"), path[600], ini[512], root[512], err[ERRLEN];
+    snprintf(path, sizeof path, "%s/g.npy", dir);
+    write_logsnr(path, 6);
+    static const double up[3] = { 1, 2, 3 };
+    snprintf(path, sizeof path, "%s/up.npy", dir);
+    ck_assert_int_eq(exp_grid_file_write(path, up, 3, err, sizeof err), DODE_OK);
+    snprintf(ini, sizeof ini, "%s/t.ini", dir);
+    snprintf(root, sizeof root, "%s/res", dir);
+    run_result *r = malloc(sizeof *r);
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        write_config(dir, cases[k].spacing, cases[k].nfe);
+        const char *args[] = { "run", ini, "--root", root, "--no-plot", "--quiet", NULL };
+        run(dir, args, r);
+        ck_assert_msg(r->status == cases[k].status, "case %zu: exit %d: %s", k, r->status,
+                      r->err);
+        ck_assert_msg(strstr(r->err, cases[k].says) != NULL, "case %zu: '%s' lacks '%s'", k,
+                      r->err, cases[k].says);
+    }
+    snprintf(path, sizeof path, "%s/tfile/runs.csv", root);
+    ck_assert_msg(access(path, F_OK) != 0, "a run wrote %s", path);
+    free(r);
+    test_rm_tree(dir);
+}
+END_TEST
+
 static Suite *gridfile_suite(void)
 {
     Suite *s = suite_create("gridfile");
@@ -182,6 +284,8 @@ static Suite *gridfile_suite(void)
     tcase_add_test(tc, written_grid_reads_back_bit_for_bit);
     tcase_add_test(tc, logsnr_file_equals_logsnr_spacing);
     tcase_add_test(tc, bad_grid_files_fail_name_the_entry_and_write_nothing);
+    tcase_add_test(tc, config_file_spacing_equals_the_named_one);
+    tcase_add_test(tc, config_bad_file_spacings_fail_before_any_run);
     suite_add_tcase(s, tc);
     return s;
 }

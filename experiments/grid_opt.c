@@ -177,9 +177,9 @@ static double objective_f(const gsl_vector *v, void *params)
     objective *o = params;
     char why[256];
     double rmse;
-    exp_grid_from_params(v->data, o->steps, o->sigma_max, o->sigma_min, o->sigma);
-    if (v->stride != 1)
+    if (v->stride != 1)         /* GSL's simplex passes contiguous vectors */
         return BAD_GRID;
+    exp_grid_from_params(v->data, o->steps, o->sigma_max, o->sigma_min, o->sigma);
     for (size_t k = 0; k < o->steps; k++)
         if (!(o->sigma[k + 1] < o->sigma[k]))
             return BAD_GRID;

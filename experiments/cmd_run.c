@@ -5,9 +5,9 @@
  * ROOT/NAME/shard-K-of-N/; `diffode merge DIR` joins the slices and `diffode plot DIR`
  * redraws a directory's figures (both here: they share the table and the plotting).
  *
- * Ctrl-C: the first one lets the running row finish and stops before the next (every
- * finished row is already on disk, written atomically); a second one kills at once, which
- * loses only the running row. */
+ * Ctrl-C: the first one lets the running row finish, writes every finished row and stops
+ * before the next; a second one kills at once, which loses the running row and the rows
+ * finished in the last few milliseconds (the tables are rewritten paced, sweep_pool.c). */
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <math.h>

@@ -8,7 +8,9 @@
  * rejected) and, where known, the error of xbar(sigma_0): against the model's exact flow
  * (rmse, max_err) and, with --vs-reference, against the reference solve (ref_rmse,
  * ref_max_err, ref_nfe). With --eta > 0 (stochastic DDIM) these still compare with the
- * deterministic flow, so they measure the noise as much as the solver.
+ * deterministic flow, so they measure the noise as much as the solver. Stochastic solvers
+ * draw from the Philox source keyed by --seed (noise.h) or from --noise FILE.npy;
+ * noise_draws says how many (n, dim) draws the run took, --noise-out writes them.
  *
  * Invariant: outputs (--out, --trajectory) are written only after everything else has
  * succeeded, each atomically; a failed run leaves no output file behind. Exit status 0,
@@ -49,6 +51,7 @@ enum { FOR_SAMPLE = 1u, FOR_REFERENCE = 2u, FOR_BOTH = 3u };
 
 typedef struct {
     const char *model, *schedule, *solver, *spacing, *grid, *x_T, *out, *trajectory;
+    const char *noise, *noise_out;      /* --noise, --noise-out (stochastic solvers) */
     size_t nfe, steps, n, seed;
     double rho, t_max, t_min;
     int to_zero, vs_reference;
@@ -89,6 +92,11 @@ static const cli_flag sample_flags[] = {
       FOR_BOTH },
     { "--trajectory", CLI_STRING, ARG(trajectory), NULL, "FILE.csv",
       "write every grid point of every sample", FOR_BOTH },
+    { "--noise", CLI_STRING, ARG(noise), NULL, "FILE.npy", "stochastic solvers' noise: "
+      "float64 (draws, n, dim), slice k = draw k (default: Philox draws keyed by --seed; "
+      "docs/stochastic.md)", FOR_SAMPLE },
+    { "--noise-out", CLI_STRING, ARG(noise_out), NULL, "FILE.npy", "write the noise draws "
+      "the run took, (draws, n, dim), for --noise to replay", FOR_SAMPLE },
     { "--vs-reference", CLI_SWITCH, ARG(vs_reference), NULL, NULL, "also solve with "
       REFERENCE_SOLVER " at 1e-12 and report ref_rmse, ref_max_err", FOR_SAMPLE },
     { NULL, 0, 0, NULL, NULL, NULL, 0 },
@@ -102,6 +110,7 @@ typedef struct {
     dode_grid grid;
     dode_ode *ode;
     gsl_rng *rng;
+    dode_noise *noise;          /* the draws of stochastic solvers (noise.h) */
     dode_solver_opts opts;
     dode_trace trace;
     size_t n, dim;
@@ -124,6 +133,7 @@ static void run_free(sample_run *r)
     dode_model_free(r->model);
     dode_schedule_free(r->schedule);
     gsl_rng_free(r->rng);
+    dode_noise_free(r->noise);
     free(r->xbar_T);
     free(r->xbar);
     free(r->trace.sigma);
@@ -263,6 +273,12 @@ static int setup_start(const sample_args *a, sample_run *r, char *err, size_t er
     if (r->rng == NULL)
         return dode_fail(err, errlen, DODE_ENOMEM, "cannot allocate a random number generator");
     gsl_rng_set(r->rng, (unsigned long)a->seed);
+    char why[1024];
+    r->noise = a->noise != NULL ? dode_noise_read(a->noise, why, sizeof why)
+                                : dode_noise_new_seeded((uint64_t)a->seed, why, sizeof why);
+    if (r->noise == NULL)
+        return dode_fail(err, errlen, a->noise != NULL ? DODE_EFORMAT : DODE_ENOMEM,
+                         "--noise: %s", why);
     if (a->x_T != NULL) {
         int rc = setup_x_T_file(a->x_T, r, err, errlen);
         if (rc != DODE_OK)
@@ -297,7 +313,7 @@ static int setup_opts(const sample_args *a, int reference, sample_run *r, char *
 {
     dode_solver_opts *o = &r->opts;
     *o = a->opts;
-    o->rng = r->rng;
+    o->noise = r->noise;
     const double end = r->grid.sigma[r->grid.steps];
     if (reference) {
         unsigned long allowed = 0;
@@ -433,6 +449,9 @@ static void report_run(cJSON *json, const sample_args *a, const char *cmd, const
     cJSON_AddNumberToObject(json, "sigma_min", r->stats.sigma_end);
     cJSON_AddNumberToObject(json, "t_max", r->grid.t[0]);
     cJSON_AddNumberToObject(json, "t_min", dode_schedule_t(r->schedule, r->stats.sigma_end));
+    cJSON_AddNumberToObject(json, "noise_draws", (double)dode_noise_used(r->noise));
+    if (a->noise != NULL)
+        cJSON_AddStringToObject(json, "noise", a->noise);
     if (a->x_T != NULL)
         cJSON_AddStringToObject(json, "x_T", a->x_T);
     else
@@ -534,10 +553,25 @@ static int write_trajectory(const char *path, const sample_run *r, char *err, si
     return rc;
 }
 
-/* --out then --trajectory; if the second fails the first is removed (no partial output). */
+/* --noise-out: the draws the run took, (draws, n, dim); a run that took none (a
+ * deterministic solver, eta = 0) has nothing to replay, which the caller checked first. */
+static int write_noise(const char *path, sample_run *r, char *err, size_t errlen)
+{
+    char why[1024];
+    int rc = dode_noise_write(r->noise, path, dode_noise_used(r->noise), r->n, r->dim, why,
+                              sizeof why);
+    return rc == DODE_OK ? DODE_OK : fail_with(rc, why, err, errlen, "--noise-out");
+}
+
+/* --out, --trajectory, then --noise-out; if one fails the earlier ones are removed (no
+ * partial output). */
 static int run_outputs(const sample_args *a, sample_run *r, char *err, size_t errlen)
 {
     int rc = DODE_OK;
+    if (a->noise_out != NULL && dode_noise_used(r->noise) == 0)
+        return dode_fail(err, errlen, DODE_EINVAL, "--noise-out %s: %s drew no noise in this "
+                         "run (a deterministic solver, or eta = 0): nothing to write",
+                         a->noise_out, r->solver->name);
     if (a->out != NULL) {
         const size_t len = r->n * r->dim;
         double *x0 = malloc(len * sizeof *x0);
@@ -551,6 +585,13 @@ static int run_outputs(const sample_args *a, sample_run *r, char *err, size_t er
         rc = write_trajectory(a->trajectory, r, err, errlen);
         if (rc != DODE_OK && a->out != NULL)
             unlink(a->out);
+    }
+    if (rc == DODE_OK && a->noise_out != NULL) {
+        rc = write_noise(a->noise_out, r, err, errlen);
+        if (rc != DODE_OK && a->out != NULL)
+            unlink(a->out);
+        if (rc != DODE_OK && a->trajectory != NULL)
+            unlink(a->trajectory);
     }
     return rc;
 }

@@ -10,7 +10,7 @@
  *
  *   [experiment]  name, samples, seeds, reference, ref_rtol, ref_atol, t_max, t_min,
  *                 trajectory, baseline, true_samples, projections, order_nfe_min,
- *                 order_floor, mode
+ *                 order_floor, mode, noise
  *   [model NAME]  spec (a model spec as `diffode sample --model` takes it)
  *   [solver NAME] base (a registry name) and options (variable, eta, rtol, atol, ...)
  *   [sweep]       models, schedules, spacings, solvers, nfe, to_zero, rho
@@ -64,6 +64,8 @@ typedef struct {
     int roundtrip;              /* mode = roundtrip: each row encodes (sigma_min up to
                                    sigma_max on the reversed grid) then decodes, and
                                    measures the round-trip error (default: mode = sweep) */
+    char noise[EXP_CFG_SPEC];   /* noise = PATH: every row's stochastic draws from this
+                                   .npy (noise.h); "" (default): each seed's own draws */
 
     exp_cfg_model models[EXP_CFG_MAX_LIST];         /* the sweep's models, in order */
     size_t nmodels;

@@ -128,6 +128,9 @@ static int set_mode(parser *p, const entry *e, void *t)
     return DODE_OK;
 }
 
+static int set_noise(parser *p, const entry *e, void *target);    /* below: it resolves
+                                                                    files as specs do */
+
 const key_rule experiment_keys[] = {
     { "name", set_name }, { "samples", set_samples }, { "seeds", set_seeds },
     { "reference", set_reference }, { "ref_rtol", set_ref_rtol }, { "ref_atol", set_ref_atol },
@@ -135,7 +138,7 @@ const key_rule experiment_keys[] = {
     { "baseline", set_baseline },
     { "true_samples", set_true_samples }, { "projections", set_projections },
     { "order_nfe_min", set_order_nfe_min }, { "order_floor", set_order_floor },
-    { "mode", set_mode }, { NULL, NULL },
+    { "mode", set_mode }, { "noise", set_noise }, { NULL, NULL },
 };
 
 /* ---- [model NAME] ---- */
@@ -158,6 +161,30 @@ static void spec_beside_config(const parser *p, const char *spec, char *out, siz
     const int v = snprintf(out, outlen, "%.*s%s%s", (int)kind, spec, path, colon + 1 + file);
     if (v < 0 || (size_t)v >= outlen)
         snprintf(out, outlen, "%s", spec);      /* too long resolved: keep it as given */
+}
+
+/* noise = PATH: a (draws, n, dim) .npy, looked up beside the config first (as model files
+ * are) and read once here so that a bad file fails at load, with its line. */
+static int set_noise(parser *p, const entry *e, void *target)
+{
+    exp_config *cfg = target;
+    char spec[EXP_CFG_SPEC + 8], msg[384], resolved[PATH_MAX + 2 * EXP_CFG_SPEC];
+    const size_t len = strlen(e->value);
+    const char *path = resolved + strlen("noise:");
+    if (len > 0 && len < EXP_CFG_SPEC) {
+        memcpy(spec, "noise:", 6);
+        memcpy(spec + 6, e->value, len + 1);
+        spec_beside_config(p, spec, resolved, sizeof resolved);
+    }
+    if (len == 0 || len >= EXP_CFG_SPEC || strlen(path) >= sizeof cfg->noise)
+        return key_fail(p, DODE_EFORMAT, e->line, e->key, "a noise file path must have 1 to "
+                        "%zu characters", sizeof cfg->noise - 1);
+    dode_noise *noise = dode_noise_read(path, msg, sizeof msg);
+    if (noise == NULL)
+        return key_fail(p, DODE_EFORMAT, e->line, e->key, "%s", msg);
+    dode_noise_free(noise);             /* checked here; each row reads it again */
+    copy_str(cfg->noise, sizeof cfg->noise, path);
+    return DODE_OK;
 }
 
 static int set_spec(parser *p, const entry *e, void *target)

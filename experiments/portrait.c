@@ -79,8 +79,8 @@ static int draw(const portrait *p, size_t n, double *xbar, char *err, size_t err
 }
 
 /* Solver s of the config on the first grid from the first seed's first n draws (drawn
- * here; a stochastic solver's noise then continues the stream, as in the sweep): the final
- * state into xbar, the model evaluations it took into *nfe (what the figure's legend
+ * here; a stochastic solver draws the first seed's noise (noise.h), as in the sweep): the
+ * final state into xbar, the model evaluations it took into *nfe (what the figure's legend
  * says: a budget that is not a multiple of the cost per step gives fewer) and, if tr is
  * set, the path. */
 static int solve(const portrait *p, size_t s, size_t n, double *xbar, dode_trace *tr,
@@ -94,8 +94,8 @@ static int solve(const portrait *p, size_t s, size_t n, double *xbar, dode_trace
         return dode_fail(err, errlen, DODE_ENOMEM, "portrait: out of memory for a generator");
     gsl_rng_set(rng, p->cfg->seeds[0]);
     draw_from(p, rng, n, xbar);
-    o.rng = rng;
-    dode_ode *ode = dode_ode_new(p->model, p->schedule, n, err, errlen);
+    o.noise = dode_noise_new_seeded(p->cfg->seeds[0], err, errlen);
+    dode_ode *ode = o.noise ? dode_ode_new(p->model, p->schedule, n, err, errlen) : NULL;
     int rc = ode ? first_grid(p, s, &g, err, errlen) : DODE_ENOMEM;
     if (rc == DODE_OK && tr != NULL) {
         tr->cap = g.steps + 2;
@@ -108,6 +108,7 @@ static int solve(const portrait *p, size_t s, size_t n, double *xbar, dode_trace
     *nfe = ode != NULL ? ode->nfe : 0;
     dode_grid_free(&g);
     dode_ode_free(ode);
+    dode_noise_free(o.noise);
     gsl_rng_free(rng);
     return rc;
 }

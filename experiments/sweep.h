@@ -13,9 +13,10 @@
  * and ROOT/cache/<hash>.npy: reference solutions (gsl:rk8pd), keyed by an FNV-1a hash of
  * their inputs, shared by every experiment under ROOT.
  *
- * Every file is written atomically (dode_write_atomic: a temp file renamed into place)
- * after each finished row, so killing the process at any moment leaves every finished row
- * intact; running again reads runs.csv and skips the rows it already holds. */
+ * Every file is written atomically (dode_write_atomic: a temp file renamed into place) as
+ * rows finish (paced, sweep_pool.c; every row at the end, on a stop or a failure), so
+ * killing the process at any moment leaves complete tables that hold all but the last few
+ * milliseconds of rows; running again reads runs.csv and skips the rows it holds. */
 #ifndef DIFFODE_EXPERIMENTS_SWEEP_H
 #define DIFFODE_EXPERIMENTS_SWEEP_H
 

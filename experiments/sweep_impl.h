@@ -63,6 +63,9 @@ typedef struct {
     struct timespec t0;
     pthread_mutex_t lock;
     size_t next, claimed;    /* the next canonical index to consider; rows handed out */
+    struct timespec written; /* when the tables were last rewritten (sweep_pool.c) */
+    double write_seconds;    /* and how long that rewrite took */
+    int unwritten;           /* rows kept since then, still to be written */
     int rc;                  /* the first worker failure (setup, memory, files) */
     char err[1024];          /* and its message */
     int lock_fd;             /* dir/.lock, held with flock(LOCK_EX) while writing; or -1 */

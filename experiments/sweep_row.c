@@ -152,23 +152,31 @@ static int trace_alloc(const sweep *sw, size_t len, size_t steps, dode_trace *tr
 }
 
 /* One solve of row c's problem with c's solver on grid g from xbar (in: xbar_T at
- * g->sigma[0]); rng continues the seed's stream. Returns the solver's status. */
-static int solve_with(sweep *sw, const coords *c, const dode_grid *g, gsl_rng *rng,
-                      double *xbar, dode_trace *tr, size_t *nfe, double *seconds, char *why,
-                      size_t whylen)
+ * g->sigma[0]); a stochastic solver draws from the seed's noise source (noise.h), or from
+ * the config's noise file, so its noise does not depend on the order or thread rows run
+ * in. Returns the solver's status. */
+static int solve_with(sweep *sw, const coords *c, const dode_grid *g, double *xbar,
+                      dode_trace *tr, size_t *nfe, double *seconds, char *why, size_t whylen)
 {
     const exp_cfg_solver *sv = &sw->cfg->solvers[c->solver];
     dode_solver_opts o = sv->opts;
-    o.rng = rng;
-    dode_ode *ode = dode_ode_new(sw->models[c->model], sw->schedules[c->schedule],
-                                 sw->cfg->samples, why, whylen);
-    if (ode == NULL)
-        return DODE_ENOMEM;
+    o.noise = sw->cfg->noise[0] != '\0' ? dode_noise_read(sw->cfg->noise, why, whylen)
+                                         : dode_noise_new_seeded(sw->cfg->seeds[c->seed], why,
+                                                                 whylen);
+    dode_ode *ode = o.noise == NULL ? NULL
+        : dode_ode_new(sw->models[c->model], sw->schedules[c->schedule], sw->cfg->samples,
+                       why, whylen);
+    if (ode == NULL) {
+        const int rc = o.noise == NULL && sw->cfg->noise[0] != '\0' ? DODE_EIO : DODE_ENOMEM;
+        dode_noise_free(o.noise);
+        return rc;
+    }
     dode_run_stats st;
     int rc = dode_run_xbar(sv->type, ode, g, &o, xbar, tr, &st, why, whylen);
     *seconds = st.seconds;
     *nfe = st.nfe;
     dode_ode_free(ode);
+    dode_noise_free(o.noise);
     return rc;
 }
 
@@ -190,7 +198,7 @@ static int baseline_solve(sweep *sw, const coords *c, double *bx, dode_trace *bt
     if (rc == DODE_OK) {
         gsl_rng_set(rng, sw->cfg->seeds[c->seed]);
         draw_start(sw->schedules[c->schedule], rng, len, g.sigma[0], bx);
-        rc = solve_with(sw, &b, &g, rng, bx, btr, &nfe, &secs, why, sizeof why);
+        rc = solve_with(sw, &b, &g, bx, btr, &nfe, &secs, why, sizeof why);
     }
     dode_grid_free(&g);
     gsl_rng_free(rng);
@@ -248,7 +256,7 @@ static int solve_row(sweep *sw, size_t idx, const coords *c, const dode_grid *g,
         rc = dode_fail(err, errlen, DODE_ENOMEM, "out of memory for a trajectory of %zu "
                        "points", g->steps + 2);
     if (rc == DODE_OK)
-        r->status = solve_with(sw, c, g, rng, xbar, &tr, &r->nfe_used, &r->seconds, r->why,
+        r->status = solve_with(sw, c, g, xbar, &tr, &r->nfe_used, &r->seconds, r->why,
                                sizeof r->why);
     if (rc == DODE_OK && r->status == DODE_OK)
         rc = measure(sw, c, xbar, ref, r, err, errlen);
@@ -285,11 +293,11 @@ static int roundtrip_row(sweep *sw, const coords *c, const dode_grid *g, gsl_rng
                              &r->ref_kind, err, errlen);
     if (rc == DODE_OK) {
         memcpy(xbar, start, len * sizeof *xbar);
-        r->status = solve_with(sw, c, &rev, rng, xbar, NULL, &nfe[0], &secs[0], r->why,
+        r->status = solve_with(sw, c, &rev, xbar, NULL, &nfe[0], &secs[0], r->why,
                                sizeof r->why);
     }
     if (rc == DODE_OK && r->status == DODE_OK)
-        r->status = solve_with(sw, c, g, rng, xbar, NULL, &nfe[1], &secs[1], r->why,
+        r->status = solve_with(sw, c, g, xbar, NULL, &nfe[1], &secs[1], r->why,
                                sizeof r->why);
     r->nfe_used = nfe[0] + nfe[1];
     r->seconds = secs[0] + (r->status == DODE_OK ? secs[1] : 0);

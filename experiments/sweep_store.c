@@ -1,11 +1,11 @@
 /* sweep_store.c - the sweep's tables: rows held in memory in canonical order, read back
  * from runs.csv, timings.csv and trajectories.csv to resume, and written out whole.
  *
- * Invariant: runs.csv on disk always holds exactly the rows finished so far, each complete,
- * in canonical order. After every row the whole table is rewritten to a temp file and
- * renamed over the old one (dode_write_atomic), so an interruption at any instant leaves
- * the previous or the next complete table, and a rerun resumes by skipping the rows it
- * finds. The rewrite costs O(rows) per row; sweeps have hundreds of rows, not millions. */
+ * Invariant: runs.csv on disk always holds complete rows in canonical order, all of those
+ * finished up to the last rewrite. The whole table is rewritten to a temp file and renamed
+ * over the old one (dode_write_atomic) as rows finish, paced by sweep_pool.c, so an
+ * interruption at any instant leaves a complete table, and a rerun resumes by skipping the
+ * rows it finds. A rewrite costs O(rows); sweeps have hundreds of rows, not millions. */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>

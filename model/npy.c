@@ -8,7 +8,8 @@
  * reading does not insist on the padding, which carries no information.
  *
  * Reading accepts float64 and float32, little-endian ('<', or '=' on a little-endian host),
- * C order, shapes (n,) (read as n x 1) and (n, d), with no dimension of size zero and at most
+ * C order, shapes (n,) (read as n x 1) and (n, d) (and (a, n, d) through the 3-D reader,
+ * for noise arrays), with no dimension of size zero and at most
  * NPY_MAX_ELEMS elements; anything else is refused with a sentence naming the file and the
  * problem. The data must be exactly as long as the shape says. Values are not judged here
  * (NaN and Inf pass through): the caller knows whether they are wrong.
@@ -35,7 +36,8 @@
 /* What a header says about the array that follows it. */
 typedef struct {
     size_t data_off;     /* offset of the first data byte */
-    size_t rows, cols;
+    size_t rows, cols;   /* a 3-D (a, b, c) array: rows = a b, cols = c */
+    size_t lead;         /* 0 for 1-D and 2-D arrays; a for a 3-D (a, b, c) one */
     size_t itemsize;     /* 8 ('<f8') or 4 ('<f4') */
 } npy_header;
 
@@ -169,8 +171,8 @@ static int lex_dim(npy_lexer *lx, size_t *out)
     return DODE_OK;
 }
 
-/* A shape tuple: (), (n,), (n, d), ... Counts all entries, keeps the first two. */
-static int lex_shape(npy_lexer *lx, size_t dims[2], size_t *ndim)
+/* A shape tuple: (), (n,), (n, d), ... Counts all entries, keeps the first three. */
+static int lex_shape(npy_lexer *lx, size_t dims[3], size_t *ndim)
 {
     int rc = lex_expect(lx, '(', "to open 'shape'");
     *ndim = 0;
@@ -178,7 +180,7 @@ static int lex_shape(npy_lexer *lx, size_t dims[2], size_t *ndim)
         size_t v = 0;
         if ((rc = lex_dim(lx, &v)) != DODE_OK)
             return rc;
-        if (*ndim < 2)
+        if (*ndim < 3)
             dims[*ndim] = v;
         ++*ndim;
         lex_space(lx);
@@ -213,7 +215,7 @@ static int check_descr(const char *descr, const char *src, size_t *itemsize, cha
 typedef struct {
     char descr[32];
     int fortran;
-    size_t dims[2], ndim;
+    size_t dims[3], ndim;
     int seen[3];         /* descr, fortran_order, shape */
 } npy_dict;
 
@@ -278,18 +280,21 @@ static int dict_check(const npy_dict *d, const char *src, npy_header *h, char *e
     if (d->fortran)
         return dode_fail(err, errlen, DODE_EFORMAT, "cannot read %s: fortran_order is True; "
                          "only C order is supported", src);
-    if (d->ndim < 1 || d->ndim > 2)
+    if (d->ndim < 1 || d->ndim > 3)
         return dode_fail(err, errlen, DODE_EFORMAT, "cannot read %s: shape has %zu dimensions; "
                          "expected 1 (n,) or 2 (n, d)", src, d->ndim);
-    h->rows = d->dims[0];
-    h->cols = d->ndim == 2 ? d->dims[1] : 1;
+    const size_t lead = d->ndim == 3 ? d->dims[0] : 1;
+    const size_t *rest = d->ndim == 3 ? d->dims + 1 : d->dims;
+    h->lead = d->ndim == 3 ? lead : 0;
+    h->cols = d->ndim >= 2 ? rest[1] : 1;
     size_t count;
-    if (h->rows == 0 || h->cols == 0)   /* an empty batch is never a useful input here */
-        return dode_fail(err, errlen, DODE_EFORMAT, "cannot read %s: shape (%zu, %zu) has no "
-                         "elements", src, h->rows, h->cols);
-    if (dode_mul_size(h->rows, h->cols, &count) != DODE_OK || count > NPY_MAX_ELEMS)
+    if (lead == 0 || rest[0] == 0 || h->cols == 0)   /* an empty batch is never useful here */
+        return dode_fail(err, errlen, DODE_EFORMAT, "cannot read %s: shape %s(%zu, %zu) has no "
+                         "elements", src, d->ndim == 3 ? "(leading) " : "", rest[0], h->cols);
+    if (dode_mul_size(lead, rest[0], &h->rows) != DODE_OK
+        || dode_mul_size(h->rows, h->cols, &count) != DODE_OK || count > NPY_MAX_ELEMS)
         return dode_fail(err, errlen, DODE_EFORMAT, "cannot read %s: shape (%zu, %zu) exceeds "
-                         "the limit of %zu elements", src, h->rows, h->cols, NPY_MAX_ELEMS);
+                         "the limit of %zu elements", src, rest[0], h->cols, NPY_MAX_ELEMS);
     return DODE_OK;
 }
 
@@ -352,6 +357,13 @@ static int npy_data(const npy_header *h, const unsigned char *raw, size_t have,
     return DODE_OK;
 }
 
+/* The 2-D readers' refusal of a 3-D array. */
+static int npy_not_2d(const char *src, char *err, size_t errlen)
+{
+    return dode_fail(err, errlen, DODE_EFORMAT, "cannot read %s: shape has 3 dimensions; "
+                     "expected 1 (n,) or 2 (n, d)", src);
+}
+
 int dode_npy_parse(const unsigned char *buf, size_t len, const char *source,
                    double **data, size_t *rows, size_t *cols, char *err, size_t errlen)
 {
@@ -360,6 +372,8 @@ int dode_npy_parse(const unsigned char *buf, size_t len, const char *source,
     if (buf == NULL || data == NULL || rows == NULL || cols == NULL)
         return dode_fail(err, errlen, DODE_EINVAL, "cannot read %s: NULL argument", src);
     int rc = npy_header_parse(buf, len, src, &h, err, errlen);
+    if (rc == DODE_OK && h.lead > 0)
+        rc = npy_not_2d(src, err, errlen);
     if (rc == DODE_OK)
         rc = npy_data(&h, buf + h.data_off, len - h.data_off, src, data, err, errlen);
     if (rc == DODE_OK) {
@@ -404,11 +418,11 @@ static int read_header(FILE *f, const char *path, npy_header *h, char *err, size
     return rc;
 }
 
-int dode_npy_read(const char *path, double **data, size_t *rows, size_t *cols,
-                  char *err, size_t errlen)
+/* The whole file: header into *hd, values into *data (on success only). dims_max (2 or 3)
+ * is the most dimensions the caller accepts. */
+static int npy_read_file(const char *path, int dims_max, npy_header *hd, double **data,
+                         char *err, size_t errlen)
 {
-    if (path == NULL || data == NULL || rows == NULL || cols == NULL)
-        return dode_fail(err, errlen, DODE_EINVAL, "npy read: NULL argument");
     /* a regular file only (a FIFO or /dev/zero is refused before any read); its size is
      * compared with the shape below, so the cap here is only the largest shape's */
     int fd = -1;
@@ -426,6 +440,8 @@ int dode_npy_read(const char *path, double **data, size_t *rows, size_t *cols,
     unsigned char *raw = NULL;
     size_t got = 0;
     rc = read_header(f, path, &h, err, errlen);
+    if (rc == DODE_OK && h.lead > 0 && dims_max < 3)
+        rc = npy_not_2d(path, err, errlen);
     if (rc == DODE_OK && fsize - h.data_off != h.rows * h.cols * h.itemsize)
         /* a shape the file cannot hold is refused before allocating for it (a corrupt
          * header may claim 2^34 elements); npy_data only reads `raw` when the size fits */
@@ -442,6 +458,18 @@ int dode_npy_read(const char *path, double **data, size_t *rows, size_t *cols,
         rc = npy_data(&h, raw, got, path, data, err, errlen);
     free(raw);
     fclose(f);
+    if (rc == DODE_OK)
+        *hd = h;
+    return rc;
+}
+
+int dode_npy_read(const char *path, double **data, size_t *rows, size_t *cols,
+                  char *err, size_t errlen)
+{
+    if (path == NULL || data == NULL || rows == NULL || cols == NULL)
+        return dode_fail(err, errlen, DODE_EINVAL, "npy read: NULL argument");
+    npy_header h;
+    int rc = npy_read_file(path, 2, &h, data, err, errlen);
     if (rc == DODE_OK) {
         *rows = h.rows;
         *cols = h.cols;
@@ -449,13 +477,37 @@ int dode_npy_read(const char *path, double **data, size_t *rows, size_t *cols,
     return rc;
 }
 
-/* The version 1.0 header for a rows x cols '<f8' array, padded to 64 bytes; returns its
- * length (preamble included) or 0 if it does not fit. */
-static size_t npy_write_header(unsigned char *buf, size_t cap, size_t rows, size_t cols)
+int dode_npy_read3(const char *path, double **data, size_t shape[3], char *err,
+                   size_t errlen)
 {
-    char dict[160];
+    if (path == NULL || data == NULL || shape == NULL)
+        return dode_fail(err, errlen, DODE_EINVAL, "npy read: NULL argument");
+    npy_header h;
+    int rc = npy_read_file(path, 3, &h, data, err, errlen);
+    if (rc == DODE_OK && h.lead == 0) {
+        free(*data);
+        *data = NULL;
+        return dode_fail(err, errlen, DODE_EFORMAT, "cannot read %s: shape has %s; expected "
+                         "3 dimensions", path, h.cols == 1 ? "1 or 2 dimensions" : "2 dimensions");
+    }
+    if (rc == DODE_OK) {
+        shape[0] = h.lead;
+        shape[1] = h.rows / h.lead;
+        shape[2] = h.cols;
+    }
+    return rc;
+}
+
+/* The version 1.0 header for a lead x rows x cols '<f8' array (lead 0: rows x cols),
+ * padded to 64 bytes; returns its length (preamble included) or 0 if it does not fit. */
+static size_t npy_write_header(unsigned char *buf, size_t cap, size_t lead, size_t rows,
+                               size_t cols)
+{
+    char dict[192], lead_text[32] = "";
+    if (lead > 0)
+        snprintf(lead_text, sizeof lead_text, "%zu, ", lead);
     const int n = snprintf(dict, sizeof dict, "{'descr': '<f8', 'fortran_order': False, "
-                           "'shape': (%zu, %zu), }", rows, cols);
+                           "'shape': (%s%zu, %zu), }", lead_text, rows, cols);
     if (n < 0 || (size_t)n >= sizeof dict)
         return 0;
     const size_t total = ((10 + (size_t)n + 1) + 63) / 64 * 64;   /* + 1 for the '\n' */
@@ -473,22 +525,24 @@ static size_t npy_write_header(unsigned char *buf, size_t cap, size_t rows, size
     return total;
 }
 
-int dode_npy_write(const char *path, const double *data, size_t rows, size_t cols,
-                   char *err, size_t errlen)
+/* lead 0: a 2-D rows x cols array; else a 3-D lead x rows x cols one. */
+static int npy_write_any(const char *path, const double *data, size_t lead, size_t rows,
+                         size_t cols, char *err, size_t errlen)
 {
-    size_t count, bytes;
+    size_t count, bytes, all_rows = rows;
     if (path == NULL || data == NULL)
         return dode_fail(err, errlen, DODE_EINVAL, "cannot write .npy: NULL argument");
-    if (rows == 0 || cols == 0 || dode_mul_size(rows, cols, &count) != DODE_OK
+    if (rows == 0 || cols == 0 || (lead > 0 && dode_mul_size(lead, rows, &all_rows) != DODE_OK)
+        || dode_mul_size(all_rows, cols, &count) != DODE_OK
         || count > NPY_MAX_ELEMS)
         return dode_fail(err, errlen, DODE_EINVAL, "cannot write %s: shape (%zu, %zu) is empty "
                          "or too large", path, rows, cols);
-    bytes = 192 + count * 8;
+    bytes = 256 + count * 8;
     unsigned char *buf = malloc(bytes);
     if (buf == NULL)
         return dode_fail(err, errlen, DODE_ENOMEM, "cannot write %s: cannot allocate %zu bytes",
                          path, bytes);
-    const size_t off = npy_write_header(buf, 192, rows, cols);
+    const size_t off = npy_write_header(buf, 256, lead, rows, cols);
     for (size_t i = 0; i < count; i++) {
         uint64_t bits;
         memcpy(&bits, &data[i], 8);
@@ -498,4 +552,19 @@ int dode_npy_write(const char *path, const double *data, size_t rows, size_t col
     int rc = dode_write_atomic(path, buf, off + count * 8, err, errlen);
     free(buf);
     return rc;
+}
+
+int dode_npy_write(const char *path, const double *data, size_t rows, size_t cols,
+                   char *err, size_t errlen)
+{
+    return npy_write_any(path, data, 0, rows, cols, err, errlen);
+}
+
+int dode_npy_write3(const char *path, const double *data, const size_t shape[3],
+                    char *err, size_t errlen)
+{
+    if (shape == NULL || shape[0] == 0)
+        return dode_fail(err, errlen, DODE_EINVAL, "cannot write %s: a 3-D shape needs a "
+                         "leading dimension >= 1", path != NULL ? path : "(NULL)");
+    return npy_write_any(path, data, shape[0], shape[1], shape[2], err, errlen);
 }

@@ -8,13 +8,14 @@
  * as DDIM eq. 12 on x = xbar sqrt(abar), abar = 1/(1 + sigma^2), keeping x through the
  * loop and converting back to xbar only for trace points and at the end (the DDIM
  * repository's own arithmetic; it differs from the xbar form by rounding only).
- * Noise: when eta > 0, every step draws n*dim values z (gsl_ran_gaussian_ziggurat,
- * row-major) from opts->rng, including steps that add none (su = 0 on the last step to
- * sigma = 0 and on steps where sigma does not decrease), so both forms consume the same
- * stream. On steps where sigma does not decrease (encoding) su = 0: no noise is added. */
+ * Noise: when eta > 0, step i (from 0) takes draw i of opts->noise (noise.h: one [n][dim]
+ * slice, after the model call), including steps that add none (su = 0 on the last step
+ * to sigma = 0 and on steps where sigma does not decrease), so a run of S steps takes
+ * exactly S draws and both forms read the same ones. With eta = 0 nothing is drawn (the
+ * noise source is not read). This is the project's one DDPM / DDIM-eta implementation:
+ * eta = 1 is DDPM's ancestral sampler (Ho et al. 2020, eq. 11 / Song et al. 2021 eq. 16). */
 #include <math.h>
 #include <stdlib.h>
-#include <gsl/gsl_randist.h>
 
 #include "diffode/solver.h"
 #include "diffode/status.h"
@@ -42,11 +43,24 @@ static int ddim_check_eta(dode_ode *ode, double eta, const double *sigmas, size_
     return DODE_OK;
 }
 
-static void ddim_draw(const dode_solver_opts *opts, double *z, size_t len)
+/* Draw i of the noise into z (eta > 0 only; the source was checked before the first step). */
+static int ddim_draw(dode_ode *ode, const dode_solver_opts *opts, size_t i, double *z)
 {
-    if (opts->ddim.eta > 0)
-        for (size_t k = 0; k < len; k++)
-            z[k] = gsl_ran_gaussian_ziggurat(opts->rng, 1.0);
+    if (!(opts->ddim.eta > 0))
+        return DODE_OK;
+    if (dode_noise_fill(opts->noise, i, ode->n, ode->dim, z) != DODE_OK)
+        return dode_ode_fail(ode, DODE_EINVAL, "noise draw %zu is not available", i);
+    return DODE_OK;
+}
+
+/* Before any step: eta > 0 needs `steps` draws of (n, dim). */
+static int ddim_check_noise(dode_ode *ode, const dode_solver_opts *opts, size_t steps)
+{
+    char why[400];
+    if (!(opts->ddim.eta > 0)
+        || dode_noise_require(opts->noise, steps, ode->n, ode->dim, why, sizeof why) == DODE_OK)
+        return DODE_OK;
+    return dode_ode_fail(ode, DODE_EINVAL, "eta = %g: %s", opts->ddim.eta, why);
 }
 
 /* xbar form. ws[0]: epsh, ws[1]: z. */
@@ -60,7 +74,8 @@ static int ddim_step(dode_ode *ode, const dode_solver_opts *opts, const double *
     int rc = dode_ode_rhs(ode, s, xbar, ws[0]);
     if (rc != DODE_OK)
         return rc;
-    ddim_draw(opts, ws[1], len);
+    if ((rc = ddim_draw(ode, opts, i, ws[1])) != DODE_OK)
+        return rc;
     const double su = ddim_su(opts->ddim.eta, s, sn);
     const double c = sqrt(fmax(0.0, sn * sn - su * su));
     for (size_t k = 0; k < len; k++) {
@@ -71,15 +86,16 @@ static int ddim_step(dode_ode *ode, const dode_solver_opts *opts, const double *
 }
 
 /* x form, DDIM eq. 12: x' = sqrt(abar') x0 + c2 e + c1 z. e, z: workspace. */
-static int ddim_x_step(dode_ode *ode, const dode_solver_opts *opts, double s, double sn,
-                       double *x, double *e, double *z)
+static int ddim_x_step(dode_ode *ode, const dode_solver_opts *opts, size_t i, double s,
+                       double sn, double *x, double *e, double *z)
 {
     const size_t len = solver_len(ode);
     const double at = 1.0 / (1.0 + s * s), an = 1.0 / (1.0 + sn * sn);
     int rc = dode_ode_eps_x(ode, dode_schedule_t(ode->schedule, s), s, x, e);
     if (rc != DODE_OK)
         return rc;
-    ddim_draw(opts, z, len);
+    if ((rc = ddim_draw(ode, opts, i, z)) != DODE_OK)
+        return rc;
     const double c1 = opts->ddim.eta > 0 && an > at
         ? opts->ddim.eta * sqrt((1.0 - at / an) * (1.0 - an) / (1.0 - at)) : 0.0;
     const double c2 = sqrt(fmax(0.0, 1.0 - an - c1 * c1));
@@ -108,7 +124,7 @@ static int ddim_x_loop(dode_ode *ode, const double *sigmas, size_t steps, double
     for (size_t k = 0; k < len; k++)
         x[k] = a0 * xbar[k];
     for (size_t i = 0; i < steps; i++) {
-        int rc = ddim_x_step(ode, opts, sigmas[i], sigmas[i + 1], x, ws[1], ws[2]);
+        int rc = ddim_x_step(ode, opts, i, sigmas[i], sigmas[i + 1], x, ws[1], ws[2]);
         if (rc != DODE_OK) {
             ddim_to_xbar(x, sigmas[i], xbar, len);      /* the last completed step */
             return solver_step_fail(ode, rc, i, steps, sigmas[i], sigmas[i + 1]);
@@ -132,6 +148,8 @@ static int ddim_solve(const dode_solver_type *self, dode_ode *ode, const dode_gr
     const double *sigmas = grid->sigma;
     const size_t steps = grid->steps;
     int rc = ddim_check_eta(ode, opts->ddim.eta, sigmas, steps);
+    if (rc == DODE_OK)
+        rc = ddim_check_noise(ode, opts, steps);
     if (rc != DODE_OK || !opts->ddim.xspace)
         return rc != DODE_OK ? rc
             : solver_run_steps(ode, sigmas, steps, xbar, opts, trace, 2, ddim_step, NULL);

@@ -10,6 +10,7 @@
  * these cubics, so the weights are the exact integrals to rounding and LMS is the
  * variable-step Adams-Bashforth method AB4 in sigma, deis-rhoab3 (checked in
  * tests/check_multistep.c). */
+#include <gsl/gsl_errno.h>
 #include <gsl/gsl_integration.h>
 
 #include "diffode/status.h"

@@ -24,7 +24,8 @@ void dode_solver_opts_init(dode_solver_opts *o)
                  .lower_order_threshold = 10, .r1 = NAN, .r2 = NAN },
         .unipc = { .bh = 2 },
         .threshold = { .kind = 0, .clip_value = 1.0, .dynamic_ratio = 0.995 },
-        .denoise_to_zero = 0, .rng = NULL, .given = 0,
+        .sde = { .s_noise = 1.0, .s_churn = 0.0, .s_tmin = NAN, .s_tmax = NAN },
+        .denoise_to_zero = 0, .noise = NULL, .given = 0,
     };
 }
 
@@ -41,6 +42,11 @@ void dode_solver_opts_free(dode_solver_opts *o)
     free(o);
 }
 
+void dode_solver_opts_set_noise(dode_solver_opts *o, dode_noise *noise)
+{
+    o->noise = noise;
+}
+
 static const char *const variables[] = { "sigma", "t", "lambda", "logsigma", NULL };
 static const int variable_values[] = { DODE_VAR_SIGMA, DODE_VAR_T, DODE_VAR_LAMBDA,
                                        DODE_VAR_LOGSIGMA };
@@ -55,6 +61,7 @@ static const char *const thresholdings[] = { "none", "static", "dynamic", NULL }
 #define AT(field) offsetof(dode_solver_opts, field)
 #define GSL_AND_ADAPTIVE "gsl:*, dpm-adaptive12, dpm-adaptive23"
 #define DATA_PREDICTION "dpmpp*, unipc* (data prediction)"
+#define SDE_ETA "euler-a, sde-dpmpp1, dpmpp2m-sde, dpmpp3m-sde"
 
 /* Rows in dode_option_id order. REAL bounds: lo_open / hi_open exclude the bound. */
 static const dode_solver_option table[] = {
@@ -63,8 +70,9 @@ static const dode_solver_option table[] = {
       .default_text = "sigma", .readers = "euler, heun, rk4, gsl:*",
       .help = "the variable the generic integrators step in (sigma|t|lambda|logsigma)" },
     { .id = DODE_OPT_ETA, .key = "eta", .kind = DODE_OPTION_REAL, .offset = AT(ddim.eta),
-      .lo = 0, .hi = INFINITY, .default_text = "0", .readers = "ddim",
-      .help = "DDIM noise: 0 is the ODE (Euler in sigma), 1 is DDPM" },
+      .lo = 0, .hi = INFINITY, .default_text = "0 (ddim), 1 (" SDE_ETA ")",
+      .readers = "ddim, " SDE_ETA,
+      .help = "noise of an ancestral step: 0 is the ODE (Euler, DPM-Solver++), 1 is DDPM" },
     { .id = DODE_OPT_DDIM_XSPACE, .key = "ddim_xspace", .flag_alias = "--xspace",
       .kind = DODE_OPTION_BOOL, .offset = AT(ddim.xspace), .cli_switch = 1,
       .default_text = "no", .readers = "ddim",
@@ -127,6 +135,20 @@ static const dode_solver_option table[] = {
       .offset = AT(denoise_to_zero), .cli_switch = 1, .default_text = "no",
       .readers = "every solver (decreasing grids)",
       .help = "finish with an x0-prediction jump to sigma = 0 (one more NFE)" },
+    { .id = DODE_OPT_S_NOISE, .key = "s_noise", .kind = DODE_OPTION_REAL,
+      .offset = AT(sde.s_noise), .lo = 0, .hi = INFINITY, .default_text = "1",
+      .readers = "stochastic samplers (family sde)",
+      .help = "scale of each noise draw (Karras et al. 2022 S_noise)" },
+    { .id = DODE_OPT_S_CHURN, .key = "s_churn", .kind = DODE_OPTION_REAL,
+      .offset = AT(sde.s_churn), .lo = 0, .hi = INFINITY, .default_text = "0",
+      .readers = "edm-sde", .help = "EDM churn: gamma = min(s_churn / steps, sqrt 2 - 1)" },
+    { .id = DODE_OPT_S_TMIN, .key = "s_tmin", .kind = DODE_OPTION_REAL,
+      .offset = AT(sde.s_tmin), .lo = 0, .hi = INFINITY, .if_given = 1,
+      .default_text = "0", .readers = "edm-sde", .help = "EDM churn only at sigma >= s_tmin" },
+    { .id = DODE_OPT_S_TMAX, .key = "s_tmax", .kind = DODE_OPTION_REAL,
+      .offset = AT(sde.s_tmax), .lo = 0, .hi = INFINITY, .if_given = 1,
+      .default_text = "infinity", .readers = "edm-sde",
+      .help = "EDM churn only at sigma <= s_tmax" },
     { .id = DODE_OPT_COUNT, .key = NULL },
 };
 
@@ -276,9 +298,9 @@ int dode_solver_opts_check(const dode_solver_opts *o, char *err, size_t errlen)
             }
         }
     }
-    if (o->ddim.eta > 0 && o->rng == NULL)
-        return dode_fail(err, errlen, DODE_EINVAL, "eta = %g > 0 needs a random number "
-                         "generator (opts->rng)", o->ddim.eta);
+    if (o->ddim.eta > 0 && o->noise == NULL)
+        return dode_fail(err, errlen, DODE_EINVAL, "eta = %g > 0 needs a noise source "
+                         "(opts->noise)", o->ddim.eta);
     return DODE_OK;
 }
 

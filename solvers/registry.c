@@ -22,6 +22,10 @@ extern const dode_solver_type dode_solver_ipndm1, dode_solver_ipndm2, dode_solve
     dode_solver_ipndm_v4, dode_solver_deis_tab1, dode_solver_deis_tab2, dode_solver_deis_tab3,
     dode_solver_deis_rhoab1, dode_solver_deis_rhoab2, dode_solver_deis_rhoab3,
     dode_solver_pndm, dode_solver_plms, dode_solver_lms;
+extern const dode_solver_type dode_solver_euler_a, dode_solver_sde_dpm1,
+    dode_solver_sde_dpmpp1, dode_solver_dpmpp2m_sde, dode_solver_dpmpp3m_sde,
+    dode_solver_edm_sde,
+    dode_solver_euler_maruyama;
 extern const dode_solver_type dode_solver_gsl_rk2, dode_solver_gsl_rk4,
     dode_solver_gsl_rkf45, dode_solver_gsl_rkck, dode_solver_gsl_rk8pd,
     dode_solver_gsl_msadams, dode_solver_gsl_rk1imp, dode_solver_gsl_rk2imp,
@@ -72,6 +76,14 @@ static const dode_solver_type *const registry[] = {
     &dode_solver_pndm,
     &dode_solver_plms,
     &dode_solver_lms,
+    /* stochastic samplers, noise from opts->noise (solvers/sde_*.c, docs/stochastic.md) */
+    &dode_solver_euler_a,
+    &dode_solver_sde_dpm1,
+    &dode_solver_sde_dpmpp1,
+    &dode_solver_dpmpp2m_sde,
+    &dode_solver_dpmpp3m_sde,
+    &dode_solver_edm_sde,
+    &dode_solver_euler_maruyama,
     /* GSL odeiv2 adaptive steppers (solvers/gsl.c) */
     &dode_solver_gsl_rk2,
     &dode_solver_gsl_rk4,

@@ -239,17 +239,16 @@ static double *ddim_run(const test_problem *p, const dode_grid *g, double eta, i
 {
     char err[ERRLEN];
     double *x = test_xbar_T(NROWS, DIM, g->sigma[0], SEED);
-    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-    gsl_rng_set(rng, 42);
+    dode_noise *noise = dode_noise_new_seeded(42, err, sizeof err);
     dode_solver_opts o;
     dode_solver_opts_init(&o);
     o.ddim.eta = eta;
-    o.rng = rng;
+    o.noise = noise;
     o.ddim.xspace = xspace;
     int rc = dode_solve(dode_solver_find("ddim"), p->ode, g, x, &o, NULL,
                         err, sizeof err);
     ck_assert_msg(rc == DODE_OK, "%s", err);
-    gsl_rng_free(rng);
+    dode_noise_free(noise);
     return x;
 }
 
@@ -401,7 +400,7 @@ START_TEST(dode_solve_refuses_bad_grids_and_options)
     bad.ddim.eta = -0.5;
     expect_refused(&p, "ddim", ok, 2, &bad, DODE_EINVAL, "eta");
     bad.ddim.eta = 0.5;
-    expect_refused(&p, "ddim", ok, 2, &bad, DODE_EINVAL, "rng");
+    expect_refused(&p, "ddim", ok, 2, &bad, DODE_EINVAL, "noise");
     bad = o;
     bad.denoise_to_zero = 1;
     expect_refused(&p, "euler", from0, 2, &bad, DODE_EINVAL, "denoise_to_zero");
@@ -412,14 +411,14 @@ END_TEST
 START_TEST(ddim_refuses_an_eta_that_makes_the_noise_exceed_sigma)
 {
     test_problem p = test_problem_new(0, NROWS);
-    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    dode_noise *noise = dode_noise_new_seeded(1, NULL, 0);
     dode_solver_opts o;
     dode_solver_opts_init(&o);
     o.ddim.eta = 3.0;
-    o.rng = rng;
+    o.noise = noise;
     const double sig[3] = { 2.0, 1.0, 0.5 };     /* 9 (1 - 1/4) > 1 */
     expect_refused(&p, "ddim", sig, 2, &o, DODE_EINVAL, "ddim: eta = 3");
-    gsl_rng_free(rng);
+    dode_noise_free(noise);
     test_problem_free(&p);
 }
 END_TEST
@@ -496,7 +495,7 @@ START_TEST(opts_init_sets_the_documented_defaults)
     memset(&o, 0xff, sizeof o);
     dode_solver_opts_init(&o);
     ck_assert_int_eq(o.generic.variable, DODE_VAR_SIGMA);
-    ck_assert(o.ddim.eta == 0 && o.rng == NULL && o.ddim.xspace == 0);
+    ck_assert(o.ddim.eta == 0 && o.noise == NULL && o.ddim.xspace == 0);
     ck_assert(o.adaptive.rtol == 1e-6 && o.adaptive.atol == 1e-6 && 
               o.adaptive.h_init == 0 && o.adaptive.max_steps == 100000);
     ck_assert(o.dpm.taylor == 0 && o.dpm.d2_taylor == 0 && o.dpm.lower_order_final == 1);

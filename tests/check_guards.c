@@ -127,13 +127,16 @@ START_TEST(nan_eps_stops_every_solver_naming_it_the_step_and_sigma)
     bad = sqrt(r.grid.sigma[6] * r.grid.sigma[7]);     /* between two grid points */
     const dode_solver_type *const *all = dode_solvers();
     size_t tested = 0;
+    dode_solver_opts o;          /* the defaults, and noise for the stochastic samplers */
+    dode_solver_opts_init(&o);
+    o.noise = dode_noise_new_seeded(3, NULL, 0);
     for (size_t i = 0; all[i] != NULL; i++) {
         char err[ERRLEN] = "";
         if (needs_jacobian(all[i]))
             continue;
         double *x = test_xbar_T(NROWS, DIM, r.grid.sigma[0], 3);
         memcpy(r.xbar, x, NROWS * DIM * sizeof *x);
-        const int rc = test_solve(all[i], r.ode, r.grid.sigma, STEPS, r.xbar, NULL, &r.trace,
+        const int rc = test_solve(all[i], r.ode, r.grid.sigma, STEPS, r.xbar, &o, &r.trace,
                                   err, sizeof err);
         ck_assert_msg(rc == DODE_ENONFINITE, "%s: %s (%s)", all[i]->name, dode_strerror(rc),
                       err);
@@ -149,6 +152,7 @@ START_TEST(nan_eps_stops_every_solver_naming_it_the_step_and_sigma)
         tested++;
     }
     ck_assert_uint_ge(tested, 25);
+    dode_noise_free(o.noise);
     rig_free(&r);
 }
 END_TEST

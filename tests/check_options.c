@@ -101,9 +101,9 @@ START_TEST(check_catches_fields_written_directly)
     dode_solver_opts_mark(&o, DODE_OPT_R1);
     ck_assert_int_eq(dode_solver_opts_check(&o, err, sizeof err), DODE_EINVAL);
     dode_solver_opts_init(&o);
-    o.ddim.eta = 0.5;                   /* noise needs a generator */
+    o.ddim.eta = 0.5;                   /* noise needs a noise source */
     ck_assert_int_eq(dode_solver_opts_check(&o, err, sizeof err), DODE_EINVAL);
-    ck_assert_ptr_nonnull(strstr(err, "rng"));
+    ck_assert_ptr_nonnull(strstr(err, "noise"));
 }
 END_TEST
 

@@ -21,5 +21,7 @@
 #include "diffode/png.h"
 #include "diffode/spec.h"
 #include "diffode/limits.h"
+#include "diffode/noise.h"
+#include "diffode/law.h"
 
 #endif

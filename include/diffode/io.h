@@ -24,4 +24,12 @@ int dode_npy_parse(const unsigned char *buf, size_t len, const char *source,
 int dode_npy_write(const char *path, const double *data, size_t rows, size_t cols,
                    char *err, size_t errlen);
 
+/* The 3-D forms, for arrays of shape (a, n, d) such as noise draws (noise.h): the same
+ * rules, shape[0..2] = (a, n, d). The 3-D reader refuses 1-D and 2-D arrays, and the 2-D
+ * readers refuse 3-D ones, each saying how many dimensions it found. */
+int dode_npy_read3(const char *path, double **data, size_t shape[3], char *err,
+                   size_t errlen);
+int dode_npy_write3(const char *path, const double *data, const size_t shape[3],
+                    char *err, size_t errlen);
+
 #endif

@@ -13,7 +13,7 @@
 #define DIFFODE_OPTIONS_H
 
 #include <stddef.h>
-#include <gsl/gsl_rng.h>
+#include "diffode/noise.h"
 #include "diffode/ode.h"
 
 /* Row ids of the option table, in its order (bits of dode_solver_opts.given). */
@@ -22,16 +22,18 @@ typedef enum {
     DODE_OPT_H_INIT, DODE_OPT_MAX_STEPS, DODE_OPT_SOLVER_TYPE, DODE_OPT_D2,
     DODE_OPT_LOWER_ORDER_FINAL, DODE_OPT_LOWER_ORDER_THRESHOLD, DODE_OPT_R1, DODE_OPT_R2,
     DODE_OPT_UNIPC_BH, DODE_OPT_THRESHOLDING, DODE_OPT_CLIP_VALUE, DODE_OPT_DYNAMIC_RATIO,
-    DODE_OPT_DENOISE_TO_ZERO,
+    DODE_OPT_DENOISE_TO_ZERO, DODE_OPT_S_NOISE, DODE_OPT_S_CHURN, DODE_OPT_S_TMIN,
+    DODE_OPT_S_TMAX,
     DODE_OPT_COUNT
 } dode_option_id;
 
 typedef struct {
     /* generic integrators (euler, heun, rk4, gsl:*): the variable they step in */
     struct { dode_variable variable; } generic;
-    /* ddim */
+    /* ddim, and the stochastic samplers that have an eta (docs/stochastic.md) */
     struct {
-        double eta;              /* >= 0; eta > 0 needs rng */
+        double eta;              /* >= 0; eta > 0 needs noise. ddim: 0; euler-a,
+                                    sde-dpmpp1, dpmpp2m-sde: 1 unless given */
         int xspace;              /* 1: DDIM eq. 12 on x = xbar a_t (same method) */
     } ddim;
     /* adaptive controllers (gsl:*, dpm-adaptive*) */
@@ -57,8 +59,16 @@ typedef struct {
         double clip_value;       /* static clip / dynamic floor (default 1) */
         double dynamic_ratio;    /* dynamic quantile of |x0|, in (0, 1] (default 0.995) */
     } threshold;
+    /* stochastic samplers (family "sde"; Karras et al. 2022 Alg. 2 names) */
+    struct {
+        double s_noise;          /* scale of every noise draw (default 1) */
+        double s_churn;          /* edm-sde: total churn (default 0: Heun, the ODE) */
+        double s_tmin, s_tmax;   /* edm-sde: churn only where s_tmin <= sigma <= s_tmax
+                                    (0 and infinity unless given) */
+    } sde;
     int denoise_to_zero;         /* finish with an x0-prediction jump to sigma = 0 */
-    gsl_rng *rng;                /* borrowed; noise of stochastic steps (not a table row) */
+    dode_noise *noise;           /* borrowed; the draws of stochastic steps (noise.h), or
+                                    NULL for deterministic solvers (not a table row) */
     unsigned long given;         /* bit DODE_OPT_*: set through dode_solver_opts_set */
 } dode_solver_opts;
 
@@ -69,6 +79,10 @@ void dode_solver_opts_init(dode_solver_opts *o);
  * bindings); NULL when out of memory. Free with dode_solver_opts_free (accepts NULL). */
 dode_solver_opts *dode_solver_opts_new(void);
 void dode_solver_opts_free(dode_solver_opts *o);
+
+/* Sets o->noise (borrowed: it must outlive the solves that use o), for callers that hold
+ * the struct only through a pointer (language bindings). */
+void dode_solver_opts_set_noise(dode_solver_opts *o, dode_noise *noise);
 
 /* 1 if option id was set through dode_solver_opts_set (or dode_solver_opts_mark). */
 static inline int dode_solver_opts_given(const dode_solver_opts *o, dode_option_id id)

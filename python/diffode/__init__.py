@@ -283,7 +283,7 @@ class Run:
 
 def sample(model, schedule="ddpm-linear", solver="dpmpp2m", nfe=None, steps=None,
            spacing="logsnr", x_T=None, n=None, seed=0, dim=None, prediction="eps",
-           t_max=None, t_min=None, rho=7.0, to_zero=False, trajectory=False,
+           t_max=None, t_min=None, rho=7.0, to_zero=False, trajectory=False, noise=None,
            **solver_options):
     """Solves the probability-flow ODE from x_T (n x dim; default n draws of N(0, I) from
     `seed`, exactly as `diffode sample --seed` draws them) and returns (x_0, Run).
@@ -291,7 +291,10 @@ def sample(model, schedule="ddpm-linear", solver="dpmpp2m", nfe=None, steps=None
     model: a spec string ("gaussian:dim=2", "gmm:FILE.json", "mlp:FILE.safetensors",
     "ideal:...") or a function eps(x, t, sigma) -> (n, dim) array giving the `prediction`
     ("eps", "x0", "v", "score" or "flow") for the rows x at noise level sigma and time t.
-    nfe (default 20) or steps; solver_options are the rows of options()."""
+    nfe (default 20) or steps; solver_options are the rows of options().
+    noise: the draws of stochastic solvers, a (draws, n, dim) array, slice k for draw k
+    (docs/stochastic.md: step i takes draw i); default: the Philox draws of `seed`, the
+    ones `diffode sample --seed` takes."""
     if nfe is None and steps is None:
         nfe = 20
     with _Owned() as owned:
@@ -305,6 +308,18 @@ def sample(model, schedule="ddpm-linear", solver="dpmpp2m", nfe=None, steps=None
         o = _opts(owned, solver_options)
         g = _make_grid(owned, sched, spacing, _steps(s, nfe, steps), t_max, t_min, rho, to_zero)
         err = ffi.new("char[]", _ERRLEN)
+        if noise is None:
+            src = lib.dode_noise_new_seeded(seed, err, _ERRLEN)    # what `sample --seed` draws
+        else:
+            z = np.ascontiguousarray(noise, dtype=np.float64)
+            if z.ndim != 3:
+                raise ValueError(f"noise must be a (draws, n, dim) array, got shape "
+                                 f"{np.shape(noise)}")
+            src = lib.dode_noise_new_array(_ptr(z), *z.shape, err, _ERRLEN)
+        if src == ffi.NULL:
+            raise DiffodeError(lib.DODE_EINVAL, ffi.string(err).decode())
+        owned.add(src, lib.dode_noise_free)
+        lib.dode_solver_opts_set_noise(o, src)
         if x_T is None:
             n = 1 if n is None else int(n)
             x_T = np.empty((n, dim))

@@ -104,6 +104,12 @@ int dode_solver_order(const dode_solver_type *solver, const dode_solver_opts *op
 size_t dode_solver_steps_for_nfe(const dode_solver_type *solver, size_t nfe);
 
 dode_solver_opts *dode_solver_opts_new(void);
+typedef struct dode_noise dode_noise;
+dode_noise *dode_noise_new_seeded(uint64_t seed, char *err, size_t errlen);
+dode_noise *dode_noise_new_array(const double *z, size_t draws, size_t rows, size_t dim,
+                                 char *err, size_t errlen);
+void dode_noise_free(dode_noise *noise);
+void dode_solver_opts_set_noise(dode_solver_opts *o, dode_noise *noise);
 void dode_solver_opts_free(dode_solver_opts *o);
 int dode_solver_opts_set(dode_solver_opts *o, const char *key, const char *value,
                          char *err, size_t errlen);

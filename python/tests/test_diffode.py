@@ -55,6 +55,48 @@ def test_sample_equals_the_command_bit_for_bit(tmp_path):
     assert run.nfe == 10 and run.steps == 10
 
 
+def philox_noise(seed, draws, n, dim):
+    """docs/stochastic.md's NumPy reproduction of diffode's seeded noise (Philox4x64-10 of
+    the counter (q, i, k, 0) under the key (seed, 0), then Box-Muller), written out here."""
+    z = np.empty((draws, n, dim))
+    for k in range(draws):
+        for i in range(n):
+            for q in range((dim + 3) // 4):
+                c = q + (i << 64) + (k << 128)
+                w = np.random.Philox(counter=(c - 1) % 2**256, key=seed).random_raw(4)
+                u = ((w >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0 ** -53
+                r = np.sqrt(-2 * np.log(u[0::2]))
+                b = np.stack([r * np.cos(2 * np.pi * u[1::2]),
+                              r * np.sin(2 * np.pi * u[1::2])], axis=1).ravel()
+                z[k, i, 4 * q:4 * q + 4] = b[:dim - 4 * q]
+    return z
+
+
+def test_the_documented_numpy_philox_reproduces_the_noise_of_a_seeded_run(tmp_path):
+    noise = tmp_path / "noise.npy"
+    subprocess.run([DIFFODE, "sample", "--model", "gaussian:dim=6", "--solver", "euler-a",
+                    "--nfe", "5", "--n", "3", "--seed", "11", "--noise-out", str(noise)],
+                   check=True, capture_output=True)
+    got = np.load(noise)
+    assert got.shape == (5, 3, 6)
+    # the words are bit-exact; log, cos and sin of two libms may differ in the last bit
+    np.testing.assert_allclose(philox_noise(11, 5, 3, 6), got, rtol=1e-14, atol=1e-14)
+
+
+def test_noise_array_replays_the_command_and_a_short_one_is_refused(tmp_path):
+    out, noise = tmp_path / "x0.npy", tmp_path / "noise.npy"
+    subprocess.run([DIFFODE, "sample", "--model", SPEC, "--solver", "dpmpp2m-sde", "--nfe", "10",
+                    "--n", "6", "--seed", "2", "--out", str(out), "--noise-out", str(noise)],
+                   check=True, capture_output=True)
+    z = np.load(noise)
+    x0, _ = diffode.sample(SPEC, solver="dpmpp2m-sde", nfe=10, n=6, seed=2, noise=z)
+    assert np.array_equal(x0, np.load(out))
+    other, _ = diffode.sample(SPEC, solver="dpmpp2m-sde", nfe=10, n=6, seed=2, noise=2 * z)
+    assert not np.array_equal(other, x0)
+    with pytest.raises(diffode.DiffodeError, match="this run needs 10 draws of \\(6, 2\\)"):
+        diffode.sample(SPEC, solver="dpmpp2m-sde", nfe=10, n=6, seed=2, noise=z[:9])
+
+
 @pytest.mark.parametrize("prediction", ["eps", "x0", "v"])
 def test_python_model_drives_a_solver_like_the_library_model(prediction):
     want, _ = diffode.sample(SPEC, solver="unipc2", nfe=12, n=16, seed=2)

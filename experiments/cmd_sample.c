@@ -33,6 +33,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "grid_file.h"
 #include "diffode/diffode.h"
 #include "metrics.h"
 
@@ -49,7 +50,7 @@
 enum { FOR_SAMPLE = 1u, FOR_REFERENCE = 2u, FOR_BOTH = 3u };
 
 typedef struct {
-    const char *model, *schedule, *solver, *spacing, *x_T, *out, *trajectory;
+    const char *model, *schedule, *solver, *spacing, *grid, *x_T, *out, *trajectory;
     const char *noise, *noise_out;      /* --noise, --noise-out (stochastic solvers) */
     const char *cls, *interval;            /* guidance (docs/guidance.md); NULL: none */
     double cfg_scale, classifier_scale, cfg_rescale;   /* NaN: not given */
@@ -74,6 +75,8 @@ static const cli_flag sample_flags[] = {
     { "--steps", CLI_COUNT, ARG(steps), NULL, "S", "grid steps (instead of --nfe)", FOR_SAMPLE },
     { "--spacing", CLI_STRING, ARG(spacing), NULL, "NAME", "uniform-t, quadratic-t, logsnr "
       "(default), karras, ddim-uniform, ddim-quad, trailing, leading, linspace", FOR_SAMPLE },
+    { "--grid", CLI_STRING, ARG(grid), NULL, "FILE.npy", "the grid from a file: a 1-D array "
+      "of sigmas, strictly decreasing (e.g. from diffode grid)", FOR_SAMPLE },
     { "--rho", CLI_POSITIVE, ARG(rho), NULL, "R", "karras exponent (default 7)", FOR_SAMPLE },
     { "--to-zero", CLI_SWITCH, ARG(to_zero), NULL, NULL, "append sigma = 0 to the grid",
       FOR_BOTH },
@@ -130,7 +133,7 @@ typedef struct {
 static void args_init(sample_args *a)
 {
     *a = (sample_args){ .schedule = "ddpm-linear", .solver = DEFAULT_SOLVER,
-                        .spacing = "logsnr", .n = 1000, .rho = 7.0, .t_max = NAN,
+                        .spacing = NULL, .n = 1000, .rho = 7.0, .t_max = NAN,
                         .t_min = NAN, .cfg_scale = NAN, .classifier_scale = NAN,
                         .cfg_rescale = NAN };
     dode_solver_opts_init(&a->opts);
@@ -271,6 +274,23 @@ static int setup_steps(const sample_args *a, const dode_solver_type *s, size_t *
     return DODE_OK;
 }
 
+/* --grid FILE.npy: the file fixes the points, so every flag that would shape the grid is
+ * refused rather than ignored; an adaptive solver picks its own steps. */
+static int setup_grid_file(const sample_args *a, sample_run *r, char *err, size_t errlen)
+{
+    const char *clash = a->spacing != NULL ? "--spacing" : a->nfe > 0 ? "--nfe"
+                      : a->steps > 0 ? "--steps" : !isnan(a->t_max) ? "--t-max"
+                      : !isnan(a->t_min) ? "--t-min" : a->to_zero ? "--to-zero"
+                      : a->rho != 7.0 ? "--rho" : NULL;
+    if (clash != NULL)
+        return dode_fail(err, errlen, DODE_EINVAL, "--grid %s and %s: the file fixes the "
+                         "grid; give one, not both", a->grid, clash);
+    if (r->solver->adaptive)
+        return dode_fail(err, errlen, DODE_EINVAL, "--grid: %s is adaptive; it chooses its "
+                         "own steps", r->solver->name);
+    return exp_grid_file_read("--grid", a->grid, r->schedule, &r->grid, err, errlen);
+}
+
 /* The grid: spacing, time range (checked here so the message names the flags), steps. */
 static int setup_grid(const sample_args *a, int reference, sample_run *r, char *err,
                       size_t errlen)
@@ -278,8 +298,11 @@ static int setup_grid(const sample_args *a, int reference, sample_run *r, char *
     char why[512];
     dode_grid_opts go;
     size_t steps = 1;
+    if (!reference && a->grid != NULL)
+        return setup_grid_file(a, r, err, errlen);
     dode_grid_opts_init(&go);
-    int rc = reference ? DODE_OK : dode_spacing_parse(a->spacing, &go.spacing, why, sizeof why);
+    int rc = reference ? DODE_OK : dode_spacing_parse(a->spacing != NULL ? a->spacing : "logsnr",
+                                                      &go.spacing, why, sizeof why);
     if (rc != DODE_OK)
         return fail_with(rc, why, err, errlen, "--spacing");
     if (!reference && (rc = setup_steps(a, r->solver, &steps, err, errlen)) != DODE_OK)
@@ -486,7 +509,10 @@ static void report_run(cJSON *json, const sample_args *a, const char *cmd, const
     cJSON_AddStringToObject(json, "command", cmd);
     cJSON_AddStringToObject(json, "solver", r->solver->name);
     cJSON_AddStringToObject(json, "schedule", a->schedule);
-    cJSON_AddStringToObject(json, "spacing", dode_spacing_name(r->grid.spacing));
+    cJSON_AddStringToObject(json, "spacing", a->grid != NULL ? "file"
+                                             : dode_spacing_name(r->grid.spacing));
+    if (a->grid != NULL)
+        cJSON_AddStringToObject(json, "grid", a->grid);
     cJSON_AddStringToObject(json, "variable", dode_variable_name(r->opts.generic.variable));
     cJSON_AddStringToObject(json, "model", a->model);
     if (a->cls != NULL) {

@@ -19,5 +19,6 @@ int cmd_plot(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_images(int argc, char **argv);
 int cmd_nll(int argc, char **argv);
+int cmd_grid(int argc, char **argv);
 
 #endif

@@ -178,12 +178,6 @@ static int check_headers(parser *p, section_kind *kinds, char (*names)[EXP_CFG_N
 static int check_grids(parser *p, const build *b, int line)
 {
     const exp_config *cfg = b->cfg;
-    dode_grid_opts go;
-    dode_grid_opts_init(&go);
-    go.t_max = cfg->t_max;
-    go.t_min = cfg->t_min;
-    go.rho = cfg->rho;
-    go.to_zero = cfg->to_zero;
     char msg[384];
     int rc = DODE_OK;
     for (size_t i = 0; rc == DODE_OK && i < cfg->nschedules; i++) {
@@ -191,8 +185,7 @@ static int check_grids(parser *p, const build *b, int line)
         rc = dode_schedule_from_spec(cfg->schedules[i], &s, msg, sizeof msg);
         for (size_t k = 0; rc == DODE_OK && k < cfg->nspacings; k++) {
             dode_grid g = { 0 };
-            go.spacing = cfg->spacings[k];
-            rc = dode_grid_make(s, &go, 1, &g, msg, sizeof msg);
+            rc = exp_config_grid(cfg, k, s, 0, &g, msg, sizeof msg);
             dode_grid_free(&g);
         }
         dode_schedule_free(s);

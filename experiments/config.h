@@ -72,6 +72,8 @@ typedef struct {
     char schedules[EXP_CFG_MAX_LIST][EXP_CFG_NAME];
     size_t nschedules;
     dode_spacing spacings[EXP_CFG_MAX_LIST];
+    char spacing_files[EXP_CFG_MAX_LIST][EXP_CFG_SPEC];  /* "file:PATH" (PATH found beside
+                                   the config, as specs are) or "" for a named spacing */
     size_t nspacings;
     exp_cfg_solver solvers[EXP_CFG_MAX_LIST];
     size_t nsolvers;
@@ -99,5 +101,15 @@ void exp_config_free(exp_config *cfg);
 /* The number of runs (rows) of the sweep: models x schedules x spacings x solvers x nfe
  * x seeds. */
 size_t exp_config_runs(const exp_config *cfg);
+
+/* Spacing k's name in rows and messages: "logsnr", ... or "file:PATH" (config_grid.c). */
+const char *exp_config_spacing_name(const exp_config *cfg, size_t k);
+
+/* Spacing k's grid of `steps` steps on schedule s (t_max, t_min, rho, to_zero of the
+ * config). A file spacing is read and checked as `sample --grid` reads it, and used as it
+ * is (those four keys apply to the named spacings); its step count must equal `steps`, or
+ * steps = 0 to only check the file. */
+int exp_config_grid(const exp_config *cfg, size_t k, const dode_schedule *s, size_t steps,
+                    dode_grid *g, char *err, size_t errlen);
 
 #endif

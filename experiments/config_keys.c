@@ -258,9 +258,19 @@ static int set_spacings(parser *p, const entry *e, void *target)
     char items[EXP_CFG_MAX_LIST][EXP_CFG_NAME], msg[256];
     size_t n = 0;
     int rc = parse_list(p, e, items, &n);
-    for (size_t i = 0; rc == DODE_OK && i < n; i++)
+    for (size_t i = 0; rc == DODE_OK && i < n; i++) {
+        cfg->spacing_files[i][0] = '\0';
+        if (strncmp(items[i], "file:", 5) == 0) {      /* a grid file (config_grid.c) */
+            if (items[i][5] == '\0')
+                return key_fail(p, DODE_EFORMAT, e->line, e->key, "\"file:\" needs a path "
+                                "to a .npy of sigmas");
+            spec_beside_config(p, items[i], cfg->spacing_files[i], EXP_CFG_SPEC);
+            cfg->spacings[i] = DODE_SPACING_LOGSNR;     /* what dode_grid_from_sigmas sets */
+            continue;
+        }
         if (dode_spacing_parse(items[i], &cfg->spacings[i], msg, sizeof msg) != DODE_OK)
             return key_fail(p, DODE_ENOTFOUND, e->line, e->key, "%s", msg);
+    }
     if (rc == DODE_OK) {
         cfg->nspacings = n;
         ((build *)target)->spacings_line = e->line;

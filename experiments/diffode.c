@@ -17,6 +17,7 @@ static const exp_command commands[] = {
     { "merge", cmd_merge, "join the shards of diffode run --shard K/N into one results dir" },
     { "plot", cmd_plot, "redraw a results dir's figures (plots/plot.sh) and print its table" },
     { "nll", cmd_nll, "log-likelihood through the probability-flow ODE (nats, bits/dim)" },
+    { "grid", cmd_grid, "an optimised time grid (GITS, the optimum) as .npy for sample --grid" },
     /* further subcommands: one line each, here */
     { NULL, NULL, NULL },
 };

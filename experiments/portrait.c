@@ -41,16 +41,9 @@ static int emit(const portrait *p, const char *file, FILE *f, char **buf, size_t
 static int first_grid(const portrait *p, size_t solver, dode_grid *g, char *err, size_t errlen)
 {
     const exp_config *cfg = p->cfg;
-    dode_grid_opts go;
-    dode_grid_opts_init(&go);
-    go.spacing = cfg->spacings[0];
-    go.t_max = cfg->t_max;
-    go.t_min = cfg->t_min;
-    go.rho = cfg->rho;
-    go.to_zero = cfg->to_zero;
-    return dode_grid_make(p->schedule, &go,
-                          dode_solver_steps_for_nfe(cfg->solvers[solver].type, cfg->nfe[0]),
-                          g, err, errlen);
+    return exp_config_grid(cfg, 0, p->schedule,
+                           dode_solver_steps_for_nfe(cfg->solvers[solver].type, cfg->nfe[0]),
+                           g, err, errlen);
 }
 
 /* xbar (n rows) carried by the reference flow from sigma `from` to `to`: the exact flow,

@@ -48,7 +48,7 @@ void sweep_row_key(const exp_config *cfg, size_t idx, char *buf, size_t len)
 {
     const coords c = sweep_decode(cfg, idx);
     snprintf(buf, len, "%s,%s,%s,%s,%s,%zu,%lu", cfg->models[c.model].name,
-             cfg->schedules[c.schedule], dode_spacing_name(cfg->spacings[c.spacing]),
+             cfg->schedules[c.schedule], exp_config_spacing_name(cfg, c.spacing),
              cfg->solvers[c.solver].name, cfg->solvers[c.solver].options, cfg->nfe[c.nfe],
              cfg->seeds[c.seed]);
 }
@@ -150,7 +150,7 @@ static int check_grids(const sweep *sw, char *err, size_t errlen)
         if (rc != DODE_OK)
             return dode_fail(err, errlen, rc, "%s: schedule %s, spacing %s, solver %s, nfe "
                              "%zu: %s", cfg->path, cfg->schedules[c.schedule],
-                             dode_spacing_name(cfg->spacings[c.spacing]),
+                             exp_config_spacing_name(cfg, c.spacing),
                              cfg->solvers[c.solver].name, cfg->nfe[c.nfe], why);
     }
     return DODE_OK;

@@ -22,16 +22,9 @@
 int sweep_make_grid(const sweep *sw, const coords *c, dode_grid *g, char *err, size_t errlen)
 {
     const exp_config *cfg = sw->cfg;
-    dode_grid_opts go;
-    dode_grid_opts_init(&go);
-    go.spacing = cfg->spacings[c->spacing];
-    go.t_max = cfg->t_max;
-    go.t_min = cfg->t_min;
-    go.rho = cfg->rho;
-    go.to_zero = cfg->to_zero;
     const size_t steps = dode_solver_steps_for_nfe(cfg->solvers[c->solver].type,
                                                    cfg->nfe[c->nfe]);
-    return dode_grid_make(sw->schedules[c->schedule], &go, steps, g, err, errlen);
+    return exp_config_grid(cfg, c->spacing, sw->schedules[c->schedule], steps, g, err, errlen);
 }
 
 /* n rows of x_T ~ N(0, I) from rng, scaled to xbar_T at sigma s0 (MATH.md section 4). */

@@ -43,7 +43,7 @@ static void group_label(const exp_config *cfg, const coords *c, char *buf, size_
 {
     const char *parts[3] = { cfg->nmodels > 1 ? cfg->models[c->model].name : NULL,
                              cfg->nschedules > 1 ? cfg->schedules[c->schedule] : NULL,
-                             cfg->nspacings > 1 ? dode_spacing_name(cfg->spacings[c->spacing])
+                             cfg->nspacings > 1 ? exp_config_spacing_name(cfg, c->spacing)
                                                 : NULL };
     size_t used = (size_t)snprintf(buf, len, "%s", cfg->solvers[c->solver].name);
     for (int k = 0; k < 3 && used < len; k++)
@@ -94,7 +94,7 @@ static cJSON *summary_line(const sweep *sw, row *const *by, size_t g, strbuf *da
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "model", cfg->models[c.model].name);
     cJSON_AddStringToObject(o, "schedule", cfg->schedules[c.schedule]);
-    cJSON_AddStringToObject(o, "spacing", dode_spacing_name(cfg->spacings[c.spacing]));
+    cJSON_AddStringToObject(o, "spacing", exp_config_spacing_name(cfg, c.spacing));
     cJSON_AddStringToObject(o, "solver", cfg->solvers[c.solver].name);
     cJSON_AddStringToObject(o, "base", cfg->solvers[c.solver].type->name);
     cJSON_AddStringToObject(o, "options", cfg->solvers[c.solver].options);
@@ -138,7 +138,7 @@ static cJSON *summary_best(const exp_config *cfg, row *const *by)
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "model", cfg->models[c.model].name);
             cJSON_AddStringToObject(o, "schedule", cfg->schedules[c.schedule]);
-            cJSON_AddStringToObject(o, "spacing", dode_spacing_name(cfg->spacings[c.spacing]));
+            cJSON_AddStringToObject(o, "spacing", exp_config_spacing_name(cfg, c.spacing));
             cJSON_AddNumberToObject(o, "nfe", (double)cfg->nfe[k]);
             cJSON_AddStringToObject(o, "solver", cfg->solvers[arg].name);
             cJSON_AddNumberToObject(o, "rmse", lo);
@@ -204,7 +204,7 @@ static const char *schedule_name(const exp_config *cfg, size_t k)
 
 static const char *spacing_name(const exp_config *cfg, size_t k)
 {
-    return dode_spacing_name(cfg->spacings[k]);
+    return exp_config_spacing_name(cfg, k);
 }
 
 /* captions.txt: what the figures' titles say, one "key text" line each, for plots/plot.sh
@@ -261,7 +261,7 @@ static int write_captions(const sweep *sw, char *err, size_t errlen)
     }
     snprintf(text, sizeof text, "\nportrait model %s; schedule %s; spacing %s; seed %lu\n"
              "fit NFE >= %g, RMSE > %g\nsolvers %zu\n", cfg->models[0].name, cfg->schedules[0],
-             dode_spacing_name(cfg->spacings[0]), cfg->seeds[0], cfg->order_nfe_min,
+             exp_config_spacing_name(cfg, 0), cfg->seeds[0], cfg->order_nfe_min,
              cfg->order_floor, cfg->nsolvers);
     sweep_sb_add(&b, text);
     if (cfg->baseline >= 0) {

@@ -54,6 +54,12 @@ check sample sample --model gmm:experiments/configs/gmm2d.json --schedule ddpm-l
     --solver dpm2 --nfe 10 --n 16 --seed 1 --out "$tmp/x.npy"
 check reference reference --model gmm:experiments/configs/gmm2d.json --schedule ddpm-linear \
     --n 4 --seed 1 --out "$tmp/ref.npy"
+check grid-gits grid --model gmm:experiments/configs/gmm2d.json --solver euler --nfe 4 \
+    --method gits --candidates 12 --n 8 --n-test 8 --out "$tmp/gits.npy"
+check grid-optimum grid --model gmm:experiments/configs/gmm2d.json --solver dpmpp2m --nfe 4 \
+    --method optimum --starts 2 --max-iter 50 --n 8 --n-test 8 --out "$tmp/opt.npy"
+check sample-grid sample --model gmm:experiments/configs/gmm2d.json --solver dpmpp2m \
+    --grid "$tmp/opt.npy" --n 8
 check run run "$tmp/tiny.ini" --root "$tmp/results" --no-plot --quiet
 check resume run "$tmp/tiny.ini" --root "$tmp/results" --no-plot --quiet
 exit $fail

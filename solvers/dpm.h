@@ -121,4 +121,11 @@ int dpm_unipc_solve(const dode_solver_type *self, dode_ode *ode, const dode_grid
  * writes the orders of its K steps into orders[] (room for nfe) and returns K. */
 size_t dpm_fast_orders(size_t nfe, int order, int *orders);
 
+/* The order of step i of steps of a multistep DPM-Solver of the given order (dpm_multi.c;
+ * the SDE forms use it too): the warm-up (order i + 1 at step i), lower_order_final below
+ * lower_order_threshold steps, and order 1 (2) where the last levels repeat (lam[0..2] =
+ * lambda of the last three points), as the official code does. */
+int dpm_multistep_order(int order, const double lam[3], const dode_solver_opts *opts,
+                        size_t i, size_t steps);
+
 #endif

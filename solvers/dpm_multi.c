@@ -52,16 +52,15 @@ static void multi_weights(const multi_ws *w, const dpm_coef *c, int k, int taylo
         wt[j] += e2 * (d10[j] + q * diff[j]) + e3 * c2 * diff[j] / (r0 + r1);
 }
 
-/* The order of step i of steps (warm-up, lower_order_final, repeated levels). */
-static int multi_order(const multi_ws *w, const dode_solver_opts *opts, int order, size_t i,
-                       size_t steps)
+int dpm_multistep_order(int order, const double lam[3], const dode_solver_opts *opts,
+                        size_t i, size_t steps)
 {
     size_t k = (size_t)order < i + 1 ? (size_t)order : i + 1;
     if (opts->dpm.lower_order_final && steps < opts->dpm.lower_order_threshold && steps - i < k)
         k = steps - i;
-    if (k >= 2 && w->lam[0] == w->lam[1])
+    if (k >= 2 && lam[0] == lam[1])
         k = 1;
-    if (k >= 3 && w->lam[1] == w->lam[2])
+    if (k >= 3 && lam[1] == lam[2])
         k = 2;
     return (int)k;
 }
@@ -85,7 +84,7 @@ static int multi_step(dode_ode *ode, const dode_solver_opts *opts, const double 
         dpm_to_zero(&w->mod, ss, xbar, w->m[0]);
         return DODE_OK;
     }
-    const int k = multi_order(w, opts, e->order, i, steps);
+    const int k = dpm_multistep_order(e->order, w->lam, opts, i, steps);
     const dpm_coef c = dpm_coef_make(e->form, ss, st);
     const double c2 = (e->d2_taylor || opts->dpm.d2_taylor) ? 2.0 : 1.0;
     double wt[3];

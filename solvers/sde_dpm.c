@@ -55,20 +55,6 @@ typedef struct {
     const sde_dpm_entry *e;
 } sde_dpm_ws;
 
-/* The order of step i (dpmpp2m's rules, dpm_multi.c multi_order). */
-static int sde_dpm_order(const sde_dpm_ws *w, const dode_solver_opts *opts, size_t i,
-                         size_t steps)
-{
-    size_t k = (size_t)w->e->order < i + 1 ? (size_t)w->e->order : i + 1;
-    if (opts->dpm.lower_order_final && steps < opts->dpm.lower_order_threshold && steps - i < k)
-        k = steps - i;
-    if (k >= 2 && w->lam[0] == w->lam[1])
-        k = 1;
-    if (k >= 3 && w->lam[1] == w->lam[2])
-        k = 2;
-    return (int)k;
-}
-
 /* Weights b[0..2] on m0, m_{-1}, m_{-2} of a data step of order k (k >= 2 adds to b[0] =
  * E): 2M's midpoint correction, or 3M's phi terms (the header's formulas). */
 static void data_weights(const sde_dpm_ws *w, int k, double h, double he, double E,
@@ -146,7 +132,8 @@ static int sde_dpm_step(dode_ode *ode, const dode_solver_opts *opts, const doubl
         dpm_to_zero(&w->mod, s, xbar, w->m[0]);
         return DODE_OK;
     }
-    return data_step(w, opts, i, sde_dpm_order(w, opts, i, steps), s, sn, xbar);
+    const int k = dpm_multistep_order(w->e->order, w->lam, opts, i, steps);
+    return data_step(w, opts, i, k, s, sn, xbar);
 }
 
 static int sde_dpm_solve(const dode_solver_type *self, dode_ode *ode, const dode_grid *grid,

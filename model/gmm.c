@@ -21,9 +21,9 @@
 
 #include "diffode/model.h"
 #include "diffode/status.h"
+#include "gmm_impl.h"
 #include "gsl_quiet.h"
 
-enum { COV_ISO, COV_DIAG, COV_FULL };
 
 static const double LOG_TWO_PI = 1.8378770664093454835606594728112;
 
@@ -44,35 +44,7 @@ static const double LOGIT_SPAN = 40.0;
  * even 10^6 of them change the sum by less than its rounding (exp is the costly part). */
 static const double EXP_CUTOFF = 50.0;
 
-typedef struct {
-    size_t K, dim;
-    int kind;
-    double *logw;   /* [K] log normalised weights */
-    double *mbar;   /* [dim] sum_k w_k mu_k */
-    double *mu;     /* [K][dim] mu_k - mbar */
-    double *cov;    /* iso [K] std^2; diag [K][dim] std^2; full [K][dim][dim] S_k */
-    double *mm;     /* [K] ||mu_k - mbar||^2 */
-    /* Class labels (NULL: none) and, with them, the arguments as given, so that a class's
-     * mixture is built from the same numbers a file holding only its components would
-     * give (dode_gmm_class_new): raw = weights [K], means [K][dim], covs [ncov]. */
-    int *labels;    /* [K] */
-    size_t nclass;  /* 1 + the largest label */
-    double *raw;
-    size_t ncov;
-} gmm_state;
 
-/* What depends on sigma only, computed once per call. */
-typedef struct {
-    double sigma;
-    double *cinv;   /* iso [K]; diag [K][dim] 1/c; full [K][dim][dim] C_k^{-1} (if asked) */
-    double *chol;   /* full: [K][dim][dim] Cholesky factors L_k (lower) */
-    double *ma;     /* iso, diag: [K][width] logit coefficients, see sig_diag */
-    size_t width;   /* d + s + 1, s = 1 (iso) or d (diag) */
-    double *mmc;    /* [K] mu_k^T C_k^{-1} mu_k (iso, diag) */
-    double *cmax;   /* [K] largest entry of C_k^{-1} (iso, diag) */
-    double cmax_all, mmc_max;   /* their maxima over k: rows below need no refinement */
-    double *lwc;    /* [K] log w_k - (log det C_k + d log 2 pi) / 2 */
-} gmm_sig;
 
 static double max2(double a, double b)
 {
@@ -140,16 +112,16 @@ static size_t sig_width(const gmm_state *st)
 }
 
 /* Doubles of the per-sigma arrays, with room for dense C_k^{-1} (the Jacobian's). */
-static size_t sig_len(const gmm_state *st)
+size_t gmm_sig_len(const gmm_state *st)
 {
     const size_t K = st->K, kd = K * st->dim, kdd = kd * st->dim, W = sig_width(st);
     return 3 * K + (st->kind == COV_ISO ? K + K * W : st->kind == COV_DIAG ? kd + K * W
                     : 2 * kdd);
 }
 
-/* Fills sg for this sigma, its arrays cut from block (sig_len doubles of the workspace);
+/* Fills sg for this sigma, its arrays cut from block (gmm_sig_len doubles of the workspace);
  * want_inv asks for dense C_k^{-1} of full covariances. */
-static int sig_new(const gmm_state *st, double sigma, int want_inv, double *block, gmm_sig *sg)
+int gmm_sig_new(const gmm_state *st, double sigma, int want_inv, double *block, gmm_sig *sg)
 {
     const size_t K = st->K, d = st->dim, kd = K * d, kdd = K * d * d;
     memset(sg, 0, sizeof *sg);
@@ -207,8 +179,8 @@ static double softmax(double *l, size_t K)
 
 /* One row's logits log w_k + log N(xbar; mu_k, C_k) into l [K] and g_k = C_k^{-1}(xbar -
  * mu_k) into g [K][d], by the direct formula; xc = xbar - mbar. */
-static void row_logits(const gmm_state *st, const gmm_sig *sg, const double *xc, double *l,
-                       double *g)
+void gmm_row_logits(const gmm_state *st, const gmm_sig *sg, const double *xc, double *l,
+                    double *g)
 {
     const size_t K = st->K, d = st->dim;
     for (size_t k = 0; k < K; k++) {
@@ -223,7 +195,7 @@ static void row_logits(const gmm_state *st, const gmm_sig *sg, const double *xc,
 static double row_direct(const gmm_state *st, const gmm_sig *sg, const double *xc,
                          double *gamma, double *g)
 {
-    row_logits(st, sg, xc, gamma, g);
+    gmm_row_logits(st, sg, xc, gamma, g);
     return softmax(gamma, st->K);
 }
 
@@ -403,7 +375,7 @@ static void *gmm_workspace_new(const dode_model *m, size_t n)
     dode_gsl_quiet();    /* the callbacks' Cholesky factors: this ws precedes them all */
     if (st->kind != COV_FULL && blas_len(st, n) > work)
         work = blas_len(st, n);
-    return malloc((sig_len(st) + work) * sizeof(double));
+    return malloc((gmm_sig_len(st) + work) * sizeof(double));
 }
 
 static void gmm_workspace_free(void *ws)
@@ -416,11 +388,11 @@ static int gmm_eps(const dode_model *m, void *ws, size_t n, const double *x, dou
 {
     (void)t;
     const gmm_state *st = m->state;
-    double *work = (double *)ws + sig_len(st);
+    double *work = (double *)ws + gmm_sig_len(st);
     gmm_sig sg;
     if (n == 0)
         return DODE_OK;
-    int rc = sig_new(st, sigma, 0, ws, &sg);
+    int rc = gmm_sig_new(st, sigma, 0, ws, &sg);
     if (rc != DODE_OK)
         return rc;
     return st->kind == COV_FULL ? eps_full(st, &sg, n, x, work, out)
@@ -510,9 +482,9 @@ static int gmm_jacobian(const dode_model *m, void *ws, size_t n, const double *x
 {
     const gmm_state *st = m->state;
     const size_t K = st->K, d = st->dim;
-    double *block = (double *)ws + sig_len(st);
+    double *block = (double *)ws + gmm_sig_len(st);
     gmm_sig sg;
-    int rc = sig_new(st, sigma, 1, ws, &sg);
+    int rc = gmm_sig_new(st, sigma, 1, ws, &sg);
     if (rc != DODE_OK)
         return rc;
     jac_work w = { .gamma = block, .tr = block + K, .g = block + 2 * K,
@@ -534,9 +506,9 @@ static int gmm_log_density(const dode_model *m, void *ws, size_t n, const double
 {
     const gmm_state *st = m->state;
     const size_t K = st->K, d = st->dim;
-    double *block = (double *)ws + sig_len(st);
+    double *block = (double *)ws + gmm_sig_len(st);
     gmm_sig sg;
-    int rc = sig_new(st, sigma, 0, ws, &sg);
+    int rc = gmm_sig_new(st, sigma, 0, ws, &sg);
     if (rc != DODE_OK)
         return rc;
     double *gamma = block, *g = block + K, *xc = g + K * d;
@@ -548,7 +520,7 @@ static int gmm_log_density(const dode_model *m, void *ws, size_t n, const double
     return DODE_OK;
 }
 
-static void gmm_free(dode_model *m)
+void gmm_free(dode_model *m)
 {
     if (m == NULL)
         return;
@@ -686,157 +658,7 @@ dode_model *dode_gmm_new(size_t K, size_t dim, const double *weights,
     return m;
 }
 
-/* ---- Class labels (guided sampling, docs/guidance.md) ----
- * Component k belongs to class labels[k]. The class-c mixture is the components of c with
- * their weights renormalised, p(x | c) = sum_{k in c} w_k N / W_c with W_c = sum_{k in c} w_k
- * = p(c), so p(c | xbar) = sum_{k in c} gamma_k: both are exact at every sigma. */
-
-static int is_gmm(const dode_model *m)
+int gmm_is(const dode_model *m)
 {
     return m != NULL && m->free == gmm_free;
-}
-
-dode_model *dode_gmm_new_labeled(size_t K, size_t dim, const double *weights,
-                                 const double *means, const char *cov_kind, const double *covs,
-                                 const int *labels, char *err, size_t errlen)
-{
-    dode_model *m = dode_gmm_new(K, dim, weights, means, cov_kind, covs, err, errlen);
-    if (m == NULL || labels == NULL)
-        return m;
-    gmm_state *st = m->state;
-    int top = -1;
-    for (size_t k = 0; k < K; k++) {
-        if (labels[k] < 0 || labels[k] >= DODE_GMM_MAX_CLASSES) {
-            dode_fail(err, errlen, DODE_EINVAL, "gmm model: class label %zu = %d must be in "
-                      "[0, %d)", k, labels[k], DODE_GMM_MAX_CLASSES);
-            dode_model_free(m);
-            return NULL;
-        }
-        top = labels[k] > top ? labels[k] : top;
-    }
-    const size_t ncov = st->kind == COV_ISO ? K : st->kind == COV_DIAG ? K * dim : K * dim * dim;
-    st->labels = malloc(K * sizeof *st->labels);
-    st->raw = malloc((K + K * dim + ncov) * sizeof *st->raw);
-    if (st->labels == NULL || st->raw == NULL) {
-        dode_fail(err, errlen, DODE_ENOMEM, "gmm model: out of memory for the class labels "
-                  "(K = %zu, dim = %zu)", K, dim);
-        dode_model_free(m);
-        return NULL;
-    }
-    memcpy(st->labels, labels, K * sizeof *labels);
-    memcpy(st->raw, weights, K * sizeof *weights);
-    memcpy(st->raw + K, means, K * dim * sizeof *means);
-    memcpy(st->raw + K + K * dim, covs, ncov * sizeof *covs);
-    st->ncov = ncov;
-    st->nclass = (size_t)top + 1;
-    return m;
-}
-
-size_t dode_gmm_classes(const dode_model *m)
-{
-    return is_gmm(m) ? ((const gmm_state *)m->state)->nclass : 0;
-}
-
-/* The model's labels and class c checked: a labelled mixture, c in range, c not empty. */
-static int check_class(const dode_model *m, int c, char *err, size_t errlen)
-{
-    if (!is_gmm(m))
-        return dode_fail(err, errlen, DODE_EUNSUPPORTED, "class %d: model %s is not a "
-                         "Gaussian mixture; only a gmm with \"classes\" has exact class "
-                         "conditionals", c, m != NULL ? m->name : "(null)");
-    const gmm_state *st = m->state;
-    if (st->labels == NULL)
-        return dode_fail(err, errlen, DODE_EUNSUPPORTED, "class %d: the mixture has no class "
-                         "labels (add \"classes\": [one int per component] to its JSON)", c);
-    size_t count = 0;
-    for (size_t k = 0; k < st->K && c >= 0; k++)
-        count += st->labels[k] == c;
-    if (count == 0)
-        return dode_fail(err, errlen, DODE_ENOTFOUND, "class %d: unknown class; the mixture's "
-                         "labels are 0..%zu and class %d has no component", c,
-                         st->nclass - 1, c);
-    return DODE_OK;
-}
-
-dode_model *dode_gmm_class_new(const dode_model *m, int c, char *err, size_t errlen)
-{
-    if (check_class(m, c, err, errlen) != DODE_OK)
-        return NULL;
-    const gmm_state *st = m->state;
-    static const char *const kinds[] = { "isotropic", "diagonal", "full" };
-    const size_t K = st->K, d = st->dim, per = st->ncov / K;   /* cov entries a component */
-    double *w = malloc((K + K * d + st->ncov) * sizeof *w);
-    if (w == NULL) {
-        dode_fail(err, errlen, DODE_ENOMEM, "class %d: out of memory (K = %zu, dim = %zu)",
-                  c, K, d);
-        return NULL;
-    }
-    double *mu = w + K, *cv = mu + K * d;
-    size_t n = 0;
-    for (size_t k = 0; k < K; k++)
-        if (st->labels[k] == c) {
-            w[n] = st->raw[k];
-            memcpy(mu + n * d, st->raw + K + k * d, d * sizeof *mu);
-            memcpy(cv + n * per, st->raw + K + K * d + k * per, per * sizeof *cv);
-            n++;
-        }
-    dode_model *sub = dode_gmm_new(n, d, w, mu, kinds[st->kind], cv, err, errlen);
-    free(w);
-    return sub;
-}
-
-/* One row: log p(c | xbar) = lse_{k in c} l_k - lse_k l_k, and its gradient
- * sum_k gamma_k g_k - sum_{k in c} gamma^c_k g_k (grad l_k = -g_k; gamma^c the
- * responsibilities within c), both from the logits so that no probability underflows. */
-static double row_class(const gmm_state *st, const gmm_sig *sg, int c, const double *xc,
-                        double *l, double *g, double *grad)
-{
-    const size_t K = st->K, d = st->dim;
-    double mx = -INFINITY, mxc = -INFINITY, sum = 0, sumc = 0;
-    row_logits(st, sg, xc, l, g);
-    for (size_t k = 0; k < K; k++) {
-        mx = fmax(mx, l[k]);
-        if (st->labels[k] == c)
-            mxc = fmax(mxc, l[k]);
-    }
-    for (size_t k = 0; k < K; k++) {
-        sum += exp(l[k] - mx);
-        if (st->labels[k] == c)
-            sumc += exp(l[k] - mxc);
-    }
-    const double lse = mx + log(sum), lsec = mxc + log(sumc);
-    if (grad != NULL) {
-        memset(grad, 0, d * sizeof *grad);
-        for (size_t k = 0; k < K; k++) {
-            const double a = exp(l[k] - lse) - (st->labels[k] == c ? exp(l[k] - lsec) : 0.0);
-            for (size_t j = 0; j < d; j++)
-                grad[j] += a * g[k * d + j];
-        }
-    }
-    return lsec - lse;
-}
-
-int dode_gmm_class_log_posterior(const dode_model *m, void *ws, size_t n, const double *xbar,
-                                 double sigma, int c, double *logp, double *grad,
-                                 char *err, size_t errlen)
-{
-    int rc = check_class(m, c, err, errlen);
-    if (rc != DODE_OK)
-        return rc;
-    const gmm_state *st = m->state;
-    const size_t K = st->K, d = st->dim;
-    double *block = (double *)ws + sig_len(st);
-    gmm_sig sg;
-    if ((rc = sig_new(st, sigma, 0, ws, &sg)) != DODE_OK)
-        return dode_fail(err, errlen, rc, "class %d: cannot evaluate the classifier at sigma "
-                         "= %g", c, sigma);
-    double *l = block, *g = block + K, *xc = g + K * d;
-    for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j < d; j++)
-            xc[j] = xbar[i * d + j] - st->mbar[j];
-        const double lp = row_class(st, &sg, c, xc, l, g, grad != NULL ? grad + i * d : NULL);
-        if (logp != NULL)
-            logp[i] = lp;
-    }
-    return DODE_OK;
 }

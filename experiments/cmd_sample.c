@@ -33,6 +33,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "cli_guidance.h"
 #include "grid_file.h"
 #include "diffode/diffode.h"
 #include "metrics.h"
@@ -52,8 +53,7 @@ enum { FOR_SAMPLE = 1u, FOR_REFERENCE = 2u, FOR_BOTH = 3u };
 typedef struct {
     const char *model, *schedule, *solver, *spacing, *grid, *x_T, *out, *trajectory;
     const char *noise, *noise_out;      /* --noise, --noise-out (stochastic solvers) */
-    const char *cls, *interval;            /* guidance (docs/guidance.md); NULL: none */
-    double cfg_scale, classifier_scale, cfg_rescale;   /* NaN: not given */
+    cli_guidance_flags guide;           /* --class and the guidance flags (cli_guidance.h) */
     size_t nfe, steps, n, seed;
     double rho, t_max, t_min;
     int to_zero, vs_reference;
@@ -99,15 +99,15 @@ static const cli_flag sample_flags[] = {
       "docs/stochastic.md)", FOR_SAMPLE },
     { "--noise-out", CLI_STRING, ARG(noise_out), NULL, "FILE.npy", "write the noise draws "
       "the run took, (draws, n, dim), for --noise to replay", FOR_SAMPLE },
-    { "--class", CLI_STRING, ARG(cls), NULL, "C", "sample class C of a mixture with "
+    { "--class", CLI_STRING, ARG(guide.cls), NULL, "C", "sample class C of a mixture with "
       "\"classes\" (alone: conditional sampling, w = 1)", FOR_BOTH },
-    { "--cfg-scale", CLI_NONNEG, ARG(cfg_scale), NULL, "W", "classifier-free guidance "
+    { "--cfg-scale", CLI_NONNEG, ARG(guide.cfg_scale), NULL, "W", "classifier-free guidance "
       "eps_u + W (eps_c - eps_u) (needs --class; 0: unconditional)", FOR_BOTH },
-    { "--classifier-scale", CLI_NONNEG, ARG(classifier_scale), NULL, "S", "classifier "
+    { "--classifier-scale", CLI_NONNEG, ARG(guide.classifier_scale), NULL, "S", "classifier "
       "guidance eps_u - S sigma grad log p(C|xbar) with the exact classifier", FOR_BOTH },
-    { "--guidance-interval", CLI_STRING, ARG(interval), NULL, "LO,HI", "guide only for "
+    { "--guidance-interval", CLI_STRING, ARG(guide.interval), NULL, "LO,HI", "guide only for "
       "sigma in [LO, HI] (HI may be inf), conditional outside", FOR_BOTH },
-    { "--cfg-rescale", CLI_NONNEG, ARG(cfg_rescale), NULL, "PHI", "rescale the guided eps "
+    { "--cfg-rescale", CLI_NONNEG, ARG(guide.cfg_rescale), NULL, "PHI", "rescale the guided eps "
       "towards the conditional one's rms, PHI in [0, 1]", FOR_BOTH },
     { "--vs-reference", CLI_SWITCH, ARG(vs_reference), NULL, NULL, "also solve with "
       REFERENCE_SOLVER " at 1e-12 and report ref_rmse, ref_max_err", FOR_SAMPLE },
@@ -128,14 +128,15 @@ typedef struct {
     size_t n, dim;
     double *xbar_T, *xbar;      /* [n][dim] start and result */
     dode_run_stats stats;       /* the solve's cost; stats.sigma_end is where xbar ends */
+    cli_guidance guide;         /* the parsed guidance (class -1: none) */
 } sample_run;
 
 static void args_init(sample_args *a)
 {
     *a = (sample_args){ .schedule = "ddpm-linear", .solver = DEFAULT_SOLVER,
                         .spacing = NULL, .n = 1000, .rho = 7.0, .t_max = NAN,
-                        .t_min = NAN, .cfg_scale = NAN, .classifier_scale = NAN,
-                        .cfg_rescale = NAN };
+                        .t_min = NAN };
+    cli_guidance_flags_init(&a->guide);
     dode_solver_opts_init(&a->opts);
 }
 
@@ -159,68 +160,6 @@ static int fail_with(int rc, const char *why, char *err, size_t errlen, const ch
     return dode_fail(err, errlen, rc, "%s: %s", what, why);
 }
 
-/* Guidance flags into g and the class into *c; DODE_OK with *c = -1 when none is given. */
-static int guidance_args(const sample_args *a, dode_guidance *g, int *c, char *err,
-                         size_t errlen)
-{
-    const char *lone = !isnan(a->cfg_scale) ? "--cfg-scale"
-                     : !isnan(a->classifier_scale) ? "--classifier-scale"
-                     : a->interval != NULL ? "--guidance-interval"
-                     : !isnan(a->cfg_rescale) ? "--cfg-rescale" : NULL;
-    char why[512], *end = NULL;
-    dode_guidance_init(g);
-    *c = -1;
-    if (a->cls == NULL)
-        return lone == NULL ? DODE_OK : dode_fail(err, errlen, DODE_EINVAL, "%s needs --class "
-                                                   "(the class to guide towards)", lone);
-    const long v = strtol(a->cls, &end, 10);
-    if (end == a->cls || *end != '\0' || v < 0 || v >= DODE_GMM_MAX_CLASSES)
-        return dode_fail(err, errlen, DODE_EINVAL, "--class '%s': expected a class label, an "
-                         "integer in [0, %d)", a->cls, DODE_GMM_MAX_CLASSES);
-    *c = (int)v;
-    if (!isnan(a->cfg_scale) && !isnan(a->classifier_scale))
-        return dode_fail(err, errlen, DODE_EINVAL, "--cfg-scale and --classifier-scale: give "
-                         "one, not both");
-    if (!isnan(a->classifier_scale)) {
-        g->kind = DODE_GUIDE_CLASSIFIER;
-        g->scale = a->classifier_scale;
-    } else if (!isnan(a->cfg_scale)) {
-        g->scale = a->cfg_scale;
-    }
-    if (!isnan(a->cfg_rescale))
-        g->rescale = a->cfg_rescale;
-    int rc = a->interval == NULL ? DODE_OK
-           : dode_guidance_interval_parse(a->interval, &g->sigma_lo, &g->sigma_hi, why,
-                                          sizeof why);
-    if (rc != DODE_OK)
-        return fail_with(rc, why, err, errlen, "--guidance-interval");
-    if ((rc = dode_guidance_check(g, why, sizeof why)) != DODE_OK)
-        return fail_with(rc, why, err, errlen, !isnan(a->cfg_rescale) && !(g->rescale <= 1)
-                         ? "--cfg-rescale" : "guidance");
-    return DODE_OK;
-}
-
-/* --class and the guidance flags: r->model becomes the guided model of that class. */
-static int setup_guidance(const sample_args *a, sample_run *r, char *err, size_t errlen)
-{
-    dode_guidance g;
-    int c;
-    char why[512];
-    int rc = guidance_args(a, &g, &c, err, errlen);
-    if (rc != DODE_OK || c < 0)
-        return rc;
-    if (dode_gmm_classes(r->model) == 0) {
-        dode_model_free(r->model);   /* a model without labels: dode_guided_gmm says why */
-        r->model = NULL;
-        return dode_fail(err, errlen, DODE_EUNSUPPORTED, "--class %d: --model %s has no class "
-                         "labels (a gmm JSON with \"classes\": [one int per component]), or "
-                         "its spec already guides it", c, a->model);
-    }
-    if ((r->model = dode_guided_gmm(r->model, c, &g, why, sizeof why)) == NULL)
-        return fail_with(DODE_ENOTFOUND, why, err, errlen, "--class");
-    return DODE_OK;
-}
-
 /* Names: solver (or the reference's), schedule and model specs. */
 static int setup_names(const sample_args *a, int reference, sample_run *r, char *err,
                        size_t errlen)
@@ -237,7 +176,8 @@ static int setup_names(const sample_args *a, int reference, sample_run *r, char 
     if ((rc = cli_schedule_and_model(a->schedule, a->model, &r->schedule, &r->model, err,
                                      errlen)) != DODE_OK)
         return rc;
-    if ((rc = setup_guidance(a, r, err, errlen)) != DODE_OK)
+    if ((rc = cli_guidance_parse(&a->guide, &r->guide, err, errlen)) != DODE_OK ||
+        (rc = cli_guidance_apply(&r->guide, a->model, &r->model, err, errlen)) != DODE_OK)
         return rc;
     r->dim = r->model->dim;
     return DODE_OK;
@@ -515,21 +455,7 @@ static void report_run(cJSON *json, const sample_args *a, const char *cmd, const
         cJSON_AddStringToObject(json, "grid", a->grid);
     cJSON_AddStringToObject(json, "variable", dode_variable_name(r->opts.generic.variable));
     cJSON_AddStringToObject(json, "model", a->model);
-    if (a->cls != NULL) {
-        dode_guidance g;
-        int c;
-        char why[512];
-        if (guidance_args(a, &g, &c, why, sizeof why) == DODE_OK) {   /* checked in setup */
-            cJSON_AddNumberToObject(json, "class", c);
-            cJSON_AddStringToObject(json, "guidance", g.kind == DODE_GUIDE_CFG ? "cfg"
-                                                                               : "classifier");
-            cJSON_AddNumberToObject(json, "guidance_scale", g.scale);
-            cJSON_AddNumberToObject(json, "guidance_sigma_lo", g.sigma_lo);
-            if (isfinite(g.sigma_hi))
-                cJSON_AddNumberToObject(json, "guidance_sigma_hi", g.sigma_hi);
-            cJSON_AddNumberToObject(json, "cfg_rescale", g.rescale);
-        }
-    }
+    cli_guidance_report(json, &r->guide);
     cJSON_AddNumberToObject(json, "n", (double)r->n);
     cJSON_AddNumberToObject(json, "dim", (double)r->dim);
     cJSON_AddNumberToObject(json, "nfe", (double)r->stats.nfe);
@@ -554,38 +480,6 @@ static void report_run(cJSON *json, const sample_args *a, const char *cmd, const
                                                                        : r->trace.cap));
 }
 
-/* With --class: the fraction of the samples the exact classifier of the unguided mixture
- * assigns to the class (p(C | xbar) > 1/2 at the end point), as "class_fraction". */
-static int class_fraction(cJSON *json, const sample_args *a, const sample_run *r, char *err,
-                          size_t errlen)
-{
-    dode_guidance g;
-    int c;
-    char why[512];
-    if (a->cls == NULL || guidance_args(a, &g, &c, why, sizeof why) != DODE_OK)
-        return DODE_OK;
-    dode_model *m = NULL;
-    void *ws = NULL;
-    double *lp = malloc(r->n * sizeof *lp);
-    int rc = lp == NULL ? DODE_ENOMEM : dode_model_from_spec(a->model, &m, why, sizeof why);
-    if (rc == DODE_OK)
-        rc = dode_model_workspace_new(m, 1, &ws, why, sizeof why);
-    if (rc == DODE_OK)
-        rc = dode_gmm_class_log_posterior(m, ws, r->n, r->xbar, r->stats.sigma_end, c, lp,
-                                          NULL, why, sizeof why);
-    size_t hits = 0;
-    for (size_t i = 0; rc == DODE_OK && i < r->n; i++)
-        hits += lp[i] > log(0.5);
-    if (rc == DODE_OK)
-        cJSON_AddNumberToObject(json, "class_fraction", (double)hits / (double)r->n);
-    if (m != NULL)
-        dode_model_workspace_free(m, ws);
-    dode_model_free(m);
-    free(lp);
-    return rc == DODE_OK ? DODE_OK : dode_fail(err, errlen, rc, "class_fraction: %s",
-                                               lp == NULL ? "out of memory" : why);
-}
-
 static int run_report(const sample_args *a, const char *cmd, const sample_run *r,
                       cJSON **out, char *err, size_t errlen)
 {
@@ -600,7 +494,8 @@ static int run_report(const sample_args *a, const char *cmd, const sample_run *r
     if (rc == DODE_OK && a->vs_reference)
         rc = error_vs_reference(json, r, work, err, errlen);
     if (rc == DODE_OK)
-        rc = class_fraction(json, a, r, err, errlen);
+        rc = cli_guidance_class_fraction(json, &r->guide, a->model, r->n, r->xbar,
+                                         r->stats.sigma_end, err, errlen);
     free(work);
     if (rc != DODE_OK)
         cJSON_Delete(json);

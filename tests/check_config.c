@@ -4,7 +4,6 @@
  * there, so the messages carry a real path. */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -232,30 +231,19 @@ START_TEST(overlong_line_is_reported_with_its_line)
 }
 END_TEST
 
-/* Seconds of CLOCK_MONOTONIC since t0. */
-static double seconds_since(const struct timespec *t0)
-{
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (double)(t1.tv_sec - t0->tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0->tv_nsec);
-}
-
 /* Issue 18 item 5: 100,000 section headers took 87 s (each compared with every earlier
  * one) and were refused "too many sections" on the last line. Reading now stops at header
- * 131, the first beyond the limit, naming that line, in well under a second. */
+ * 131, the first beyond the limit, naming that line (no timing here: a timed unit test fails
+ * on a loaded machine; the line number in the message shows where reading stopped). */
 START_TEST(too_many_sections_stop_the_reader_at_the_first_one_over)
 {
     const size_t n = 100000;
     char *text = malloc(n * 16 + 1), *at = text, err[ERRLEN] = "";
     for (size_t i = 0; i < n; i++)
         at += sprintf(at, "[model m%zu]\n", i);
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     exp_config cfg;
     ck_assert_int_eq(exp_config_parse(text, "many.ini", &cfg, err, sizeof err), DODE_EFORMAT);
-    const double s = seconds_since(&t0);
     ck_assert_msg(strstr(err, "many.ini:131: more than 130 sections") == err, "%s", err);
-    ck_assert_msg(s < 1.0, "took %g s", s);
     ck_assert_ptr_null(cfg.path);
     free(text);
 }
@@ -269,14 +257,10 @@ START_TEST(too_many_entries_stop_the_reader_at_the_first_one_over)
     at += sprintf(at, "[experiment]\n");
     for (size_t i = 0; i < n; i++)
         at += sprintf(at, "k%zu = 1\n", i);
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     exp_config cfg;
     ck_assert_int_eq(exp_config_parse(text, "keys.ini", &cfg, err, sizeof err), DODE_EFORMAT);
-    const double s = seconds_since(&t0);
     ck_assert_msg(strstr(err, "keys.ini:4098: key 'k4096': more than 4096 key = value lines")
                   == err, "%s", err);
-    ck_assert_msg(s < 1.0, "took %g s", s);
     free(text);
 }
 END_TEST

@@ -41,7 +41,7 @@
 
 typedef struct {
     const char *model, *schedule, *solver, *method, *out, *cost_solver, *start;
-    size_t nfe, n, n_test, seed, search_seed, candidates, starts, max_iter, nodes;
+    size_t nfe, n, n_test, seed, search_seed, candidates, starts, max_iter, nodes, patience;
     double coeff, tol;
 } grid_args;
 
@@ -78,6 +78,9 @@ static const cli_flag grid_flags[] = {
       "from (default logsnr)", 1 },
     { "--nodes", CLI_COUNT, ARG(nodes), NULL, "Q", "ays: Gauss-Legendre nodes per interval "
       "of the KLUB (default 10)", 1 },
+    { "--patience", CLI_UINT, ARG(patience), NULL, "K", "ays: stop after K sweeps that do "
+      "not lower the training error; 0 runs the KLUB search to convergence (default 5)",
+      1 },
     { NULL, 0, 0, NULL, NULL, NULL, 0 },
 };
 
@@ -97,7 +100,7 @@ typedef struct {
     double dp_cost;
     exp_ays_report ays;
     exp_fit_report fit;
-    double *converged;          /* ays: [steps + 1] the KLUB's own minimiser (no stopping) */
+    double *last;               /* ays: [steps + 1] the last sweep's grid */
 } grid_run;
 
 static void grid_free(grid_run *r)
@@ -112,7 +115,7 @@ static void grid_free(grid_run *r)
     free(r->ref_test);
     free(r->work);
     free(r->sigma);
-    free(r->converged);
+    free(r->last);
 }
 
 static int setup(const grid_args *a, grid_run *r, char *err, size_t errlen)
@@ -257,7 +260,7 @@ static int method_ays(const grid_args *a, grid_run *r, char *err, size_t errlen)
         return dode_fail(err, errlen, DODE_ENOTFOUND, "--start '%s': %s", a->start, why);
     if (a->nodes < 2 || a->nodes > 64)
         return dode_fail(err, errlen, DODE_EINVAL, "--nodes %zu: give 2 to 64", a->nodes);
-    if ((r->converged = malloc((r->steps + 1) * sizeof *r->converged)) == NULL)
+    if ((r->last = malloc((r->steps + 1) * sizeof *r->last)) == NULL)
         return dode_fail(err, errlen, DODE_ENOMEM, "ays: out of memory");
     int rc = spacing_grid(r, sp, r->sigma, err, errlen);
     exp_klub *k = rc != DODE_OK ? NULL
@@ -268,8 +271,8 @@ static int method_ays(const grid_args *a, grid_run *r, char *err, size_t errlen)
         rc = DODE_ENOMEM;
     exp_grid_problem p = problem(r, a->n, 0);
     if (rc == DODE_OK)
-        rc = exp_ays_optimise(k, &p, r->sigma, r->steps, a->max_iter, a->tol, r->converged,
-                              &r->ays, err, errlen);
+        rc = exp_ays_optimise(k, &p, r->sigma, r->steps, a->max_iter, a->tol, a->patience,
+                              r->last, &r->ays, err, errlen);
     r->evaluations = k != NULL ? exp_klub_evals(k) : 0;
     exp_klub_free(k);
     return rc;
@@ -322,8 +325,8 @@ static int report(const grid_args *a, grid_run *r, double seconds, cJSON **out, 
     if (rc == DODE_OK)
         rc = exp_grid_rmse(&ph, logsnr, r->steps + 1, &base, err, errlen);
     double conv = NAN;
-    if (rc == DODE_OK && r->converged != NULL)
-        rc = exp_grid_rmse(&ph, r->converged, r->steps + 1, &conv, err, errlen);
+    if (rc == DODE_OK && r->last != NULL)
+        rc = exp_grid_rmse(&ph, r->last, r->steps + 1, &conv, err, errlen);
     free(logsnr);
     cJSON *j = rc == DODE_OK ? cJSON_CreateObject() : NULL;
     cJSON *sig = rc == DODE_OK ? cJSON_CreateDoubleArray(r->sigma, (int)(r->steps + 1)) : NULL;
@@ -362,12 +365,13 @@ static int report(const grid_args *a, grid_run *r, double seconds, cJSON **out, 
         cJSON_AddStringToObject(j, "start", a->start);
         cJSON_AddNumberToObject(j, "nodes", (double)a->nodes);
         cJSON_AddNumberToObject(j, "klub_start", r->ays.klub_start);
-        cJSON_AddNumberToObject(j, "klub_converged", r->ays.klub_end);
+        cJSON_AddNumberToObject(j, "klub_last", r->ays.klub_end);
+        cJSON_AddNumberToObject(j, "patience", (double)a->patience);
         cJSON_AddNumberToObject(j, "sweeps", (double)r->ays.sweeps);
         cJSON_AddNumberToObject(j, "best_sweep", (double)r->ays.best_sweep);
-        cJSON_AddNumberToObject(j, "converged_test_rmse", conv);
-        cJSON_AddItemToObject(j, "converged_sigmas",
-                              cJSON_CreateDoubleArray(r->converged, (int)(r->steps + 1)));
+        cJSON_AddNumberToObject(j, "last_test_rmse", conv);
+        cJSON_AddItemToObject(j, "last_sigmas",
+                              cJSON_CreateDoubleArray(r->last, (int)(r->steps + 1)));
         cJSON_AddNumberToObject(j, "evaluations", (double)r->evaluations);
     }
     if (strcmp(a->method, "fit") == 0) {
@@ -394,7 +398,7 @@ int cmd_grid(int argc, char **argv)
     grid_args a = { .schedule = "ddpm-linear", .solver = "dpmpp2m", .cost_solver = "euler",
                     .nfe = 6, .n = 256, .n_test = 1000, .candidates = 100, .starts = 4,
                     .max_iter = 3000, .coeff = 1.0, .tol = 1e-5, .start = "logsnr",
-                    .nodes = 10 };
+                    .nodes = 10, .patience = 5 };
     grid_run r = { .solver = NULL };
     cJSON *json = NULL;
     char err[2048];

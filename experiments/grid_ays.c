@@ -212,8 +212,8 @@ static int sweep(exp_klub *k, double *sigma, size_t steps, double scale, size_t 
 }
 
 int exp_ays_optimise(exp_klub *k, exp_grid_problem *p, double *sigma, size_t steps,
-                     size_t max_sweeps, double tol, double *converged, exp_ays_report *rep,
-                     char *err, size_t errlen)
+                     size_t max_sweeps, double tol, size_t patience, double *last,
+                     exp_ays_report *rep, char *err, size_t errlen)
 {
     double *cur = malloc((steps + 1) * sizeof *cur);
     if (cur == NULL)
@@ -224,7 +224,9 @@ int exp_ays_optimise(exp_klub *k, exp_grid_problem *p, double *sigma, size_t ste
     int rc = exp_klub_total(k, cur, steps, &rep->klub_start, err, errlen);
     if (rc == DODE_OK && p != NULL)
         rc = exp_grid_rmse(p, cur, steps + 1, &rep->train_rmse, err, errlen);
-    for (double scale = 1; rc == DODE_OK && scale >= tol && rep->sweeps < max_sweeps;) {
+    for (double scale = 1; rc == DODE_OK && scale >= tol && rep->sweeps < max_sweeps
+                           && !(p != NULL && patience > 0
+                                && rep->sweeps >= rep->best_sweep + patience);) {
         size_t moved;
         double e;
         if ((rc = sweep(k, cur, steps, scale, &moved, err, errlen)) != DODE_OK)
@@ -247,8 +249,8 @@ int exp_ays_optimise(exp_klub *k, exp_grid_problem *p, double *sigma, size_t ste
         rc = exp_klub_total(k, cur, steps, &rep->klub_end, err, errlen);
     if (rc == DODE_OK && p == NULL)
         memcpy(sigma, cur, (steps + 1) * sizeof *cur);
-    if (rc == DODE_OK && converged != NULL)
-        memcpy(converged, cur, (steps + 1) * sizeof *cur);
+    if (rc == DODE_OK && last != NULL)
+        memcpy(last, cur, (steps + 1) * sizeof *cur);
     free(cur);
     return rc;
 }

@@ -50,7 +50,7 @@ int exp_klub_total(exp_klub *k, const double *sigma, size_t steps, double *out, 
 
 /* What the search did (exp_ays_optimise). */
 typedef struct {
-    double klub_start, klub_end;   /* the start grid's KLUB and the converged grid's */
+    double klub_start, klub_end;   /* the start grid's KLUB and the last sweep's grid's */
     size_t sweeps;                 /* passes over the interior points */
     size_t best_sweep;             /* the sweep early stopping kept (0: the start) */
     double train_rmse;             /* the kept grid's error on p (NaN without p) */
@@ -62,12 +62,13 @@ typedef struct {
  * starts at 1 and halves after a sweep that moved nothing, until it is below tol or
  * max_sweeps sweeps ran. Early stopping (App. A.3 shows the KLUB minimum is not the KL
  * minimum, so the paper stops early by a quality proxy): after every sweep the solver's
- * error on p, the exact teacher on the training batch, and the best sweep's grid is kept.
- * converged[steps + 1] (may be NULL) gets the last sweep's grid. p NULL: no early
- * stopping, sigma gets the converged grid. */
+ * error on p, the exact teacher on the training batch, and the best sweep's grid is kept;
+ * with patience > 0 the search ends after `patience` sweeps without a better one.
+ * last[steps + 1] (may be NULL) gets the last sweep's grid: the KLUB's converged grid
+ * when patience is 0. p NULL: no early stopping, sigma gets the last grid. */
 int exp_ays_optimise(exp_klub *k, exp_grid_problem *p, double *sigma, size_t steps,
-                     size_t max_sweeps, double tol, double *converged, exp_ays_report *rep,
-                     char *err, size_t errlen);
+                     size_t max_sweeps, double tol, size_t patience, double *last,
+                     exp_ays_report *rep, char *err, size_t errlen);
 
 /* The Gaussian closed forms (data N(mu, c^2 I), dim dimensions), for checks:
  * the KLUB of one interval, dim c^4 int_a^b sigma^-3 (1/(c^2+sigma^2) - 1/(c^2+b^2)); */

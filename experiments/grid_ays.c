@@ -28,6 +28,11 @@
 #include "grid_ays.h"
 
 #define CANDIDATES 5            /* on each side of the current point: 11 in all */
+/* The noise's own mt19937 stream, seed ^ AYS_STREAM: with a plain `seed` the draws would
+ * repeat the x_T batch's when both seeds are equal (the default 0 and 0), and z1 would be
+ * x_T itself: on Gaussian data xbar_sigma then moves along its own start and the pair
+ * loses the forward law (the top interval's KLUB came out twice the closed form). */
+#define AYS_STREAM 0x41595321UL
 
 struct exp_klub {
     dode_ode *ode;
@@ -86,7 +91,7 @@ exp_klub *exp_klub_new(const dode_model *model, const dode_schedule *schedule, s
     k->da = k->xb + len;
     k->db = k->da + len;
     memcpy(k->x_min, x_min, len * sizeof *k->x_min);
-    gsl_rng_set(rng, seed);
+    gsl_rng_set(rng, seed ^ AYS_STREAM);
     for (size_t i = 0; i < 2 * len; i++)
         k->z1[i] = gsl_ran_gaussian_ziggurat(rng, 1.0);
     gsl_rng_free(rng);

@@ -55,8 +55,10 @@ START_TEST(klub_estimate_matches_gaussian_closed_form)
     char err[ERRLEN];
     dode_schedule *s = dode_schedule_new("ddpm-linear", err, sizeof err);
     dode_model *m = gauss();
+    /* the same seed for the data and the KLUB's noise, as `diffode grid` has by default
+     * (--seed 0, --search-seed 0): the noise must still be independent of the data */
     double *x = gauss_x_min(N, 0.01, 1);
-    exp_klub *k = exp_klub_new(m, s, N, x, 0.01, 2, 24, err, sizeof err);
+    exp_klub *k = exp_klub_new(m, s, N, x, 0.01, 1, 24, err, sizeof err);
     ck_assert_msg(k != NULL, "%s", err);
     for (size_t i = 0; i < sizeof ab / sizeof *ab; i++) {
         double est;
@@ -111,8 +113,10 @@ START_TEST(gaussian_klub_grid_is_the_minimum_of_the_closed_form)
 END_TEST
 
 /* Algorithm 1 on the Monte Carlo KLUB of the gaussian model, without early stopping,
- * from logsnr: the grid it converges to is the closed form's. The estimate's 1% noise
- * moves a flat minimum's argmin by a few percent: 0.05 in log sigma. */
+ * from logsnr: the grid it converges to is the closed form's. The minimum is flat (moving
+ * the top interior point by 20% raises the KLUB by 2%), so the law is on the value: the
+ * found grid's closed-form KLUB within 2% of the minimum (the estimate's own noise is
+ * about 1%), and every point within 0.3 in log sigma (seen: under 0.01). */
 START_TEST(ays_search_reaches_gaussian_closed_form)
 {
     enum { N = 2048, STEPS = 6 };
@@ -130,8 +134,11 @@ START_TEST(ays_search_reaches_gaussian_closed_form)
                                       err, sizeof err), DODE_OK);
     exp_ays_gaussian_grid(C, g.sigma[0], g.sigma[STEPS], STEPS, want);
     ck_assert_double_lt(rep.klub_end, rep.klub_start);
+    const double found = gauss_total(sigma, STEPS), best = gauss_total(want, STEPS);
+    ck_assert_msg(found < 1.02 * best, "the search's grid has KLUB %g, the minimum %g", found,
+                  best);
     for (size_t i = 1; i < STEPS; i++)
-        ck_assert_msg(fabs(log(sigma[i] / want[i])) < 0.05, "point %zu: search %g, closed "
+        ck_assert_msg(fabs(log(sigma[i] / want[i])) < 0.3, "point %zu: search %g, closed "
                       "form %g", i, sigma[i], want[i]);
     exp_klub_free(k);
     free(x);

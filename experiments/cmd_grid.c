@@ -14,10 +14,10 @@
  *   SPACING   any spacing name (logsnr, karras, ...): that grid, judged the same way.
  * Every grid runs from the schedule's sigma(t_max) to sigma(t_min) and has the steps
  * --nfe buys the solver. Two batches of x_T ~ N(0, I) from one mt19937 seeded with
- * --seed: the training batch (--n rows, drawn first) that gits and optimum fit, and the
- * held-out batch (--n-test rows) on which test_rmse is reported, beside the logsnr grid's
- * (logsnr_test_rmse). --search-seed seeds only the optimum's random starts, so two
- * searches on the same batches can be compared. The teacher is the model's exact flow, else gsl:rk8pd at 1e-12
+ * --seed: the training batch (--n rows, drawn first) that gits, optimum, ays and fit use,
+ * and the held-out batch (--n-test rows) on which test_rmse is reported, beside the logsnr
+ * grid's (logsnr_test_rmse). --search-seed seeds only the optimum's random starts and
+ * the KLUB's noise of ays, so two searches on the same batches can be compared. The teacher is the model's exact flow, else gsl:rk8pd at 1e-12
  * (dode_reference). RMSEs are of xbar at sigma_min, as `diffode sample` reports them.
  * Exit status 0, 1 (runtime) or 2 (arguments), with "diffode grid: why" on stderr; the
  * .npy is written only when everything else has succeeded, atomically. */
@@ -61,7 +61,7 @@ static const cli_flag grid_flags[] = {
     { "--seed", CLI_UINT, ARG(seed), NULL, "S", "mt19937 seed of both batches (default 0)",
       1 },
     { "--search-seed", CLI_UINT, ARG(search_seed), NULL, "S", "optimum: mt19937 seed of the "
-      "random starts (default 0)", 1 },
+      "random starts; ays: of the KLUB's noise (default 0)", 1 },
     { "--candidates", CLI_COUNT, ARG(candidates), NULL, "M", "gits: candidate points "
       "(default 100)", 1 },
     { "--cost-solver", CLI_STRING, ARG(cost_solver), NULL, "NAME", "gits: the one-step "

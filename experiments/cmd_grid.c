@@ -17,7 +17,8 @@
  * --seed: the training batch (--n rows, drawn first) that gits, optimum, ays and fit use,
  * and the held-out batch (--n-test rows) on which test_rmse is reported, beside the logsnr
  * grid's (logsnr_test_rmse). --search-seed seeds only the optimum's random starts and
- * the KLUB's noise of ays, so two searches on the same batches can be compared. The teacher is the model's exact flow, else gsl:rk8pd at 1e-12
+ * the KLUB's noise of ays, so two searches on the same batches can be compared. The
+ * teacher is the model's exact flow, else gsl:rk8pd at 1e-12
  * (dode_reference). RMSEs are of xbar at sigma_min, as `diffode sample` reports them.
  * Exit status 0, 1 (runtime) or 2 (arguments), with "diffode grid: why" on stderr; the
  * .npy is written only when everything else has succeeded, atomically. */
@@ -405,8 +406,8 @@ int cmd_grid(int argc, char **argv)
     const double t0 = now();
     int rc = cli_parse(grid_flags, 1, argc, argv, &a, err, sizeof err);
     if (rc == CLI_HELP) {
-        cli_usage(stdout, "grid", "--model SPEC --method gits|optimum|ays|fit|SPACING --out FILE.npy "
-                  "[options]", grid_flags, 1);
+        cli_usage(stdout, "grid", "--model SPEC --method gits|optimum|ays|fit|SPACING "
+                  "--out FILE.npy [options]", grid_flags, 1);
         return 0;
     }
     if (rc == DODE_OK)

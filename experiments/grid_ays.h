@@ -32,8 +32,8 @@
 typedef struct exp_klub exp_klub;
 
 /* x_min [n][dim] is copied; seed draws the noise (from its own stream, seed ^ a constant,
- * so that it never repeats an x_T batch drawn with the same seed). NULL with a message when out of memory
- * or for n = 0, nodes outside 2..64, sigma_min <= 0. */
+ * so that it never repeats an x_T batch drawn with the same seed). NULL with a message
+ * when out of memory or for n = 0, nodes outside 2..64, sigma_min <= 0. */
 exp_klub *exp_klub_new(const dode_model *model, const dode_schedule *schedule, size_t n,
                        const double *x_min, double sigma_min, unsigned long seed,
                        size_t nodes, char *err, size_t errlen);

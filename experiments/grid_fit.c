@@ -5,10 +5,11 @@
  * on the distance between the solver's and a teacher's final state over a few hundred
  * training x_T. The map followed is vinhsuhi/LD3 trainer.py, discretize_model_wrapper's
  * model_lambda_fn (commit 9e4a66f): lambda increments = softmax(logits), cumulated and
- * scaled to [lambda_min, lambda_max]; diffode's lambda is -log sigma, the same lambda. Here: the teacher is exact, the loss the plain RMSE (LD3 adds an LPIPS
- * slack that images need and 2-D points do not), and the descent GSL's BFGS2 on central
- * differences (step FD_H in u) in place of Adam on back-propagated gradients. A solve that
- * fails scores BAD_GRID, finite, so the line search backs away from it. */
+ * scaled to [lambda_min, lambda_max]; diffode's lambda is -log sigma, the same lambda.
+ * Here: the teacher is exact, the loss the plain RMSE (LD3 adds an LPIPS slack that
+ * images need and 2-D points do not), and the descent GSL's BFGS2 on central differences
+ * (step FD_H in u) in place of Adam on back-propagated gradients. A solve that fails
+ * scores BAD_GRID, finite, so the line search backs away from it. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -317,6 +317,40 @@ START_TEST(ays_beats_logsnr_on_held_out_samples_at_nfe_10)
 }
 END_TEST
 
+/* `grid --method fit` on the gaussian model: the JSON reports the held-out error beside
+ * the training one, the training error is at most logsnr's (start_train_rmse), and a
+ * second run with the same --seed writes the same grid, bit for bit. */
+START_TEST(fit_command_reports_held_out_and_is_reproducible)
+{
+    char *dir = test_tmpdir("check_ays"), out[512];
+    snprintf(out, sizeof out, "%s/g.npy", dir);
+    run_result *r = malloc(sizeof *r);
+    cJSON *j[2];
+    for (int k = 0; k < 2; k++) {
+        const char *args[] = { "grid", "--model", "gaussian:dim=2,std=0.5", "--solver",
+                               "dpmpp2m", "--nfe", "6", "--method", "fit", "--n", "64",
+                               "--n-test", "256", "--seed", "3", "--out", out, NULL };
+        r->status = test_run_diffode(dir, args, r->out, r->err, sizeof r->out);
+        ck_assert_msg(r->status == 0, "%s", r->err);
+        j[k] = cJSON_Parse(r->out);
+        ck_assert_ptr_nonnull(j[k]);
+    }
+    ck_assert_double_le(num(j[0], "train_rmse"), num(j[0], "start_train_rmse"));
+    ck_assert(isfinite(num(j[0], "test_rmse")) && num(j[0], "test_rmse") > 0);
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(j[0], "sigmas");
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(j[1], "sigmas");
+    ck_assert_int_eq(cJSON_GetArraySize(a), 7);
+    for (int i = 0; i < 7; i++)
+        ck_assert_double_eq(cJSON_GetArrayItem(a, i)->valuedouble,
+                            cJSON_GetArrayItem(b, i)->valuedouble);
+    ck_assert_double_eq(num(j[0], "test_rmse"), num(j[1], "test_rmse"));
+    cJSON_Delete(j[0]);
+    cJSON_Delete(j[1]);
+    free(r);
+    test_rm_tree(dir);
+}
+END_TEST
+
 typedef struct {
     const char *args[6];
     const char *says;
@@ -365,6 +399,7 @@ static Suite *ays_suite(void)
     tcase_add_test(tc, fit_never_ends_above_logsnr_and_is_deterministic);
     tcase_add_test(tc, softmax_zero_is_logsnr_and_any_params_decrease);
     tcase_add_test(tc, ays_beats_logsnr_on_held_out_samples_at_nfe_10);
+    tcase_add_test(tc, fit_command_reports_held_out_and_is_reproducible);
     tcase_add_test(tc, bad_ays_and_fit_arguments_exit_2_and_write_nothing);
     suite_add_tcase(s, tc);
     return s;

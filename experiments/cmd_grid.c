@@ -7,13 +7,18 @@
  *             --cost-solver step (default euler, as gits_utils.py) from the exact teacher;
  *   optimum   Nelder-Mead (GSL nmsimplex2, --starts starts) on the exact final-state RMSE
  *             of --solver over the interior log sigmas: the bound for the others;
+ *   ays       Align Your Steps (grid_ays.h): the KLUB of Stochastic-DDIM, by Monte Carlo on
+ *             the training batch's teacher end states, minimised point by point from
+ *             --start (default logsnr), early-stopped on --solver's training error;
+ *   fit       LD3-style (grid_fit.h): BFGS2 on the training RMSE from logsnr;
  *   SPACING   any spacing name (logsnr, karras, ...): that grid, judged the same way.
  * Every grid runs from the schedule's sigma(t_max) to sigma(t_min) and has the steps
  * --nfe buys the solver. Two batches of x_T ~ N(0, I) from one mt19937 seeded with
- * --seed: the training batch (--n rows, drawn first) that gits and optimum fit, and the
- * held-out batch (--n-test rows) on which test_rmse is reported, beside the logsnr grid's
- * (logsnr_test_rmse). --search-seed seeds only the optimum's random starts, so two
- * searches on the same batches can be compared. The teacher is the model's exact flow, else gsl:rk8pd at 1e-12
+ * --seed: the training batch (--n rows, drawn first) that gits, optimum, ays and fit use,
+ * and the held-out batch (--n-test rows) on which test_rmse is reported, beside the logsnr
+ * grid's (logsnr_test_rmse). --search-seed seeds only the optimum's random starts and
+ * the KLUB's noise of ays, so two searches on the same batches can be compared. The
+ * teacher is the model's exact flow, else gsl:rk8pd at 1e-12
  * (dode_reference). RMSEs are of xbar at sigma_min, as `diffode sample` reports them.
  * Exit status 0, 1 (runtime) or 2 (arguments), with "diffode grid: why" on stderr; the
  * .npy is written only when everything else has succeeded, atomically. */
@@ -30,12 +35,14 @@
 #include "cli.h"
 #include "commands.h"
 #include "diffode/diffode.h"
+#include "grid_ays.h"
 #include "grid_file.h"
+#include "grid_fit.h"
 #include "grid_opt.h"
 
 typedef struct {
-    const char *model, *schedule, *solver, *method, *out, *cost_solver;
-    size_t nfe, n, n_test, seed, search_seed, candidates, starts, max_iter;
+    const char *model, *schedule, *solver, *method, *out, *cost_solver, *start;
+    size_t nfe, n, n_test, seed, search_seed, candidates, starts, max_iter, nodes, patience;
     double coeff, tol;
 } grid_args;
 
@@ -47,15 +54,15 @@ static const cli_flag grid_flags[] = {
     { "--solver", CLI_STRING, ARG(solver), NULL, "NAME", "the solver the grid is for "
       "(default dpmpp2m)", 1 },
     { "--nfe", CLI_COUNT, ARG(nfe), NULL, "K", "model evaluations (default 6)", 1 },
-    { "--method", CLI_STRING, ARG(method), NULL, "NAME", "gits, optimum, or a spacing name "
-      "(required)", 1 },
+    { "--method", CLI_STRING, ARG(method), NULL, "NAME", "gits, optimum, ays, fit, or a "
+      "spacing name (required)", 1 },
     { "--out", CLI_STRING, ARG(out), NULL, "FILE.npy", "where the grid goes (required)", 1 },
     { "--n", CLI_COUNT, ARG(n), NULL, "N", "training samples (default 256)", 1 },
     { "--n-test", CLI_COUNT, ARG(n_test), NULL, "N", "held-out samples (default 1000)", 1 },
     { "--seed", CLI_UINT, ARG(seed), NULL, "S", "mt19937 seed of both batches (default 0)",
       1 },
     { "--search-seed", CLI_UINT, ARG(search_seed), NULL, "S", "optimum: mt19937 seed of the "
-      "random starts (default 0)", 1 },
+      "random starts; ays: of the KLUB's noise (default 0)", 1 },
     { "--candidates", CLI_COUNT, ARG(candidates), NULL, "M", "gits: candidate points "
       "(default 100)", 1 },
     { "--cost-solver", CLI_STRING, ARG(cost_solver), NULL, "NAME", "gits: the one-step "
@@ -66,8 +73,15 @@ static const cli_flag grid_flags[] = {
       "first logsnr (default 4)", 1 },
     { "--max-iter", CLI_COUNT, ARG(max_iter), NULL, "I", "optimum: iterations per start "
       "(default 3000)", 1 },
-    { "--tol", CLI_POSITIVE, ARG(tol), NULL, "T", "optimum: simplex size to stop at "
-      "(default 1e-5)", 1 },
+    { "--tol", CLI_POSITIVE, ARG(tol), NULL, "T", "optimum: simplex size to stop at; ays: "
+      "candidate spacing (relative) to stop at; fit: gradient norm (default 1e-5)", 1 },
+    { "--start", CLI_STRING, ARG(start), NULL, "SPACING", "ays: the grid the search starts "
+      "from (default logsnr)", 1 },
+    { "--nodes", CLI_COUNT, ARG(nodes), NULL, "Q", "ays: Gauss-Legendre nodes per interval "
+      "of the KLUB (default 10)", 1 },
+    { "--patience", CLI_UINT, ARG(patience), NULL, "K", "ays: stop after K sweeps that do "
+      "not lower the training error; 0 runs the KLUB search to convergence (default 5)",
+      1 },
     { NULL, 0, 0, NULL, NULL, NULL, 0 },
 };
 
@@ -85,6 +99,9 @@ typedef struct {
     double *sigma;              /* [steps + 1] the result */
     size_t evaluations;
     double dp_cost;
+    exp_ays_report ays;
+    exp_fit_report fit;
+    double *last;               /* ays: [steps + 1] the last sweep's grid */
 } grid_run;
 
 static void grid_free(grid_run *r)
@@ -99,6 +116,7 @@ static void grid_free(grid_run *r)
     free(r->ref_test);
     free(r->work);
     free(r->sigma);
+    free(r->last);
 }
 
 static int setup(const grid_args *a, grid_run *r, char *err, size_t errlen)
@@ -235,6 +253,32 @@ static int method_gits(const grid_args *a, grid_run *r, char *err, size_t errlen
     return rc;
 }
 
+static int method_ays(const grid_args *a, grid_run *r, char *err, size_t errlen)
+{
+    dode_spacing sp;
+    char why[512];
+    if (dode_spacing_parse(a->start, &sp, why, sizeof why) != DODE_OK)
+        return dode_fail(err, errlen, DODE_ENOTFOUND, "--start '%s': %s", a->start, why);
+    if (a->nodes < 2 || a->nodes > 64)
+        return dode_fail(err, errlen, DODE_EINVAL, "--nodes %zu: give 2 to 64", a->nodes);
+    if ((r->last = malloc((r->steps + 1) * sizeof *r->last)) == NULL)
+        return dode_fail(err, errlen, DODE_ENOMEM, "ays: out of memory");
+    int rc = spacing_grid(r, sp, r->sigma, err, errlen);
+    exp_klub *k = rc != DODE_OK ? NULL
+                                : exp_klub_new(r->model, r->schedule, a->n, r->ref_train,
+                                               r->sigma_min, (unsigned long)a->search_seed,
+                                               a->nodes, err, errlen);
+    if (rc == DODE_OK && k == NULL)
+        rc = DODE_ENOMEM;
+    exp_grid_problem p = problem(r, a->n, 0);
+    if (rc == DODE_OK)
+        rc = exp_ays_optimise(k, &p, r->sigma, r->steps, a->max_iter, a->tol, a->patience,
+                              r->last, &r->ays, err, errlen);
+    r->evaluations = k != NULL ? exp_klub_evals(k) : 0;
+    exp_klub_free(k);
+    return rc;
+}
+
 static int method_run(const grid_args *a, grid_run *r, char *err, size_t errlen)
 {
     char why[512];
@@ -250,9 +294,18 @@ static int method_run(const grid_args *a, grid_run *r, char *err, size_t errlen)
         r->evaluations = p.evals;
         return rc;
     }
+    if (strcmp(a->method, "ays") == 0)
+        return method_ays(a, r, err, errlen);
+    if (strcmp(a->method, "fit") == 0) {
+        exp_grid_problem p = problem(r, a->n, 0);
+        int rc = exp_grid_fit(&p, r->sigma_max, r->sigma_min, r->steps, a->max_iter, a->tol,
+                              r->sigma, &r->fit, err, errlen);
+        r->evaluations = p.evals;
+        return rc;
+    }
     if (dode_spacing_parse(a->method, &sp, why, sizeof why) != DODE_OK)
-        return dode_fail(err, errlen, DODE_ENOTFOUND, "--method '%s': not gits, optimum or a "
-                         "spacing (%s)", a->method, why);
+        return dode_fail(err, errlen, DODE_ENOTFOUND, "--method '%s': not gits, optimum, ays, "
+                         "fit or a spacing (%s)", a->method, why);
     return spacing_grid(r, sp, r->sigma, err, errlen);
 }
 
@@ -272,6 +325,9 @@ static int report(const grid_args *a, grid_run *r, double seconds, cJSON **out, 
         rc = spacing_grid(r, DODE_SPACING_LOGSNR, logsnr, err, errlen);
     if (rc == DODE_OK)
         rc = exp_grid_rmse(&ph, logsnr, r->steps + 1, &base, err, errlen);
+    double conv = NAN;
+    if (rc == DODE_OK && r->last != NULL)
+        rc = exp_grid_rmse(&ph, r->last, r->steps + 1, &conv, err, errlen);
     free(logsnr);
     cJSON *j = rc == DODE_OK ? cJSON_CreateObject() : NULL;
     cJSON *sig = rc == DODE_OK ? cJSON_CreateDoubleArray(r->sigma, (int)(r->steps + 1)) : NULL;
@@ -306,6 +362,24 @@ static int report(const grid_args *a, grid_run *r, double seconds, cJSON **out, 
         cJSON_AddNumberToObject(j, "search_seed", (double)a->search_seed);
         cJSON_AddNumberToObject(j, "evaluations", (double)r->evaluations);
     }
+    if (strcmp(a->method, "ays") == 0) {
+        cJSON_AddStringToObject(j, "start", a->start);
+        cJSON_AddNumberToObject(j, "nodes", (double)a->nodes);
+        cJSON_AddNumberToObject(j, "klub_start", r->ays.klub_start);
+        cJSON_AddNumberToObject(j, "klub_last", r->ays.klub_end);
+        cJSON_AddNumberToObject(j, "patience", (double)a->patience);
+        cJSON_AddNumberToObject(j, "sweeps", (double)r->ays.sweeps);
+        cJSON_AddNumberToObject(j, "best_sweep", (double)r->ays.best_sweep);
+        cJSON_AddNumberToObject(j, "last_test_rmse", conv);
+        cJSON_AddItemToObject(j, "last_sigmas",
+                              cJSON_CreateDoubleArray(r->last, (int)(r->steps + 1)));
+        cJSON_AddNumberToObject(j, "evaluations", (double)r->evaluations);
+    }
+    if (strcmp(a->method, "fit") == 0) {
+        cJSON_AddNumberToObject(j, "start_train_rmse", r->fit.start_rmse);
+        cJSON_AddNumberToObject(j, "iterations", (double)r->fit.iterations);
+        cJSON_AddNumberToObject(j, "evaluations", (double)r->evaluations);
+    }
     cJSON_AddNumberToObject(j, "seconds", seconds);
     cJSON_AddItemToObject(j, "sigmas", sig);
     cJSON_AddStringToObject(j, "out", a->out);
@@ -324,15 +398,16 @@ int cmd_grid(int argc, char **argv)
 {
     grid_args a = { .schedule = "ddpm-linear", .solver = "dpmpp2m", .cost_solver = "euler",
                     .nfe = 6, .n = 256, .n_test = 1000, .candidates = 100, .starts = 4,
-                    .max_iter = 3000, .coeff = 1.0, .tol = 1e-5 };
+                    .max_iter = 3000, .coeff = 1.0, .tol = 1e-5, .start = "logsnr",
+                    .nodes = 10, .patience = 5 };
     grid_run r = { .solver = NULL };
     cJSON *json = NULL;
     char err[2048];
     const double t0 = now();
     int rc = cli_parse(grid_flags, 1, argc, argv, &a, err, sizeof err);
     if (rc == CLI_HELP) {
-        cli_usage(stdout, "grid", "--model SPEC --method gits|optimum|SPACING --out FILE.npy "
-                  "[options]", grid_flags, 1);
+        cli_usage(stdout, "grid", "--model SPEC --method gits|optimum|ays|fit|SPACING "
+                  "--out FILE.npy [options]", grid_flags, 1);
         return 0;
     }
     if (rc == DODE_OK)

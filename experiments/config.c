@@ -306,12 +306,16 @@ int exp_config_parse(const char *text, const char *source, exp_config *cfg,
                                             "for the config", source);
     if (rc == DODE_OK) {
         b->cfg = tmp;
-        rc = read_entries(&p);
+        tmp->path = strdup(source);     /* set first: grid-file templates resolve beside it */
+        rc = tmp->path != NULL ? read_entries(&p)
+                               : dode_fail(err, errlen, DODE_ENOMEM, "%s: out of memory",
+                                           source);
     }
     if (rc == DODE_OK)
         rc = interpret(&p, b);
+    if (rc != DODE_OK && tmp != NULL)
+        free(tmp->path);
     if (rc == DODE_OK) {
-        tmp->path = strdup(source);
         tmp->text = strdup(text);
         if (tmp->path == NULL || tmp->text == NULL) {
             exp_config_free(tmp);

@@ -112,4 +112,16 @@ const char *exp_config_spacing_name(const exp_config *cfg, size_t k);
 int exp_config_grid(const exp_config *cfg, size_t k, const dode_schedule *s, size_t steps,
                     dode_grid *g, char *err, size_t errlen);
 
+/* Spacing k's grid for sweep solver `solver` (an index into cfg->solvers) at `nfe`: the
+ * steps that solver takes there. A file spacing whose PATH holds `{nfe}` or `{solver}` is
+ * a template (one file per NFE and solver, config_grid.c): expanded here, looked up
+ * beside the config first, and a missing file is named with the solver and nfe that
+ * wanted it. exp_config_grid with steps = 0 checks every (solver, nfe) of such a
+ * template; with steps > 0 it refuses one (it cannot tell which file). */
+int exp_config_grid_for(const exp_config *cfg, size_t k, const dode_schedule *s,
+                        size_t solver, size_t nfe, dode_grid *g, char *err, size_t errlen);
+
+/* Whether spacing k is a file template (`{nfe}` or `{solver}` in its path). */
+int exp_config_spacing_is_template(const exp_config *cfg, size_t k);
+
 #endif

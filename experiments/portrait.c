@@ -41,9 +41,7 @@ static int emit(const portrait *p, const char *file, FILE *f, char **buf, size_t
 static int first_grid(const portrait *p, size_t solver, dode_grid *g, char *err, size_t errlen)
 {
     const exp_config *cfg = p->cfg;
-    return exp_config_grid(cfg, 0, p->schedule,
-                           dode_solver_steps_for_nfe(cfg->solvers[solver].type, cfg->nfe[0]),
-                           g, err, errlen);
+    return exp_config_grid_for(cfg, 0, p->schedule, solver, cfg->nfe[0], g, err, errlen);
 }
 
 /* xbar (n rows) carried by the reference flow from sigma `from` to `to`: the exact flow,

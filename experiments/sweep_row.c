@@ -21,10 +21,8 @@
 /* steps >= 1: config.c checked that every nfe is at least one step of every solver. */
 int sweep_make_grid(const sweep *sw, const coords *c, dode_grid *g, char *err, size_t errlen)
 {
-    const exp_config *cfg = sw->cfg;
-    const size_t steps = dode_solver_steps_for_nfe(cfg->solvers[c->solver].type,
-                                                   cfg->nfe[c->nfe]);
-    return exp_config_grid(cfg, c->spacing, sw->schedules[c->schedule], steps, g, err, errlen);
+    return exp_config_grid_for(sw->cfg, c->spacing, sw->schedules[c->schedule], c->solver,
+                               sw->cfg->nfe[c->nfe], g, err, errlen);
 }
 
 /* n rows of x_T ~ N(0, I) from rng, scaled to xbar_T at sigma s0 (MATH.md section 4). */

@@ -267,7 +267,7 @@ typedef struct {
 } bad_case;
 
 static const bad_case bad_cases[] = {
-    { { "--method", "nope" }, "--method 'nope': not gits, optimum or a spacing" },
+    { { "--method", "nope" }, "--method 'nope': not gits, optimum, ays, fit or a spacing" },
     { { "--method", "gits", "--candidates", "1" }, "--candidates 1: give 2 to 2000" },
     { { "--method", "gits", "--candidates", "5" }, "--candidates 5: fewer than the 6 steps" },
     { { "--method", "optimum", "--solver", "gsl:rk8pd" }, "--solver gsl:rk8pd is adaptive" },

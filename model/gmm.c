@@ -333,8 +333,8 @@ static int small_path(const gmm_state *st)
     return st->kind != COV_FULL && st->K <= SMALL_K && st->dim <= SMALL_D && CPU_HAS_FMA();
 }
 
-/* row_softmax's refinement and row_output's refined shares for one row held in xa, l: the
- * rare rows far from the means (REFINE_T). Returns the number of refined components. */
+/* row_softmax's refinement (row_refine) for one row held in xa and l: the rare rows far
+ * from the means (REFINE_T). Returns the number of refined components, listed in ref. */
 static size_t small_refine(const gmm_state *st, const gmm_sig *sg, double *xa, double ss,
                            double *l, double mx, size_t *ref)
 {
@@ -412,8 +412,8 @@ small_rows_2d(const gmm_state *st, const gmm_sig *sg, size_t K, double xs, size_
         small_row(st, sg, K, 2, 1, xs, x + 2 * i, out + 2 * i);
 }
 
-/* Rows [0, n) of x through small_row; the common shape, d = 2 isotropic, with K and d
- * made constants (so the loops unroll; 2 x 2 rows measured 1.2x faster than generic K). */
+/* Rows [0, n) of x through small_row; for the common shape, d = 2 isotropic, K <= 8, with
+ * K and d constants so that the loops unroll (a K = 3 euler sample-step: 44 -> 35 ns). */
 FMA_TARGET static void small_rows(const gmm_state *st, const gmm_sig *sg, size_t n,
                                   const double *x, double *out)
 {

@@ -303,6 +303,134 @@ static void block_input(const gmm_state *st, const gmm_sig *sg, const double *x,
     }
 }
 
+/* The small-K path (K <= SMALL_K, d <= SMALL_D, isotropic or diagonal): one row at a time
+ * through the same steps as eps_blas (block_input, the logits product, row_softmax,
+ * block_output), with the two products as plain loops in registers instead of cblas_dgemm,
+ * whose call and packing cost more than the 256 x K x (d + 2) flops of a block at K = 3,
+ * and without the block's arrays and the memset per row (docs/benchmarks.md, issue 16).
+ * The numbers must stay those of the dgemm path bit for bit, so each product entry is
+ * summed as OpenBLAS's Haswell-class kernels sum it (dgemm_kernel_4x8_haswell.S: one FMA
+ * accumulator per entry of C, started at zero, over the inner dimension in order; then
+ * C = alpha acc, exact for alpha = 1, beta = 0): acc = fma(a_c, b_c, acc), c = 0, 1, ...
+ * Every other operation is the dgemm path's, in its order (no reassociation: the build is
+ * -std=c11, so gcc contracts nothing into FMA by itself). It needs hardware FMA, which the
+ * kernel uses; without it, or off x86-64, eps_blas runs. Where OpenBLAS picks a kernel
+ * without FMA the paths would differ in the last bits only; bench/bench_speed.c checks
+ * the identity on each run, and gmm_eps_path(..., small = 0) gives the dgemm path. */
+enum { SMALL_K = 16, SMALL_D = 4 };
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define FMA_TARGET __attribute__((target("fma")))
+#define CPU_HAS_FMA() __builtin_cpu_supports("fma")
+#else
+#define FMA_TARGET
+#define CPU_HAS_FMA() 0
+#endif
+
+/* 1 if eps can take the small-K path. */
+static int small_path(const gmm_state *st)
+{
+    return st->kind != COV_FULL && st->K <= SMALL_K && st->dim <= SMALL_D && CPU_HAS_FMA();
+}
+
+/* row_softmax's refinement (row_refine) for one row held in xa and l: the rare rows far
+ * from the means (REFINE_T). Returns the number of refined components, listed in ref. */
+static size_t small_refine(const gmm_state *st, const gmm_sig *sg, double *xa, double ss,
+                           double *l, double mx, size_t *ref)
+{
+    double diff[SMALL_D];
+    eps_work w = { .xa = xa, .q = l, .xx = &ss, .diff = diff, .ref = ref };
+    return row_refine(st, sg, &w, 0, mx);
+}
+
+/* One row x [d] to out [d]: block_input, the logits xa ma^T, row_softmax and block_output
+ * of a block of one row, with the products in the dgemm kernel's order (see SMALL_K). d and
+ * iso are constants where small_rows inlines it. */
+static inline __attribute__((always_inline)) FMA_TARGET void
+small_row(const gmm_state *st, const gmm_sig *sg, size_t K, size_t d, int iso, double xs,
+          const double *x, double *out)
+{
+    const size_t W = iso ? d + 2 : 2 * d + 1, nr = W - 1;
+    double xa[2 * SMALL_D + 1], l[SMALL_K], r[2 * SMALL_D], dir[SMALL_D], ss = 0;
+    size_t ref[SMALL_K], nref = 0;
+    _Pragma("GCC unroll 16")
+    for (size_t j = 0; j < d; j++) {
+        xa[j] = x[j] * xs - st->mbar[j];
+        ss += xa[j] * xa[j];
+        if (!iso)
+            xa[d + j] = xa[j] * xa[j];
+    }
+    if (iso)
+        xa[d] = ss;
+    xa[W - 1] = 1.0;
+    double mx = -INFINITY, sum = 0;
+    _Pragma("GCC unroll 16")
+    for (size_t k = 0; k < K; k++) {
+        double acc = 0;
+        _Pragma("GCC unroll 16")
+        for (size_t c = 0; c < W; c++)
+            acc = fma(xa[c], sg->ma[k * W + c], acc);
+        l[k] = acc;
+        mx = max2(mx, acc);
+    }
+    if (ss * sg->cmax_all + sg->mmc_max > REFINE_T)
+        nref = small_refine(st, sg, xa, ss, l, mx, ref);
+    _Pragma("GCC unroll 16")
+    for (size_t k = 0; k < K; k++) {
+        l[k] = l[k] - mx < -EXP_CUTOFF ? 0.0 : exp(l[k] - mx);
+        sum += l[k];
+    }
+    const double inv = 1.0 / sum;
+    _Pragma("GCC unroll 16")
+    for (size_t j = 0; j < d; j++)
+        dir[j] = 0;
+    _Pragma("GCC unroll 16")
+    for (size_t i = 0; i < nref; i++) {
+        refined_share(st, sg, ref[i], l[ref[i]] * inv, xa, dir);
+        l[ref[i]] = 0;
+    }
+    _Pragma("GCC unroll 16")
+    for (size_t c = 0; c < nr; c++) {
+        double acc = 0;
+        _Pragma("GCC unroll 16")
+        for (size_t k = 0; k < K; k++)
+            acc = fma(l[k], sg->ma[k * W + c], acc);
+        r[c] = acc;
+    }
+    _Pragma("GCC unroll 16")
+    for (size_t j = 0; j < d; j++)
+        out[j] = sg->sigma * (inv * (xa[j] * (-2.0 * r[d + (iso ? 0 : j)]) - r[j]) + dir[j]);
+}
+
+/* Rows [0, n) of x through small_row with K components, d = 2 isotropic (K a constant where
+ * small_rows inlines it). */
+static inline __attribute__((always_inline)) FMA_TARGET void
+small_rows_2d(const gmm_state *st, const gmm_sig *sg, size_t K, double xs, size_t n,
+              const double *x, double *out)
+{
+    for (size_t i = 0; i < n; i++)
+        small_row(st, sg, K, 2, 1, xs, x + 2 * i, out + 2 * i);
+}
+
+/* Rows [0, n) of x through small_row; for the common shape, d = 2 isotropic, K <= 8, with
+ * K and d constants so that the loops unroll (a K = 3 euler sample-step: 44 -> 35 ns). */
+FMA_TARGET static void small_rows(const gmm_state *st, const gmm_sig *sg, size_t n,
+                                  const double *x, double *out)
+{
+    const size_t d = st->dim, K = st->K;
+    const double xs = sqrt(1.0 + sg->sigma * sg->sigma);
+#define SMALL_CASE(k) case k: small_rows_2d(st, sg, k, xs, n, x, out); return
+    if (st->kind == COV_ISO && d == 2)
+        switch (K) {
+        SMALL_CASE(1); SMALL_CASE(2); SMALL_CASE(3); SMALL_CASE(4);
+        SMALL_CASE(5); SMALL_CASE(6); SMALL_CASE(7); SMALL_CASE(8);
+        default: break;
+        }
+#undef SMALL_CASE
+    for (size_t i = 0; i < n; i++)
+        small_row(st, sg, K, d, st->kind == COV_ISO, xs, x + d * i, out + d * i);
+}
+
 /* Rows per block of the BLAS path for a call of n rows. */
 static size_t blas_rows(const gmm_state *st, size_t n)
 {
@@ -388,6 +516,12 @@ static int gmm_eps(const dode_model *m, void *ws, size_t n, const double *x, dou
 {
     (void)t;
     const gmm_state *st = m->state;
+    return gmm_eps_path(st, ws, n, x, sigma, small_path(st), out);
+}
+
+int gmm_eps_path(const gmm_state *st, void *ws, size_t n, const double *x, double sigma,
+                 int small, double *out)
+{
     double *work = (double *)ws + gmm_sig_len(st);
     gmm_sig sg;
     if (n == 0)
@@ -395,8 +529,13 @@ static int gmm_eps(const dode_model *m, void *ws, size_t n, const double *x, dou
     int rc = gmm_sig_new(st, sigma, 0, ws, &sg);
     if (rc != DODE_OK)
         return rc;
-    return st->kind == COV_FULL ? eps_full(st, &sg, n, x, work, out)
-                                : eps_blas(st, &sg, n, x, work, out);
+    if (st->kind == COV_FULL)
+        return eps_full(st, &sg, n, x, work, out);
+    if (small && small_path(st)) {
+        small_rows(st, &sg, n, x, out);
+        return DODE_OK;
+    }
+    return eps_blas(st, &sg, n, x, work, out);
 }
 
 /* out = C_k^{-1} v (v, out of length d, distinct). */

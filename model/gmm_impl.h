@@ -46,6 +46,10 @@ void gmm_free(dode_model *m);
 size_t gmm_sig_len(const gmm_state *st);
 /* The per-sigma arrays in block (inverses too if want_inv); DODE_OK or a status. */
 int gmm_sig_new(const gmm_state *st, double sigma, int want_inv, double *block, gmm_sig *sg);
+/* The model's eps (model.h) with the path chosen: small = 0 forces the dgemm products even
+ * where the small-K loops apply (bench/bench_speed.c checks that both agree bit for bit). */
+int gmm_eps_path(const gmm_state *st, void *ws, size_t n, const double *x, double sigma,
+                 int small, double *out);
 /* One row's logits l [K] (and g_k = C_k^{-1} xc, [K][dim]) at the centred point xc. */
 void gmm_row_logits(const gmm_state *st, const gmm_sig *sg, const double *xc, double *l,
                     double *g);

@@ -66,21 +66,28 @@ int dode_ode_fail(dode_ode *ode, int code, const char *fmt, ...)
     return code;
 }
 
-/* 1 if the IEEE exponent field of v is all ones (Inf or NaN). Branch-free and without a
- * floating-point dependency chain, so the loops below run at memory speed. */
-static inline uint64_t exponent_all_ones(double v)
+/* Bit 63 set if the IEEE exponent field of v is all ones (Inf or NaN): adding 1 to an
+ * all-ones exponent field carries into bit 63, any other exponent stays below it. Only
+ * and, add and or on integers: no compare-and-set per element and no floating-point
+ * dependency chain, so the loops below run several elements a cycle, at memory speed
+ * (the sete form measured 3-4% of a 2-D euler solve for the check alone, issue 16). */
+static inline uint64_t nonfinite_bit(double v)
 {
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
-    return (uint64_t)((bits & 0x7ff0000000000000ULL) == 0x7ff0000000000000ULL);
+    return (bits & 0x7ff0000000000000ULL) + 0x0010000000000000ULL;
 }
 
 int dode_all_finite(const double *v, size_t len)
 {
-    uint64_t bad = 0;
-    for (size_t i = 0; i < len; i++)
-        bad |= exponent_all_ones(v[i]);
-    return bad ? DODE_ENONFINITE : DODE_OK;
+    uint64_t bad[4] = { 0, 0, 0, 0 };   /* four chains, so the or's do not wait on each other */
+    size_t i = 0;
+    for (; i + 4 <= len; i += 4)
+        for (int k = 0; k < 4; k++)
+            bad[k] |= nonfinite_bit(v[i + k]);
+    for (; i < len; i++)
+        bad[0] |= nonfinite_bit(v[i]);
+    return (bad[0] | bad[1] | bad[2] | bad[3]) >> 63 ? DODE_ENONFINITE : DODE_OK;
 }
 
 static int state_not_finite(dode_ode *ode, double t, double sigma)
@@ -113,10 +120,10 @@ int dode_ode_rhs(dode_ode *ode, double sigma, const double *xbar, double *dxbar_
     uint64_t bad = 0;       /* the finiteness check rides along the scaling loop */
     for (size_t i = 0; i < len; i++) {
         ode->x[i] = a * xbar[i];
-        bad |= exponent_all_ones(xbar[i]);
+        bad |= nonfinite_bit(xbar[i]);
     }
     const double t = dode_schedule_t(ode->schedule, sigma);
-    if (bad)
+    if (bad >> 63)
         return state_not_finite(ode, t, sigma);
     return call_model(ode, ode->x, t, sigma, dxbar_dsigma);
 }

@@ -200,6 +200,8 @@ static int check_input(const dode_ode *ode, const double *sigmas, size_t steps,
         rc = check_opts(o, sigmas, steps, err, errlen);
     if (rc != DODE_OK)
         return rc;
+    if (dode_all_finite(xbar, solver_len(ode)) == DODE_OK)   /* vectorised; the scalar */
+        return DODE_OK;                                      /* search only names the bad one */
     for (size_t k = 0; k < solver_len(ode); k++)
         if (!isfinite(xbar[k]))
             return dode_fail(err, errlen, DODE_EINVAL, "xbar[%zu] (row %zu) = %g is not "

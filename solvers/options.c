@@ -25,6 +25,7 @@ void dode_solver_opts_init(dode_solver_opts *o)
         .unipc = { .bh = 2 },
         .threshold = { .kind = 0, .clip_value = 1.0, .dynamic_ratio = 0.995 },
         .sde = { .s_noise = 1.0, .s_churn = 0.0, .s_tmin = NAN, .s_tmax = NAN },
+        .restart = { .k = 1, .steps = 2, .tmin = 0.06, .tmax = 1.0 },
         .denoise_to_zero = 0, .noise = NULL, .given = 0,
     };
 }
@@ -149,6 +150,20 @@ static const dode_solver_option table[] = {
       .offset = AT(sde.s_tmax), .lo = 0, .hi = INFINITY, .if_given = 1,
       .default_text = "infinity", .readers = "edm-sde",
       .help = "EDM churn only at sigma <= s_tmax" },
+    { .id = DODE_OPT_RESTART_K, .key = "restart_k", .kind = DODE_OPTION_COUNT,
+      .offset = AT(restart.k), .lo = 0, .default_text = "1", .readers = "restart",
+      .help = "restarts K of the interval (0: heun)" },
+    { .id = DODE_OPT_RESTART_STEPS, .key = "restart_steps", .kind = DODE_OPTION_COUNT,
+      .offset = AT(restart.steps), .lo = 1, .default_text = "2", .readers = "restart",
+      .help = "Heun steps of each backward pass from restart_tmax to restart_tmin" },
+    { .id = DODE_OPT_RESTART_TMIN, .key = "restart_tmin", .kind = DODE_OPTION_REAL,
+      .offset = AT(restart.tmin), .lo = 0, .lo_open = 1, .hi = INFINITY,
+      .default_text = "0.06", .readers = "restart",
+      .help = "restart interval's low sigma (the nearest grid point is used)" },
+    { .id = DODE_OPT_RESTART_TMAX, .key = "restart_tmax", .kind = DODE_OPTION_REAL,
+      .offset = AT(restart.tmax), .lo = 0, .lo_open = 1, .hi = INFINITY,
+      .default_text = "1", .readers = "restart",
+      .help = "restart interval's high sigma, where each restart jumps to" },
     { .id = DODE_OPT_COUNT, .key = NULL },
 };
 

@@ -1,0 +1,293 @@
+/* check_sde_order.c - the Restart sampler, the ER-SDE and SA solvers, and the strong
+ * (pathwise) orders of every stochastic sampler (docs/stochastic.md): each new sampler
+ * reduces to the ODE solver it generalises when its noise is off, draws noise that does
+ * not depend on the batch split, has the exact law (law.h) Monte Carlo finds, and
+ * refuses bad settings before any model call. */
+#include "testutil.h"
+
+#define DIM 2
+#define SEED 5
+
+/* opts with the given "key", "value" pairs (NULL-terminated) set through the table. */
+static dode_solver_opts opts_with(dode_noise *noise, const char *const *kv)
+{
+    char err[ERRLEN];
+    dode_solver_opts o;
+    dode_solver_opts_init(&o);
+    o.noise = noise;
+    for (size_t k = 0; kv != NULL && kv[k] != NULL; k += 2)
+        ck_assert_msg(dode_solver_opts_set(&o, kv[k], kv[k + 1], err, sizeof err) == DODE_OK,
+                      "%s=%s: %s", kv[k], kv[k + 1], err);
+    return o;
+}
+
+/* name on p over grid g from xbar (in/out), expecting success. */
+static void solve_ok(const char *name, test_problem *p, const dode_grid *g, double *xbar,
+                     const dode_solver_opts *o)
+{
+    char err[ERRLEN];
+    const dode_solver_type *s = dode_solver_find(name);
+    ck_assert_msg(s != NULL, "%s is not registered", name);
+    const int rc = dode_solve(s, p->ode, g, xbar, o, NULL, err, sizeof err);
+    ck_assert_msg(rc == DODE_OK, "%s: %s", name, err);
+}
+
+static double max_rel_diff(const double *a, const double *b, size_t len)
+{
+    double num = 0, den = 0;
+    for (size_t k = 0; k < len; k++) {
+        num = fmax(num, fabs(a[k] - b[k]));
+        den = fmax(den, fabs(b[k]));
+    }
+    return num / den;
+}
+
+/* name with options kv and reference ref with options rkv, on the GMM over a logsnr grid
+ * of steps steps (to sigma = 0 if to_zero): the final states agree to tol relative. */
+static void assert_same(const char *name, const char *const *kv, const char *ref,
+                        const char *const *rkv, size_t steps, int to_zero, double tol)
+{
+    enum { N = 16 };
+    test_problem p = test_problem_new(0, N);
+    dode_grid g = test_grid(p.sched, DODE_SPACING_LOGSNR, steps, to_zero);
+    double *a = test_xbar_T(N, DIM, g.sigma[0], SEED), *b = test_xbar_T(N, DIM, g.sigma[0], SEED);
+    dode_solver_opts oa = opts_with(NULL, kv), ob = opts_with(NULL, rkv);
+    solve_ok(name, &p, &g, a, &oa);
+    solve_ok(ref, &p, &g, b, &ob);
+    const double d = max_rel_diff(a, b, N * DIM);
+    ck_assert_msg(d <= tol, "%s vs %s (%zu steps%s): max relative difference %g", name, ref,
+                  steps, to_zero ? ", to 0" : "", d);
+    free(a);
+    free(b);
+    dode_grid_free(&g);
+    test_problem_free(&p);
+}
+
+/* A seeded run of n rows at once, and in two halves (the second with row0 = n/2), are
+ * bit-identical; the run takes `draws` draws (dode_noise_used). */
+static void assert_split_invariant(const char *name, const char *const *kv, size_t steps,
+                                   size_t draws)
+{
+    enum { N = 6, H = N / 2 };
+    test_problem whole = test_problem_new(0, N), half = test_problem_new(0, H);
+    dode_grid g = test_grid(whole.sched, DODE_SPACING_LOGSNR, steps, 0);
+    dode_noise *noise = dode_noise_new_seeded(SEED, NULL, 0);
+    dode_solver_opts o = opts_with(noise, kv);
+    double *a = test_xbar_T(N, DIM, g.sigma[0], SEED), *b = test_xbar_T(N, DIM, g.sigma[0], SEED);
+    solve_ok(name, &whole, &g, a, &o);
+    ck_assert_uint_eq(dode_noise_used(noise), draws);
+    solve_ok(name, &half, &g, b, &o);
+    dode_noise_set_row0(noise, H);
+    solve_ok(name, &half, &g, b + H * DIM, &o);
+    ck_assert_msg(memcmp(a, b, sizeof(double) * N * DIM) == 0, "%s: split run differs", name);
+    free(a);
+    free(b);
+    dode_noise_free(noise);
+    dode_grid_free(&g);
+    test_problem_free(&whole);
+    test_problem_free(&half);
+}
+
+/* The exact law (law.h) of name's output at the end of g on test_gauss2d from
+ * x_T ~ N(0, I); also the data's law there. */
+static void exact_law(const char *name, const dode_solver_opts *o, const dode_grid *g,
+                      double mean[DIM], double var[DIM], double data_mean[DIM],
+                      double data_var[DIM])
+{
+    char err[ERRLEN];
+    test_problem p = test_problem_new(1, 1);
+    const double s0 = g->sigma[0], se = g->sigma[g->steps];
+    const double mT[DIM] = { 0, 0 }, vT[DIM] = { 1 + s0 * s0, 1 + s0 * s0 };
+    const int rc = dode_affine_law(dode_solver_find(name), p.model, p.sched, g, o, mT, vT,
+                                   mean, var, err, sizeof err);
+    ck_assert_msg(rc == DODE_OK, "%s: %s", name, err);
+    data_mean[0] = 1.0, data_mean[1] = -0.5;          /* test_gauss2d: N(mu, 0.5^2 I) */
+    data_var[0] = data_var[1] = 0.25 + se * se;
+    test_problem_free(&p);
+}
+
+/* W2 from name's exact output law to the data's, on a logsnr grid of steps steps. */
+static double law_w2(const char *name, const char *const *kv, size_t steps)
+{
+    test_problem p = test_problem_new(1, 1);
+    dode_grid g = test_grid(p.sched, DODE_SPACING_LOGSNR, steps, 0);
+    dode_solver_opts o = opts_with(NULL, kv);
+    double me[DIM], ve[DIM], dm[DIM], dv[DIM];
+    exact_law(name, &o, &g, me, ve, dm, dv);
+    dode_grid_free(&g);
+    test_problem_free(&p);
+    return dode_w2_diag(me, ve, dm, dv, DIM);
+}
+
+/* n = 20000 seeded rows of name on g: each coordinate's sample mean and variance lie
+ * within 5 standard errors (sqrt(v / n), v sqrt(2 / (n - 1))) of the exact law's. */
+static void assert_monte_carlo_matches_law(const char *name, const char *const *kv,
+                                           size_t steps)
+{
+    enum { N = 20000 };
+    test_problem p = test_problem_new(1, N);
+    dode_grid g = test_grid(p.sched, DODE_SPACING_LOGSNR, steps, 0);
+    double me[DIM], ve[DIM], dm[DIM], dv[DIM];
+    dode_solver_opts lo = opts_with(NULL, kv);
+    exact_law(name, &lo, &g, me, ve, dm, dv);
+    dode_noise *noise = dode_noise_new_seeded(101, NULL, 0);
+    dode_solver_opts o = opts_with(noise, kv);
+    double *x = test_xbar_T(N, DIM, g.sigma[0], 202);
+    solve_ok(name, &p, &g, x, &o);
+    for (size_t j = 0; j < DIM; j++) {
+        double m = 0, q = 0;
+        for (size_t i = 0; i < N; i++)
+            m += x[i * DIM + j];
+        m /= N;
+        for (size_t i = 0; i < N; i++)
+            q += (x[i * DIM + j] - m) * (x[i * DIM + j] - m);
+        q /= N - 1;
+        const double zm = (m - me[j]) / sqrt(ve[j] / N);
+        const double zv = (q - ve[j]) / (ve[j] * sqrt(2.0 / (N - 1)));
+        ck_assert_msg(fabs(zm) < 5 && fabs(zv) < 5, "%s coordinate %zu: mean %g (z %.2f), "
+                      "variance %g (z %.2f); exact %g and %g", name, j, m, zm, q, zv, me[j],
+                      ve[j]);
+    }
+    free(x);
+    dode_noise_free(noise);
+    dode_grid_free(&g);
+    test_problem_free(&p);
+}
+
+/* Runs name on the GMM with options kv over g and expects code and a message with want;
+ * xbar must be unchanged and no model evaluated. */
+static void expect_refused(const char *name, const char *const *kv, dode_noise *noise,
+                           const dode_grid *g, int code, const char *want)
+{
+    enum { N = 3 };
+    char err[ERRLEN] = "";
+    test_problem p = test_problem_new(0, N);
+    dode_solver_opts o = opts_with(noise, kv);
+    double *x = test_xbar_T(N, DIM, g->sigma[0], SEED), *x0 = test_xbar_T(N, DIM, g->sigma[0], SEED);
+    const int rc = dode_solve(dode_solver_find(name), p.ode, g, x, &o, NULL, err, sizeof err);
+    ck_assert_msg(rc == code, "%s: %s (%s)", name, dode_strerror(rc), err);
+    ck_assert_msg(strstr(err, want) != NULL && strncmp(err, name, strlen(name)) == 0,
+                  "%s: message \"%s\" lacks \"%s\"", name, err, want);
+    ck_assert_msg(memcmp(x, x0, N * DIM * sizeof *x) == 0, "%s changed xbar", name);
+    ck_assert_uint_eq(p.ode->nfe, 0);
+    free(x);
+    free(x0);
+    test_problem_free(&p);
+}
+
+/* ---- Restart ---- */
+
+START_TEST(restart_without_restarts_is_heun)
+{
+    static const char *const k0[] = { "restart_k", "0", NULL };
+    assert_same("restart", k0, "heun", NULL, 30, 0, 1e-12);
+    assert_same("restart", k0, "heun", NULL, 30, 1, 1e-12);  /* last step Euler, as heun */
+}
+END_TEST
+
+/* K restarts take draws 0 .. K-1 (none in the main pass), K may exceed the steps, and
+ * the cost is the main pass's 2 S plus 2 K restart_steps. */
+START_TEST(restart_draws_k_times_independently_of_the_batch_split)
+{
+    static const char *const kv[] = { "restart_k", "9", "restart_steps", "3", NULL };
+    assert_split_invariant("restart", kv, 6, 9);
+    test_problem p = test_problem_new(0, 2);
+    dode_grid g = test_grid(p.sched, DODE_SPACING_LOGSNR, 6, 0);
+    dode_noise *noise = dode_noise_new_seeded(SEED, NULL, 0);
+    dode_solver_opts o = opts_with(noise, kv);
+    double *x = test_xbar_T(2, DIM, g.sigma[0], SEED);
+    solve_ok("restart", &p, &g, x, &o);
+    ck_assert_uint_eq(p.ode->nfe, 2 * 6 + 2 * 9 * 3);
+    free(x);
+    dode_noise_free(noise);
+    dode_grid_free(&g);
+    test_problem_free(&p);
+}
+END_TEST
+
+/* K = 8 restarts on a 6-step grid: more draws than steps, which the law probes all of. */
+START_TEST(restart_law_matches_monte_carlo)
+{
+    static const char *const kv[] = { "restart_k", "8", NULL };
+    assert_monte_carlo_matches_law("restart", kv, 6);
+}
+END_TEST
+
+/* Each restart contracts the error it meets at sigma_r: on Gaussian data N(mu, v), a mean
+ * error d at sigma_r keeps its size through the jump to tmax and leaves the exact flow
+ * back scaled by c = sqrt((v + sigma_r^2) / (v + tmax^2)) (MATH.md section 5), a standard
+ * deviation error by c^2. Started from x_T ~ N(0, I) (not the model's marginal) heun keeps
+ * a W2 error of 3.6e-3 at 320 steps; with K restarts solved accurately (64 Heun steps
+ * each) the error is between c^(2K) and c^K times heun's (10% slack for the remaining
+ * discretisation error). */
+START_TEST(each_restart_contracts_the_start_error_by_the_flow_ratio)
+{
+    enum { S = 320 };
+    test_problem p = test_problem_new(1, 1);
+    dode_grid g = test_grid(p.sched, DODE_SPACING_LOGSNR, S, 0);
+    size_t at = 1;
+    for (size_t j = 1; j <= S; j++)
+        if (fabs(g.sigma[j] - 0.06) < fabs(g.sigma[at] - 0.06))
+            at = j;
+    const double sr = g.sigma[at], c = sqrt((0.25 + sr * sr) / (0.25 + 1.0));
+    const double heun = law_w2("heun", NULL, S);
+    static const char *const k1[] = { "restart_k", "1", "restart_steps", "64", NULL };
+    static const char *const k3[] = { "restart_k", "3", "restart_steps", "64", NULL };
+    const double r1 = law_w2("restart", k1, S) / heun, r3 = law_w2("restart", k3, S) / heun;
+    ck_assert_msg(r1 <= 1.1 * c && r1 >= 0.9 * c * c, "K = 1: ratio %g, c = %g", r1, c);
+    ck_assert_msg(r3 <= 1.1 * pow(c, 3) && r3 >= 0.9 * pow(c, 6), "K = 3: ratio %g, c = %g",
+                  r3, c);
+    dode_grid_free(&g);
+    test_problem_free(&p);
+}
+END_TEST
+
+START_TEST(restart_refuses_an_interval_off_the_grid_or_the_schedule)
+{
+    test_problem p = test_problem_new(0, 1);
+    dode_grid g = test_grid(p.sched, DODE_SPACING_LOGSNR, 8, 0);
+    dode_noise *noise = dode_noise_new_seeded(1, NULL, 0);
+    static const char *const at_start[] = { "restart_tmin", "500", NULL };
+    static const char *const above[] = { "restart_tmin", "0.06", "restart_tmax", "0.01", NULL };
+    static const char *const beyond[] = { "restart_tmax", "1000", NULL };
+    static const char *const k2[] = { "restart_k", "2", NULL };
+    expect_refused("restart", at_start, noise, &g, DODE_EINVAL, "restart_tmin 500 is nearest "
+                   "to the grid point sigma 157.407 (index 0)");
+    expect_refused("restart", above, noise, &g, DODE_EINVAL, "below restart_tmax 0.01");
+    expect_refused("restart", beyond, noise, &g, DODE_EINVAL,
+                   "restart_tmax 1000 is beyond the schedule's largest sigma");
+    expect_refused("restart", NULL, NULL, &g, DODE_EINVAL, "needs a noise source");
+    double z[DIM * 3] = { 0 };
+    dode_noise *one = dode_noise_new_array(z, 1, 3, DIM, NULL, 0);
+    expect_refused("restart", k2, one, &g, DODE_EINVAL, "this run needs 2 draws of (3, 2)");
+    dode_noise_free(one);
+    const double up[3] = { 0.5, 1.0, 2.0 };
+    const dode_grid rising = { .steps = 2, .sigma = (double *)up, .spacing = DODE_SPACING_LOGSNR };
+    expect_refused("restart", NULL, noise, &rising, DODE_EINVAL, "decreasing grid");
+    char err[ERRLEN];
+    dode_solver_opts o;
+    dode_solver_opts_init(&o);
+    ck_assert_int_eq(dode_solver_opts_set(&o, "restart_steps", "0", err, sizeof err), DODE_EINVAL);
+    ck_assert_int_eq(dode_solver_opts_set(&o, "restart_tmin", "0", err, sizeof err), DODE_EINVAL);
+    ck_assert_msg(strstr(err, "0") != NULL, "%s", err);
+    dode_noise_free(noise);
+    dode_grid_free(&g);
+    test_problem_free(&p);
+}
+END_TEST
+
+static Suite *sde_order_suite(void)
+{
+    Suite *s = suite_create("sde_order");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, restart_without_restarts_is_heun);
+    tcase_add_test(tc, restart_draws_k_times_independently_of_the_batch_split);
+    tcase_add_test(tc, restart_law_matches_monte_carlo);
+    tcase_add_test(tc, each_restart_contracts_the_start_error_by_the_flow_ratio);
+    tcase_add_test(tc, restart_refuses_an_interval_off_the_grid_or_the_schedule);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+DODE_TEST_MAIN(sde_order_suite)

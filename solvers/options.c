@@ -26,6 +26,7 @@ void dode_solver_opts_init(dode_solver_opts *o)
         .threshold = { .kind = 0, .clip_value = 1.0, .dynamic_ratio = 0.995 },
         .sde = { .s_noise = 1.0, .s_churn = 0.0, .s_tmin = NAN, .s_tmax = NAN },
         .restart = { .k = 1, .steps = 2, .tmin = 0.06, .tmax = 1.0 },
+        .er = { .fn = DODE_ER_FN_SDE5 },
         .denoise_to_zero = 0, .noise = NULL, .given = 0,
     };
 }
@@ -57,6 +58,11 @@ static const int index_values[] = { 0, 1, 2, 3 };
 /* configs spell bh1 / bh2, the CLI 1 / 2: both work everywhere */
 static const char *const unipc_bhs[] = { "bh1", "bh2", "1", "2", NULL };
 static const int unipc_bh_values[] = { 1, 2, 1, 2 };
+static const char *const er_fns[] = { "sde5", "ode", "sde", "sde1", "sde2", "sde3", "sde4",
+                                      NULL };
+static const int er_fn_values[] = { DODE_ER_FN_SDE5, DODE_ER_FN_ODE, DODE_ER_FN_SDE,
+                                    DODE_ER_FN_SDE1, DODE_ER_FN_SDE2, DODE_ER_FN_SDE3,
+                                    DODE_ER_FN_SDE4 };
 static const char *const thresholdings[] = { "none", "static", "dynamic", NULL };
 
 #define AT(field) offsetof(dode_solver_opts, field)
@@ -164,6 +170,10 @@ static const dode_solver_option table[] = {
       .offset = AT(restart.tmax), .lo = 0, .lo_open = 1, .hi = INFINITY,
       .default_text = "1", .readers = "restart",
       .help = "restart interval's high sigma, where each restart jumps to" },
+    { .id = DODE_OPT_ER_FN, .key = "er_fn", .kind = DODE_OPTION_CHOICE, .offset = AT(er.fn),
+      .choices = er_fns, .values = er_fn_values, .default_text = "sde5",
+      .readers = "er-sde1, er-sde2, er-sde3",
+      .help = "ER-SDE noise scale fn (sde5|ode|sde|sde1..sde4; ode: no noise)" },
     { .id = DODE_OPT_COUNT, .key = NULL },
 };
 

@@ -43,7 +43,8 @@ static double max_rel_diff(const double *a, const double *b, size_t len)
 }
 
 /* name with options kv and reference ref with options rkv, on the GMM over a logsnr grid
- * of steps steps (to sigma = 0 if to_zero): the final states agree to tol relative. */
+ * of steps steps (to sigma = 0 if to_zero), both from one seeded noise source: the final
+ * states agree to tol relative. */
 static void assert_same(const char *name, const char *const *kv, const char *ref,
                         const char *const *rkv, size_t steps, int to_zero, double tol)
 {
@@ -51,12 +52,14 @@ static void assert_same(const char *name, const char *const *kv, const char *ref
     test_problem p = test_problem_new(0, N);
     dode_grid g = test_grid(p.sched, DODE_SPACING_LOGSNR, steps, to_zero);
     double *a = test_xbar_T(N, DIM, g.sigma[0], SEED), *b = test_xbar_T(N, DIM, g.sigma[0], SEED);
-    dode_solver_opts oa = opts_with(NULL, kv), ob = opts_with(NULL, rkv);
+    dode_noise *noise = dode_noise_new_seeded(SEED, NULL, 0);  /* both read the same draws */
+    dode_solver_opts oa = opts_with(noise, kv), ob = opts_with(noise, rkv);
     solve_ok(name, &p, &g, a, &oa);
     solve_ok(ref, &p, &g, b, &ob);
     const double d = max_rel_diff(a, b, N * DIM);
     ck_assert_msg(d <= tol, "%s vs %s (%zu steps%s): max relative difference %g", name, ref,
                   steps, to_zero ? ", to 0" : "", d);
+    dode_noise_free(noise);
     free(a);
     free(b);
     dode_grid_free(&g);
@@ -89,15 +92,18 @@ static void assert_split_invariant(const char *name, const char *const *kv, size
 }
 
 /* The exact law (law.h) of name's output at the end of g on test_gauss2d from
- * x_T ~ N(0, I); also the data's law there. */
+ * x_T ~ N(0, I), or from the model's own marginal at sigma_T if exact_start (then an
+ * exact solver would end at the data's law); also the data's law there. */
 static void exact_law(const char *name, const dode_solver_opts *o, const dode_grid *g,
-                      double mean[DIM], double var[DIM], double data_mean[DIM],
-                      double data_var[DIM])
+                      int exact_start, double mean[DIM], double var[DIM],
+                      double data_mean[DIM], double data_var[DIM])
 {
     char err[ERRLEN];
     test_problem p = test_problem_new(1, 1);
     const double s0 = g->sigma[0], se = g->sigma[g->steps];
-    const double mT[DIM] = { 0, 0 }, vT[DIM] = { 1 + s0 * s0, 1 + s0 * s0 };
+    const double v0 = (exact_start ? 0.25 : 1.0) + s0 * s0;
+    const double mT[DIM] = { exact_start ? 1.0 : 0.0, exact_start ? -0.5 : 0.0 };
+    const double vT[DIM] = { v0, v0 };
     const int rc = dode_affine_law(dode_solver_find(name), p.model, p.sched, g, o, mT, vT,
                                    mean, var, err, sizeof err);
     ck_assert_msg(rc == DODE_OK, "%s: %s", name, err);
@@ -107,13 +113,13 @@ static void exact_law(const char *name, const dode_solver_opts *o, const dode_gr
 }
 
 /* W2 from name's exact output law to the data's, on a logsnr grid of steps steps. */
-static double law_w2(const char *name, const char *const *kv, size_t steps)
+static double law_w2(const char *name, const char *const *kv, size_t steps, int exact_start)
 {
     test_problem p = test_problem_new(1, 1);
     dode_grid g = test_grid(p.sched, DODE_SPACING_LOGSNR, steps, 0);
     dode_solver_opts o = opts_with(NULL, kv);
     double me[DIM], ve[DIM], dm[DIM], dv[DIM];
-    exact_law(name, &o, &g, me, ve, dm, dv);
+    exact_law(name, &o, &g, exact_start, me, ve, dm, dv);
     dode_grid_free(&g);
     test_problem_free(&p);
     return dode_w2_diag(me, ve, dm, dv, DIM);
@@ -129,7 +135,7 @@ static void assert_monte_carlo_matches_law(const char *name, const char *const *
     dode_grid g = test_grid(p.sched, DODE_SPACING_LOGSNR, steps, 0);
     double me[DIM], ve[DIM], dm[DIM], dv[DIM];
     dode_solver_opts lo = opts_with(NULL, kv);
-    exact_law(name, &lo, &g, me, ve, dm, dv);
+    exact_law(name, &lo, &g, 0, me, ve, dm, dv);
     dode_noise *noise = dode_noise_new_seeded(101, NULL, 0);
     dode_solver_opts o = opts_with(noise, kv);
     double *x = test_xbar_T(N, DIM, g.sigma[0], 202);
@@ -230,10 +236,11 @@ START_TEST(each_restart_contracts_the_start_error_by_the_flow_ratio)
         if (fabs(g.sigma[j] - 0.06) < fabs(g.sigma[at] - 0.06))
             at = j;
     const double sr = g.sigma[at], c = sqrt((0.25 + sr * sr) / (0.25 + 1.0));
-    const double heun = law_w2("heun", NULL, S);
+    const double heun = law_w2("heun", NULL, S, 0);
     static const char *const k1[] = { "restart_k", "1", "restart_steps", "64", NULL };
     static const char *const k3[] = { "restart_k", "3", "restart_steps", "64", NULL };
-    const double r1 = law_w2("restart", k1, S) / heun, r3 = law_w2("restart", k3, S) / heun;
+    const double r1 = law_w2("restart", k1, S, 0) / heun;
+    const double r3 = law_w2("restart", k3, S, 0) / heun;
     ck_assert_msg(r1 <= 1.1 * c && r1 >= 0.9 * c * c, "K = 1: ratio %g, c = %g", r1, c);
     ck_assert_msg(r3 <= 1.1 * pow(c, 3) && r3 >= 0.9 * pow(c, 6), "K = 3: ratio %g, c = %g",
                   r3, c);
@@ -276,6 +283,71 @@ START_TEST(restart_refuses_an_interval_off_the_grid_or_the_schedule)
 }
 END_TEST
 
+/* ---- ER-SDE ---- */
+
+/* er_fn = ode makes the first-order step DDIM's (r = sigma'/sigma, no noise); er_fn = sde
+ * (fn = x^2) makes it the reverse SDE's exact-linear-part step, sde-dpmpp1 with eta 1,
+ * reading the same draw. */
+START_TEST(er_sde1_is_ddim_without_noise_and_sde_dpmpp1_with_the_full_sde)
+{
+    static const char *const ode[] = { "er_fn", "ode", NULL };
+    static const char *const sde[] = { "er_fn", "sde", NULL };
+    assert_same("er-sde1", ode, "ddim", NULL, 25, 0, 1e-12);
+    assert_same("er-sde1", ode, "ddim", NULL, 25, 1, 1e-12);
+    assert_same("er-sde1", sde, "sde-dpmpp1", NULL, 25, 0, 1e-12);
+    assert_same("er-sde1", sde, "sde-dpmpp1", NULL, 25, 1, 1e-12);
+}
+END_TEST
+
+/* Started from the model's marginal at sigma_T, W2 to the data law halves with the step
+ * (160 -> 320 steps) at the method's order: as ODE solvers (er_fn = ode) er-sde1 has
+ * order 1 and er-sde2 order 2; er-sde3 also 2, since its D1 is a backward difference, an
+ * O(h) error in x0h' on the O(h^2) coefficient (the reference's formula, kept). With the
+ * default noise (sde5) the weak orders are the same, 1, 2, 2 (within 0.1). */
+START_TEST(er_sde_orders_in_law_are_one_two_two)
+{
+    static const char *const names[] = { "er-sde1", "er-sde2", "er-sde3" };
+    static const double order[] = { 1, 2, 2 };
+    static const char *const ode[] = { "er_fn", "ode", NULL };
+    for (int k = 0; k < 3; k++)
+        for (int noisy = 0; noisy < 2; noisy++) {
+            const double e0 = law_w2(names[k], noisy ? NULL : ode, 160, 1);
+            const double e1 = law_w2(names[k], noisy ? NULL : ode, 320, 1);
+            ck_assert_msg(fabs(log2(e0 / e1) - order[k]) < 0.1, "%s%s: W2 %g -> %g, order "
+                          "%.3f", names[k], noisy ? "" : " (ode)", e0, e1, log2(e0 / e1));
+        }
+}
+END_TEST
+
+START_TEST(er_sde_law_matches_monte_carlo_and_the_batch_split)
+{
+    static const char *const sde2[] = { "er_fn", "sde2", NULL };
+    assert_monte_carlo_matches_law("er-sde3", NULL, 30);
+    assert_monte_carlo_matches_law("er-sde2", sde2, 30);
+    assert_split_invariant("er-sde3", NULL, 12, 12);
+    assert_split_invariant("er-sde1", sde2, 12, 12);
+}
+END_TEST
+
+START_TEST(er_sde_refuses_repeated_levels_missing_noise_and_unknown_functions)
+{
+    test_problem p = test_problem_new(0, 1);
+    dode_noise *noise = dode_noise_new_seeded(1, NULL, 0);
+    const double rep[4] = { 10.0, 1.0, 1.0, 0.1 };
+    const dode_grid g = { .steps = 3, .sigma = (double *)rep, .spacing = DODE_SPACING_LOGSNR };
+    expect_refused("er-sde2", NULL, noise, &g, DODE_EINVAL, "repeats sigma 1 at step 2");
+    expect_refused("er-sde3", NULL, NULL, &g, DODE_EINVAL, "needs a noise source");
+    char err[ERRLEN];
+    dode_solver_opts o;
+    dode_solver_opts_init(&o);
+    ck_assert_int_eq(dode_solver_opts_set(&o, "er_fn", "sde9", err, sizeof err), DODE_ENOTFOUND);
+    ck_assert_msg(strstr(err, "sde9") != NULL && strstr(err, "sde5") != NULL, "%s", err);
+    ck_assert_int_eq(o.er.fn, DODE_ER_FN_SDE5);
+    dode_noise_free(noise);
+    test_problem_free(&p);
+}
+END_TEST
+
 static Suite *sde_order_suite(void)
 {
     Suite *s = suite_create("sde_order");
@@ -286,6 +358,10 @@ static Suite *sde_order_suite(void)
     tcase_add_test(tc, restart_law_matches_monte_carlo);
     tcase_add_test(tc, each_restart_contracts_the_start_error_by_the_flow_ratio);
     tcase_add_test(tc, restart_refuses_an_interval_off_the_grid_or_the_schedule);
+    tcase_add_test(tc, er_sde1_is_ddim_without_noise_and_sde_dpmpp1_with_the_full_sde);
+    tcase_add_test(tc, er_sde_orders_in_law_are_one_two_two);
+    tcase_add_test(tc, er_sde_law_matches_monte_carlo_and_the_batch_split);
+    tcase_add_test(tc, er_sde_refuses_repeated_levels_missing_noise_and_unknown_functions);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -24,9 +24,15 @@ typedef enum {
     DODE_OPT_UNIPC_BH, DODE_OPT_THRESHOLDING, DODE_OPT_CLIP_VALUE, DODE_OPT_DYNAMIC_RATIO,
     DODE_OPT_DENOISE_TO_ZERO, DODE_OPT_S_NOISE, DODE_OPT_S_CHURN, DODE_OPT_S_TMIN,
     DODE_OPT_S_TMAX, DODE_OPT_RESTART_K, DODE_OPT_RESTART_STEPS, DODE_OPT_RESTART_TMIN,
-    DODE_OPT_RESTART_TMAX,
+    DODE_OPT_RESTART_TMAX, DODE_OPT_ER_FN,
     DODE_OPT_COUNT
 } dode_option_id;
+
+/* ER-SDE noise scale functions (er_fn; solvers/sde_er.c gives each formula). */
+typedef enum {
+    DODE_ER_FN_SDE5 = 0, DODE_ER_FN_ODE, DODE_ER_FN_SDE, DODE_ER_FN_SDE1, DODE_ER_FN_SDE2,
+    DODE_ER_FN_SDE3, DODE_ER_FN_SDE4
+} dode_er_fn;
 
 typedef struct {
     /* generic integrators (euler, heun, rk4, gsl:*): the variable they step in */
@@ -74,6 +80,7 @@ typedef struct {
         size_t steps;            /* Heun steps of each backward pass (default 2) */
         double tmin, tmax;       /* the interval in sigma (default 0.06, 1) */
     } restart;
+    struct { int fn; } er;       /* ER-SDE noise scale function (dode_er_fn; default sde5) */
     int denoise_to_zero;         /* finish with an x0-prediction jump to sigma = 0 */
     dode_noise *noise;           /* borrowed; the draws of stochastic steps (noise.h), or
                                     NULL for deterministic solvers (not a table row) */

@@ -348,6 +348,95 @@ START_TEST(er_sde_refuses_repeated_levels_missing_noise_and_unknown_functions)
 }
 END_TEST
 
+/* ---- SA-Solver ---- */
+
+/* Predictor order 1 without corrector is the first-order exponential step: DDIM with
+ * tau = 0, SDE-DPM-Solver++1 (eta 1) with tau = 1, reading the same draws. */
+START_TEST(sa_solver_first_order_is_ddim_and_sde_dpmpp1)
+{
+    static const char *const ode[] = { "sa_predictor", "1", "sa_corrector", "0", "sa_tau", "0",
+                                       NULL };
+    static const char *const sde[] = { "sa_predictor", "1", "sa_corrector", "0", NULL };
+    assert_same("sa-solver", ode, "ddim", NULL, 25, 0, 1e-12);
+    assert_same("sa-solver", sde, "sde-dpmpp1", NULL, 25, 0, 1e-12);
+    assert_same("sa-solver", sde, "sde-dpmpp1", NULL, 25, 1, 1e-12);
+}
+END_TEST
+
+/* With tau = 0 SA-Solver is an exponential Adams ODE solver of order P without corrector
+ * and min(P + 1, C) with one (the corrector's new value is taken at the predicted point,
+ * as in UniPC). From the model's marginal, W2 to the data law (the flow map's error)
+ * falls at that order within 0.1 between the step counts given: late enough for the
+ * order to show, early enough that the first-order warm-up step (an O(h^2) error that
+ * caps every multistep method at 2 far out) does not dominate. */
+START_TEST(sa_solver_without_noise_has_the_adams_orders)
+{
+    static const struct { const char *p, *c; double order; size_t steps; } cases[] = {
+        { "1", "0", 1, 160 }, { "2", "0", 2, 160 }, { "1", "2", 2, 160 },
+        { "2", "2", 2, 160 }, { "2", "3", 3, 80 }, { "3", "3", 3, 40 },
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        const char *const kv[] = { "sa_predictor", cases[k].p, "sa_corrector", cases[k].c,
+                                   "sa_tau", "0", NULL };
+        const double e0 = law_w2("sa-solver", kv, cases[k].steps, 1);
+        const double e1 = law_w2("sa-solver", kv, 2 * cases[k].steps, 1);
+        ck_assert_msg(fabs(log2(e0 / e1) - cases[k].order) < 0.1, "P %s C %s: W2 %g -> %g, "
+                      "order %.3f", cases[k].p, cases[k].c, e0, e1, log2(e0 / e1));
+    }
+}
+END_TEST
+
+/* With the full SDE (tau = 1) the law converges at order 2 for P = C = 2 and 3 (measured
+ * exactly; the weak order of the noise-exact update is that of its drift on this linear
+ * problem, as for dpmpp2m-sde). */
+START_TEST(sa_solver_with_noise_converges_in_law_at_order_two)
+{
+    static const char *const c22[] = { "sa_predictor", "2", "sa_corrector", "2", NULL };
+    static const char *const c33[] = { "sa_predictor", "3", "sa_corrector", "3", NULL };
+    const double a0 = law_w2("sa-solver", c22, 320, 1), a1 = law_w2("sa-solver", c22, 640, 1);
+    const double b0 = law_w2("sa-solver", c33, 160, 1), b1 = law_w2("sa-solver", c33, 320, 1);
+    ck_assert_msg(fabs(log2(a0 / a1) - 2) < 0.1, "P = C = 2: %g -> %g", a0, a1);
+    ck_assert_msg(fabs(log2(b0 / b1) - 2) < 0.1, "P = C = 3: %g -> %g", b0, b1);
+}
+END_TEST
+
+START_TEST(sa_solver_law_matches_monte_carlo_and_the_batch_split)
+{
+    static const char *const window[] = { "sa_predictor", "3", "sa_corrector", "3", "s_tmax",
+                                          "20", "sa_tau", "0.7", NULL };
+    assert_monte_carlo_matches_law("sa-solver", NULL, 30);
+    assert_monte_carlo_matches_law("sa-solver", window, 30);
+    assert_split_invariant("sa-solver", NULL, 12, 12);
+    assert_split_invariant("sa-solver", window, 12, 12);
+}
+END_TEST
+
+START_TEST(sa_solver_refuses_bad_orders_repeated_levels_and_missing_noise)
+{
+    test_problem p = test_problem_new(0, 1);
+    dode_grid g = test_grid(p.sched, DODE_SPACING_LOGSNR, 8, 0);
+    dode_noise *noise = dode_noise_new_seeded(1, NULL, 0);
+    static const char *const p5[] = { "sa_predictor", "5", NULL };
+    static const char *const c5[] = { "sa_corrector", "5", NULL };
+    expect_refused("sa-solver", p5, noise, &g, DODE_EINVAL, "sa_predictor 5 and sa_corrector 2"
+                   ": the orders are 1 to 4");
+    expect_refused("sa-solver", c5, noise, &g, DODE_EINVAL, "sa_corrector 5");
+    expect_refused("sa-solver", NULL, NULL, &g, DODE_EINVAL, "needs a noise source");
+    const double rep[4] = { 10.0, 1.0, 1.0, 0.1 };
+    const dode_grid r = { .steps = 3, .sigma = (double *)rep, .spacing = DODE_SPACING_LOGSNR };
+    expect_refused("sa-solver", NULL, noise, &r, DODE_EINVAL, "repeats sigma 1 at step 2");
+    char err[ERRLEN];
+    dode_solver_opts o;
+    dode_solver_opts_init(&o);
+    ck_assert_int_eq(dode_solver_opts_set(&o, "sa_predictor", "0", err, sizeof err), DODE_EINVAL);
+    ck_assert_int_eq(dode_solver_opts_set(&o, "sa_tau", "-1", err, sizeof err), DODE_EINVAL);
+    ck_assert_uint_eq(o.sa.predictor, 2);
+    dode_noise_free(noise);
+    dode_grid_free(&g);
+    test_problem_free(&p);
+}
+END_TEST
+
 static Suite *sde_order_suite(void)
 {
     Suite *s = suite_create("sde_order");
@@ -362,6 +451,11 @@ static Suite *sde_order_suite(void)
     tcase_add_test(tc, er_sde_orders_in_law_are_one_two_two);
     tcase_add_test(tc, er_sde_law_matches_monte_carlo_and_the_batch_split);
     tcase_add_test(tc, er_sde_refuses_repeated_levels_missing_noise_and_unknown_functions);
+    tcase_add_test(tc, sa_solver_first_order_is_ddim_and_sde_dpmpp1);
+    tcase_add_test(tc, sa_solver_without_noise_has_the_adams_orders);
+    tcase_add_test(tc, sa_solver_with_noise_converges_in_law_at_order_two);
+    tcase_add_test(tc, sa_solver_law_matches_monte_carlo_and_the_batch_split);
+    tcase_add_test(tc, sa_solver_refuses_bad_orders_repeated_levels_and_missing_noise);
     suite_add_tcase(s, tc);
     return s;
 }

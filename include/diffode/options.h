@@ -24,7 +24,8 @@ typedef enum {
     DODE_OPT_UNIPC_BH, DODE_OPT_THRESHOLDING, DODE_OPT_CLIP_VALUE, DODE_OPT_DYNAMIC_RATIO,
     DODE_OPT_DENOISE_TO_ZERO, DODE_OPT_S_NOISE, DODE_OPT_S_CHURN, DODE_OPT_S_TMIN,
     DODE_OPT_S_TMAX, DODE_OPT_RESTART_K, DODE_OPT_RESTART_STEPS, DODE_OPT_RESTART_TMIN,
-    DODE_OPT_RESTART_TMAX, DODE_OPT_ER_FN,
+    DODE_OPT_RESTART_TMAX, DODE_OPT_ER_FN, DODE_OPT_SA_PREDICTOR, DODE_OPT_SA_CORRECTOR,
+    DODE_OPT_SA_TAU,
     DODE_OPT_COUNT
 } dode_option_id;
 
@@ -81,6 +82,12 @@ typedef struct {
         double tmin, tmax;       /* the interval in sigma (default 0.06, 1) */
     } restart;
     struct { int fn; } er;       /* ER-SDE noise scale function (dode_er_fn; default sde5) */
+    /* SA-Solver (diffusers SASolverScheduler): orders 1..4 (corrector 0: none), and tau
+       where s_tmin <= sigma <= s_tmax (default: everywhere) */
+    struct {
+        size_t predictor, corrector;     /* default 2, 2 (diffusers) */
+        double tau;                      /* default 1: the full SDE; 0: the ODE */
+    } sa;
     int denoise_to_zero;         /* finish with an x0-prediction jump to sigma = 0 */
     dode_noise *noise;           /* borrowed; the draws of stochastic steps (noise.h), or
                                     NULL for deterministic solvers (not a table row) */

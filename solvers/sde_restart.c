@@ -18,8 +18,10 @@
  * deterministic map (restart_gamma = 0 in the reference). One interval is supported (the
  * reference takes a list).
  *
- * NFE: 2 S (2 S - 1 when the grid ends at 0) for the main pass, plus 2 K restart_steps;
- * `--nfe` sizes the main grid only (evals_per_step 2), the run's nfe reports the total.
+ * NFE: 2 S (2 S - 1 when the grid ends at 0) for the main pass, plus 2 K restart_steps.
+ * An NFE budget is mapped to steps with the default restarts' cost counted (warmup_evals
+ * 4 = 2 K restart_steps at K = 1, restart_steps = 2), so at the defaults a run spends its
+ * budget exactly; other settings change the total, which the run's nfe reports.
  * With K = 0 this is heun (tested to 1e-12). Order: 2 as the ODE solver it is with K = 0;
  * with restarts the law converges (each restart is an exact forward kernel followed by an
  * order-2 solve) but the method discretises no single SDE, so it has no strong order. */
@@ -127,9 +129,11 @@ static int restart_solve(const dode_solver_type *self, dode_ode *ode, const dode
     restart_ctx c = { .k = opts->restart.k, .steps = opts->restart.steps,
                       .tmax = opts->restart.tmax };
     int rc = sde_begin(ode, grid, opts, c.k);
-    if (rc != DODE_OK || c.k == 0)
-        return rc != DODE_OK ? rc : solver_run_steps(ode, grid->sigma, grid->steps, xbar, opts,
-                                                     trace, 4, restart_step, &c);
+    if (rc != DODE_OK)
+        return rc;
+    if (c.k == 0)                                 /* heun: the interval is not used */
+        return solver_run_steps(ode, grid->sigma, grid->steps, xbar, opts, trace, 4,
+                                restart_step, &c);
     if ((c.sub = malloc((c.steps + 1) * sizeof *c.sub)) == NULL)
         return dode_ode_fail(ode, DODE_ENOMEM, "out of memory for %zu restart steps", c.steps);
     rc = restart_place(ode, grid, opts, &c);
@@ -142,6 +146,7 @@ static int restart_solve(const dode_solver_type *self, dode_ode *ode, const dode
 
 const dode_solver_type dode_solver_restart = {
     .name = "restart", .family = "sde", .order = 2, .evals_per_step = 2,
+    .warmup_evals = 4,          /* the default restart: 2 K restart_steps = 2 * 1 * 2 */
     .summary = "Restart sampler (Xu et al. 2023): Heun, K restarts of [restart_tmin, "
                "restart_tmax]",
     .solve = restart_solve,

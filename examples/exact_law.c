@@ -52,7 +52,8 @@ int main(void)
     static const char *const names[] = { "euler", "heun", "dpmpp2m", "euler-a", "sde-dpm1",
                                          "sde-dpmpp1", "dpmpp2m-sde", "dpmpp3m-sde",
                                          "edm-sde",
-                                         "euler-maruyama", "ddim", NULL };
+                                         "euler-maruyama", "ddim", "restart", "er-sde1",
+                                         "er-sde3", "sa-solver", NULL };
     static const size_t nfes[] = { 10, 20, 50, 100, 200, 500, 1000 };
     static const double mu[2] = { 1.0, -0.5 };
     char err[512];

@@ -25,6 +25,9 @@ void dode_solver_opts_init(dode_solver_opts *o)
         .unipc = { .bh = 2 },
         .threshold = { .kind = 0, .clip_value = 1.0, .dynamic_ratio = 0.995 },
         .sde = { .s_noise = 1.0, .s_churn = 0.0, .s_tmin = NAN, .s_tmax = NAN },
+        .restart = { .k = 1, .steps = 2, .tmin = 0.06, .tmax = 1.0 },
+        .er = { .fn = DODE_ER_FN_SDE5 },
+        .sa = { .predictor = 2, .corrector = 2, .tau = 1.0 },
         .denoise_to_zero = 0, .noise = NULL, .given = 0,
     };
 }
@@ -56,6 +59,11 @@ static const int index_values[] = { 0, 1, 2, 3 };
 /* configs spell bh1 / bh2, the CLI 1 / 2: both work everywhere */
 static const char *const unipc_bhs[] = { "bh1", "bh2", "1", "2", NULL };
 static const int unipc_bh_values[] = { 1, 2, 1, 2 };
+static const char *const er_fns[] = { "sde5", "ode", "sde", "sde1", "sde2", "sde3", "sde4",
+                                      NULL };
+static const int er_fn_values[] = { DODE_ER_FN_SDE5, DODE_ER_FN_ODE, DODE_ER_FN_SDE,
+                                    DODE_ER_FN_SDE1, DODE_ER_FN_SDE2, DODE_ER_FN_SDE3,
+                                    DODE_ER_FN_SDE4 };
 static const char *const thresholdings[] = { "none", "static", "dynamic", NULL };
 
 #define AT(field) offsetof(dode_solver_opts, field)
@@ -144,11 +152,39 @@ static const dode_solver_option table[] = {
       .readers = "edm-sde", .help = "EDM churn: gamma = min(s_churn / steps, sqrt 2 - 1)" },
     { .id = DODE_OPT_S_TMIN, .key = "s_tmin", .kind = DODE_OPTION_REAL,
       .offset = AT(sde.s_tmin), .lo = 0, .hi = INFINITY, .if_given = 1,
-      .default_text = "0", .readers = "edm-sde", .help = "EDM churn only at sigma >= s_tmin" },
+      .default_text = "0", .readers = "edm-sde, sa-solver",
+      .help = "EDM churn (sa-solver: tau) only at sigma >= s_tmin" },
     { .id = DODE_OPT_S_TMAX, .key = "s_tmax", .kind = DODE_OPTION_REAL,
       .offset = AT(sde.s_tmax), .lo = 0, .hi = INFINITY, .if_given = 1,
-      .default_text = "infinity", .readers = "edm-sde",
-      .help = "EDM churn only at sigma <= s_tmax" },
+      .default_text = "infinity", .readers = "edm-sde, sa-solver",
+      .help = "EDM churn (sa-solver: tau) only at sigma <= s_tmax" },
+    { .id = DODE_OPT_RESTART_K, .key = "restart_k", .kind = DODE_OPTION_COUNT,
+      .offset = AT(restart.k), .lo = 0, .default_text = "1", .readers = "restart",
+      .help = "restarts K of the interval (0: heun)" },
+    { .id = DODE_OPT_RESTART_STEPS, .key = "restart_steps", .kind = DODE_OPTION_COUNT,
+      .offset = AT(restart.steps), .lo = 1, .default_text = "2", .readers = "restart",
+      .help = "Heun steps of each backward pass from restart_tmax to restart_tmin" },
+    { .id = DODE_OPT_RESTART_TMIN, .key = "restart_tmin", .kind = DODE_OPTION_REAL,
+      .offset = AT(restart.tmin), .lo = 0, .lo_open = 1, .hi = INFINITY,
+      .default_text = "0.06", .readers = "restart",
+      .help = "restart interval's low sigma (the nearest grid point is used)" },
+    { .id = DODE_OPT_RESTART_TMAX, .key = "restart_tmax", .kind = DODE_OPTION_REAL,
+      .offset = AT(restart.tmax), .lo = 0, .lo_open = 1, .hi = INFINITY,
+      .default_text = "1", .readers = "restart",
+      .help = "restart interval's high sigma, where each restart jumps to" },
+    { .id = DODE_OPT_ER_FN, .key = "er_fn", .kind = DODE_OPTION_CHOICE, .offset = AT(er.fn),
+      .choices = er_fns, .values = er_fn_values, .default_text = "sde5",
+      .readers = "er-sde1, er-sde2, er-sde3",
+      .help = "ER-SDE noise scale fn (sde5|ode|sde|sde1..sde4; ode: no noise)" },
+    { .id = DODE_OPT_SA_PREDICTOR, .key = "sa_predictor", .kind = DODE_OPTION_COUNT,
+      .offset = AT(sa.predictor), .lo = 1, .default_text = "2", .readers = "sa-solver",
+      .help = "SA-Solver predictor order, 1 to 4" },
+    { .id = DODE_OPT_SA_CORRECTOR, .key = "sa_corrector", .kind = DODE_OPTION_COUNT,
+      .offset = AT(sa.corrector), .lo = 0, .default_text = "2", .readers = "sa-solver",
+      .help = "SA-Solver corrector order, 1 to 4 (0: no corrector)" },
+    { .id = DODE_OPT_SA_TAU, .key = "sa_tau", .kind = DODE_OPTION_REAL, .offset = AT(sa.tau),
+      .lo = 0, .hi = INFINITY, .default_text = "1", .readers = "sa-solver",
+      .help = "SA-Solver tau where s_tmin <= sigma <= s_tmax (0: the ODE, 1: the SDE)" },
     { .id = DODE_OPT_COUNT, .key = NULL },
 };
 

@@ -6,7 +6,9 @@
  * its first step (dode_noise_require) and a noise file of S slices replays it. A step
  * that adds no noise (sigma' = 0, eta = 0, no churn) does not read its slice. A sampler
  * whose settings add no noise at all (eta = 0) announces none and never reads the source,
- * which may then be NULL. Each draw is scaled by opts->sde.s_noise. */
+ * which may then be NULL. Each draw is scaled by opts->sde.s_noise. The exception is
+ * restart (sde_restart.c): its K restarts take draws 0 .. K-1 and its steps none, so it
+ * announces K; whatever a sampler announces, law.h probes each announced draw. */
 #ifndef DIFFODE_SOLVERS_SDE_H
 #define DIFFODE_SOLVERS_SDE_H
 

@@ -5,7 +5,9 @@
  *   1: xbar_T = a, no noise            -> a A + c
  *   2: xbar_T = -a, no noise           -> -a A + c   (the affinity check: rows 1 + 2 = 2c)
  *   3 + k: xbar_T = 0, z_k = 1, others 0 -> B_k + c
- * The noise array is (steps, steps + 3, dim): draw k is 1 on row 3 + k only. */
+ * The noise array is (draws, draws + 3, dim): draw k is 1 on row 3 + k only. draws is
+ * what the sampler announces on this grid with these options (a first solve of one row
+ * with a seeded source asks it): one a step for most samplers, K for restart. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +16,7 @@
 #include "diffode/noise.h"
 #include "diffode/status.h"
 
-/* The probe starts and draws; *z is [steps][rows][dim]. */
+/* The probe starts and draws; *z is [steps][rows][dim] (steps: the draws probed). */
 static int probe_inputs(size_t steps, size_t dim, const double *var_T, double **xbar,
                         double **z)
 {
@@ -56,6 +58,30 @@ static int probe_law(const double *y, size_t steps, size_t dim, const double *me
     return DODE_OK;
 }
 
+/* The draws solver announces on grid with opts (at least 1, the array's least size): one
+ * seeded solve of one row. */
+static int count_draws(const dode_solver_type *solver, const dode_model *model,
+                       const dode_schedule *schedule, const dode_grid *grid,
+                       const dode_solver_opts *opts, size_t *draws, char *err, size_t errlen)
+{
+    double *xbar = calloc(model->dim, sizeof *xbar);
+    dode_noise *noise = dode_noise_new_seeded(0, err, errlen);
+    dode_ode *ode = noise != NULL ? dode_ode_new(model, schedule, 1, err, errlen) : NULL;
+    int rc = xbar == NULL ? dode_fail(err, errlen, DODE_ENOMEM, "affine law: out of memory")
+             : ode == NULL ? DODE_ENOMEM : DODE_OK;
+    if (rc == DODE_OK) {
+        dode_solver_opts o = *opts;
+        o.noise = noise;
+        rc = dode_solve(solver, ode, grid, xbar, &o, NULL, err, errlen);
+    }
+    const size_t used = noise != NULL ? dode_noise_used(noise) : 0;
+    *draws = used > 0 ? used : 1;
+    dode_ode_free(ode);
+    dode_noise_free(noise);
+    free(xbar);
+    return rc;
+}
+
 int dode_affine_law(const dode_solver_type *solver, const dode_model *model,
                     const dode_schedule *schedule, const dode_grid *grid,
                     const dode_solver_opts *opts, const double *mean_T, const double *var_T,
@@ -64,21 +90,26 @@ int dode_affine_law(const dode_solver_type *solver, const dode_model *model,
     if (solver == NULL || model == NULL || schedule == NULL || grid == NULL || mean_T == NULL
         || var_T == NULL || mean == NULL || var == NULL || grid->steps == 0)
         return dode_fail(err, errlen, DODE_EINVAL, "affine law: NULL argument or empty grid");
-    const size_t steps = grid->steps, dim = model->dim, rows = steps + 3;
+    const size_t dim = model->dim;
     double *xbar = NULL, *z = NULL;
     dode_noise *noise = NULL;
     dode_ode *ode = NULL;
-    int rc = probe_inputs(steps, dim, var_T, &xbar, &z);
-    if (rc != DODE_OK)
-        rc = dode_fail(err, errlen, rc, "affine law: out of memory for %zu probes", rows);
-    if (rc == DODE_OK && ((noise = dode_noise_new_array(z, steps, rows, dim, err, errlen)) == NULL
-                          || (ode = dode_ode_new(model, schedule, rows, err, errlen)) == NULL))
-        rc = DODE_ENOMEM;
     dode_solver_opts o;
     if (opts != NULL)
         o = *opts;
     else
         dode_solver_opts_init(&o);
+    size_t steps;                                   /* the draws probed */
+    int rc = count_draws(solver, model, schedule, grid, &o, &steps, err, errlen);
+    if (rc != DODE_OK)
+        return rc;
+    const size_t rows = steps + 3;
+    rc = probe_inputs(steps, dim, var_T, &xbar, &z);
+    if (rc != DODE_OK)
+        rc = dode_fail(err, errlen, rc, "affine law: out of memory for %zu probes", rows);
+    if (rc == DODE_OK && ((noise = dode_noise_new_array(z, steps, rows, dim, err, errlen)) == NULL
+                          || (ode = dode_ode_new(model, schedule, rows, err, errlen)) == NULL))
+        rc = DODE_ENOMEM;
     o.noise = noise;
     if (rc == DODE_OK)
         rc = dode_solve(solver, ode, grid, xbar, &o, NULL, err, errlen);

@@ -20,9 +20,9 @@
 
 /* Mean and variance ([dim] each) of xbar at grid->sigma[steps] when solver runs from
  * xbar_T ~ N(mean_T, var_T) per coordinate ([dim] each) on model, with opts (its noise
- * source is replaced by the probes; denoise_to_zero is applied as dode_solve does). The
- * solver must take at most one draw per step (every diffode sampler does). Costs
- * steps + 3 rows of one solve. DODE_EUNSUPPORTED if the map is not affine (the starts
+ * source is replaced by the probes; denoise_to_zero is applied as dode_solve does). Each
+ * draw the solver announces is probed (one a step for most samplers, K for restart):
+ * costs one solve of one row (which counts the draws) and one of draws + 3 rows. DODE_EUNSUPPORTED if the map is not affine (the starts
  * +-sqrt(v_T) do not move the end symmetrically to 1e-9 relative: thresholding, a
  * non-Gaussian model). On failure mean and var are untouched. */
 int dode_affine_law(const dode_solver_type *solver, const dode_model *model,

@@ -23,9 +23,17 @@ typedef enum {
     DODE_OPT_LOWER_ORDER_FINAL, DODE_OPT_LOWER_ORDER_THRESHOLD, DODE_OPT_R1, DODE_OPT_R2,
     DODE_OPT_UNIPC_BH, DODE_OPT_THRESHOLDING, DODE_OPT_CLIP_VALUE, DODE_OPT_DYNAMIC_RATIO,
     DODE_OPT_DENOISE_TO_ZERO, DODE_OPT_S_NOISE, DODE_OPT_S_CHURN, DODE_OPT_S_TMIN,
-    DODE_OPT_S_TMAX,
+    DODE_OPT_S_TMAX, DODE_OPT_RESTART_K, DODE_OPT_RESTART_STEPS, DODE_OPT_RESTART_TMIN,
+    DODE_OPT_RESTART_TMAX, DODE_OPT_ER_FN, DODE_OPT_SA_PREDICTOR, DODE_OPT_SA_CORRECTOR,
+    DODE_OPT_SA_TAU,
     DODE_OPT_COUNT
 } dode_option_id;
+
+/* ER-SDE noise scale functions (er_fn; solvers/sde_er.c gives each formula). */
+typedef enum {
+    DODE_ER_FN_SDE5 = 0, DODE_ER_FN_ODE, DODE_ER_FN_SDE, DODE_ER_FN_SDE1, DODE_ER_FN_SDE2,
+    DODE_ER_FN_SDE3, DODE_ER_FN_SDE4
+} dode_er_fn;
 
 typedef struct {
     /* generic integrators (euler, heun, rk4, gsl:*): the variable they step in */
@@ -66,6 +74,20 @@ typedef struct {
         double s_tmin, s_tmax;   /* edm-sde: churn only where s_tmin <= sigma <= s_tmax
                                     (0 and infinity unless given) */
     } sde;
+    /* restart (Xu et al. 2023): K times, jump from sigma ~ tmin back up to tmax and
+       re-solve with restart_steps Heun steps (defaults of the reference's run_restart.sh) */
+    struct {
+        size_t k;                /* restarts (default 1; 0 is heun) */
+        size_t steps;            /* Heun steps of each backward pass (default 2) */
+        double tmin, tmax;       /* the interval in sigma (default 0.06, 1) */
+    } restart;
+    struct { int fn; } er;       /* ER-SDE noise scale function (dode_er_fn; default sde5) */
+    /* SA-Solver (diffusers SASolverScheduler): orders 1..4 (corrector 0: none), and tau
+       where s_tmin <= sigma <= s_tmax (default: everywhere) */
+    struct {
+        size_t predictor, corrector;     /* default 2, 2 (diffusers) */
+        double tau;                      /* default 1: the full SDE; 0: the ODE */
+    } sa;
     int denoise_to_zero;         /* finish with an x0-prediction jump to sigma = 0 */
     dode_noise *noise;           /* borrowed; the draws of stochastic steps (noise.h), or
                                     NULL for deterministic solvers (not a table row) */

@@ -247,15 +247,20 @@ static int solve_row(sweep *sw, size_t idx, const coords *c, const dode_grid *g,
     gsl_rng_set(rng, sw->cfg->seeds[c->seed]);
     draw_start(sw->schedules[c->schedule], rng, len, r->s0, xbar_T);
     memcpy(xbar, xbar_T, len * sizeof *xbar);
-    int rc = sweep_reference(sw, c->model, c->schedule, n, r->s0, r->s1, xbar_T, ref,
-                             &r->ref_kind, err, errlen);
     dode_trace tr = { 0 };
-    if (rc == DODE_OK && trace_alloc(sw, len, g->steps, &tr) != DODE_OK)
+    int rc = DODE_OK;
+    if (trace_alloc(sw, len, g->steps, &tr) != DODE_OK)
         rc = dode_fail(err, errlen, DODE_ENOMEM, "out of memory for a trajectory of %zu "
                        "points", g->steps + 2);
     if (rc == DODE_OK)
         r->status = solve_with(sw, c, g, xbar, &tr, &r->nfe_used, &r->seconds, r->why,
                                sizeof r->why);
+    /* The reference after the solve: with --jobs, the first row of a reference computes it
+     * holding the store's lock, and the other workers' rows of that reference run their
+     * solves meanwhile instead of waiting for the lock first. */
+    if (rc == DODE_OK)
+        rc = sweep_reference(sw, c->model, c->schedule, n, r->s0, r->s1, xbar_T, ref,
+                             &r->ref_kind, err, errlen);
     if (rc == DODE_OK && r->status == DODE_OK)
         rc = measure(sw, c, xbar, ref, r, err, errlen);
     if (rc == DODE_OK && r->status == DODE_OK)

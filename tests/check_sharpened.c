@@ -297,6 +297,10 @@ START_TEST(sample_reports_the_distance_to_the_target)
     ck_assert_msg(fabs(gap) <= 4 / 1.96 * half, "gap %g +- %g", gap, half);
     ck_assert(fabs(json_number(out, "log_z")) <= json_number(out, "quad_err") + 1e-13);
     ck_assert_ptr_nonnull(strstr(out, "\"mode_frac\":["));
+    const char *ref[] = { "reference", "--model", model, "--class", "1", "--n", "2000",
+                          "--target-metrics", NULL };     /* the exact ODE: rk8pd */
+    ck_assert_int_eq(test_run_diffode(dir, ref, out, err, sizeof out), 0);
+    ck_assert(fabs(json_number(out, "logp_gap")) <= 4 / 1.96 * json_number(out, "logp_gap_ci95"));
     const char *lone[] = { "sample", "--model", model, "--n", "4", "--target-metrics", NULL };
     ck_assert_int_eq(test_run_diffode(dir, lone, out, err, sizeof out), 2);
     ck_assert_ptr_nonnull(strstr(err, "--target-metrics needs --class"));

@@ -342,51 +342,56 @@ void dode_sharpened_gap_free(dode_sharpened_gap *gap)
     gap->mode_frac = gap->mode_half = NULL;
 }
 
+/* The gap's and the regions' statistics from the rows' log p_w and regions. */
+static void gap_stats(const dode_sharpened *s, size_t n, const double *lp, const size_t *mode,
+                      dode_sharpened_gap *gap)
+{
+    const size_t K = s->K;
+    double sum = 0, sq = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (mode[i] < K)
+            gap->mode_frac[mode[i]] += 1.0 / (double)n;
+        if (isfinite(lp[i])) {
+            gap->finite++;
+            sum += lp[i];
+        }
+    }
+    const double mean = gap->finite > 0 ? sum / (double)gap->finite : NAN;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(lp[i]))
+            sq += (lp[i] - mean) * (lp[i] - mean);
+    for (size_t k = 0; k < K; k++) {
+        const double p = gap->mode_frac[k];
+        gap->mode_half[k] = 1.96 * sqrt(p * (1.0 - p) / (double)n);
+    }
+    gap->gap = mean - s->neg_entropy;
+    gap->gap_half = gap->finite > 1 ? 1.96 * sqrt(sq / (double)(gap->finite - 1)
+                                                  / (double)gap->finite) : NAN;
+}
+
 int dode_sharpened_compare(const dode_sharpened *s, size_t n, const double *xbar,
                            dode_sharpened_gap *gap, char *err, size_t errlen)
 {
-    const size_t K = s->K;
     *gap = (dode_sharpened_gap){ .n = n, .gap = NAN, .gap_half = NAN };
     if (n == 0)
         return dode_fail(err, errlen, DODE_EINVAL, "sharpened target: no samples to compare");
     double *lp = malloc(n * sizeof *lp);
     size_t *mode = malloc(n * sizeof *mode);
-    gap->mode_frac = calloc(2 * K, sizeof *gap->mode_frac);
+    gap->mode_frac = calloc(2 * s->K, sizeof *gap->mode_frac);
     int rc = lp && mode && gap->mode_frac ? DODE_OK
            : dode_fail(err, errlen, DODE_ENOMEM, "sharpened target: out of memory for %zu "
                        "samples", n);
     if (rc == DODE_OK)
         rc = dode_sharpened_log_density(s, n, xbar, lp, mode, err, errlen);
     if (rc == DODE_OK) {
-        gap->mode_half = gap->mode_frac + K;
-        double sum = 0, sq = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (mode[i] < K)
-                gap->mode_frac[mode[i]] += 1.0 / (double)n;
-            if (isfinite(lp[i])) {
-                gap->finite++;
-                sum += lp[i];
-            }
-        }
-        const double mean = gap->finite > 0 ? sum / (double)gap->finite : NAN;
-        for (size_t i = 0; i < n; i++)
-            if (isfinite(lp[i]))
-                sq += (lp[i] - mean) * (lp[i] - mean);
-        for (size_t k = 0; k < K; k++) {
-            const double p = gap->mode_frac[k];
-            gap->mode_half[k] = 1.96 * sqrt(p * (1.0 - p) / (double)n);
-        }
-        gap->gap = mean - s->neg_entropy;
-        gap->gap_half = gap->finite > 1 ? 1.96 * sqrt(sq / (double)(gap->finite - 1)
-                                                      / (double)gap->finite) : NAN;
-        if (gap->finite == 0)
+        gap->mode_half = gap->mode_frac + s->K;
+        gap_stats(s, n, lp, mode, gap);
+        if (gap->finite == 0)     /* the fractions stay filled (all 0) */
             rc = dode_fail(err, errlen, DODE_EINVAL, "sharpened target: none of the %zu "
                            "samples is finite", n);
-    } else if (gap->mode_frac == NULL) {
-        gap->mode_half = NULL;
-    }
-    if (rc != DODE_OK && rc != DODE_EINVAL)
+    } else {
         dode_sharpened_gap_free(gap);
+    }
     free(lp);
     free(mode);
     return rc;

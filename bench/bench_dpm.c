@@ -169,8 +169,9 @@ static int bd_overhead(bd_problem *p)
            " 1 thread)\n  one euler step (model included): %.1f us\n", BD_N, 1e6 * euler_step);
     printf("  %-16s %6s %14s %22s\n", "solver", "steps", "outside/step", "share of euler step");
     for (const dode_solver_type *const *s = dode_solvers(); *s != NULL; s++) {
-        if ((*s)->adaptive || strcmp((*s)->family, "sde") == 0)
-            continue;   /* stochastic ones need draws (noise.h): bench_speed.c times them */
+        if ((*s)->adaptive || strcmp((*s)->family, "sde") == 0
+            || strcmp((*s)->family, "cfg++") == 0)
+            continue;   /* draws (noise.h; bench_speed.c times them) or a guided model */
         double w, o;
         size_t steps;
         if (bd_time(p, *s, 20, &w, &o, &steps) != DODE_OK)

@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "diffode/sharpened.h"
 #include "diffode/spec.h"
 #include "diffode/status.h"
 #include "cli_guidance.h"
@@ -29,6 +30,9 @@ int cli_guidance_parse(const cli_guidance_flags *f, cli_guidance *out, char *err
     char why[512], *end = NULL;
     dode_guidance_init(g);
     out->cls = -1;
+    out->target_metrics = f->target_metrics;
+    if (lone == NULL && f->target_metrics)
+        lone = "--target-metrics";
     if (f->cls == NULL)
         return lone == NULL ? DODE_OK : dode_fail(err, errlen, DODE_EINVAL, "%s needs --class "
                                                    "(the class to guide towards)", lone);
@@ -91,6 +95,44 @@ void cli_guidance_report(cJSON *json, const cli_guidance *gd)
     cJSON_AddNumberToObject(json, "cfg_rescale", gd->g.rescale);
 }
 
+static cJSON *numbers(const double *v, size_t n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; a != NULL && i < n; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
+    return a;
+}
+
+/* "target": the n rows' distance to the sharpened target of class gd->cls at scale w (the
+ * guidance scale; classifier guidance with the exact classifier is the same ODE). */
+static int target_report(cJSON *json, const cli_guidance *gd, const dode_model *m, size_t n,
+                         const double *xbar, double sigma, char *err, size_t errlen)
+{
+    dode_sharpened_gap gap = { 0 };
+    dode_sharpened *s = dode_sharpened_new(m, gd->cls, gd->g.scale, sigma, err, errlen);
+    int rc = s == NULL ? DODE_EINVAL : dode_sharpened_compare(s, n, xbar, &gap, err, errlen);
+    if (s == NULL || (rc != DODE_OK && rc != DODE_EINVAL))  /* EINVAL: no finite row */
+        return s == NULL ? DODE_EUNSUPPORTED : rc;
+    cJSON *t = cJSON_AddObjectToObject(json, "target");
+    cJSON_AddNumberToObject(t, "w", s->w);
+    cJSON_AddNumberToObject(t, "sigma", s->sigma);
+    cJSON_AddNumberToObject(t, "log_z", s->log_z);
+    cJSON_AddNumberToObject(t, "neg_entropy", s->neg_entropy);
+    cJSON_AddNumberToObject(t, "quad_err", s->quad_err);
+    cJSON_AddNumberToObject(t, "finite", (double)gap.finite);
+    if (gap.finite > 1) {
+        cJSON_AddNumberToObject(t, "logp_gap", gap.gap);
+        cJSON_AddNumberToObject(t, "logp_gap_ci95", gap.gap_half);
+    }
+    cJSON_AddItemToObject(t, "mode_mass", numbers(s->mode_mass, s->K));
+    cJSON_AddNumberToObject(t, "mode_mass_err", s->mode_err);
+    cJSON_AddItemToObject(t, "mode_frac", numbers(gap.mode_frac, s->K));
+    cJSON_AddItemToObject(t, "mode_frac_ci95", numbers(gap.mode_half, s->K));
+    dode_sharpened_gap_free(&gap);
+    dode_sharpened_free(s);
+    return DODE_OK;
+}
+
 int cli_guidance_class_fraction(cJSON *json, const cli_guidance *gd, const char *model_spec,
                                 size_t n, const double *xbar, double sigma, char *err,
                                 size_t errlen)
@@ -101,8 +143,9 @@ int cli_guidance_class_fraction(cJSON *json, const cli_guidance *gd, const char 
     dode_model *m = NULL;
     void *ws = NULL;
     double *lp = malloc(n * sizeof *lp);
-    const int oom = lp == NULL;
-    int rc = oom ? DODE_ENOMEM : dode_model_from_spec(model_spec, &m, why, sizeof why);
+    const char *what = "class_fraction";
+    int rc = lp == NULL ? dode_fail(why, sizeof why, DODE_ENOMEM, "out of memory")
+                        : dode_model_from_spec(model_spec, &m, why, sizeof why);
     if (rc == DODE_OK)
         rc = dode_model_workspace_new(m, 1, &ws, why, sizeof why);
     if (rc == DODE_OK)
@@ -113,10 +156,13 @@ int cli_guidance_class_fraction(cJSON *json, const cli_guidance *gd, const char 
         hits += lp[i] > log(0.5);
     if (rc == DODE_OK)
         cJSON_AddNumberToObject(json, "class_fraction", (double)hits / (double)n);
+    if (rc == DODE_OK && gd->target_metrics) {
+        what = "--target-metrics";
+        rc = target_report(json, gd, m, n, xbar, sigma, why, sizeof why);
+    }
     if (m != NULL)
         dode_model_workspace_free(m, ws);
     dode_model_free(m);
     free(lp);
-    return rc == DODE_OK ? DODE_OK : dode_fail(err, errlen, rc, "class_fraction: %s",
-                                               oom ? "out of memory" : why);
+    return rc == DODE_OK ? DODE_OK : dode_fail(err, errlen, rc, "%s: %s", what, why);
 }

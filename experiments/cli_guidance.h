@@ -15,12 +15,14 @@
 typedef struct {
     const char *cls, *interval;                        /* NULL: not given */
     double cfg_scale, classifier_scale, cfg_rescale;   /* NaN: not given */
+    int target_metrics;                                /* --target-metrics */
 } cli_guidance_flags;
 
 /* What they mean: the guidance and its class (-1: no --class, nothing to do). */
 typedef struct {
     dode_guidance g;
     int cls;
+    int target_metrics;     /* report the distance to the sharpened target (sharpened.h) */
 } cli_guidance;
 
 void cli_guidance_flags_init(cli_guidance_flags *f);
@@ -39,7 +41,9 @@ int cli_guidance_apply(const cli_guidance *gd, const char *model_spec, dode_mode
 void cli_guidance_report(cJSON *json, const cli_guidance *gd);
 
 /* With a class: "class_fraction", the share of the n rows xbar (at sigma) that the exact
- * classifier of the unguided mixture model_spec assigns to it (p(C | xbar) > 1/2). */
+ * classifier of the unguided mixture model_spec assigns to it (p(C | xbar) > 1/2); with
+ * --target-metrics also "target", the rows' distance to the sharpened target p(x|C)^w
+ * p(x)^(1-w) at the same sigma (w the guidance scale; sharpened.h). */
 int cli_guidance_class_fraction(cJSON *json, const cli_guidance *gd, const char *model_spec,
                                 size_t n, const double *xbar, double sigma, char *err,
                                 size_t errlen);

@@ -109,6 +109,9 @@ static const cli_flag sample_flags[] = {
       "sigma in [LO, HI] (HI may be inf), conditional outside", FOR_BOTH },
     { "--cfg-rescale", CLI_NONNEG, ARG(guide.cfg_rescale), NULL, "PHI", "rescale the guided eps "
       "towards the conditional one's rms, PHI in [0, 1]", FOR_BOTH },
+    { "--target-metrics", CLI_SWITCH, ARG(guide.target_metrics), NULL, NULL, "with --class: "
+      "the samples' distance to the sharpened target p(x|C)^w p(x)^(1-w) (log-density gap, "
+      "mode masses, 95% intervals)", FOR_BOTH },
     { "--vs-reference", CLI_SWITCH, ARG(vs_reference), NULL, NULL, "also solve with "
       REFERENCE_SOLVER " at 1e-12 and report ref_rmse, ref_max_err", FOR_SAMPLE },
     { NULL, 0, 0, NULL, NULL, NULL, 0 },

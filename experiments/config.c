@@ -113,7 +113,7 @@ static int define_model(parser *p, const header *h, const char *name, build *b)
     if (rc == DODE_OK)
         rc = require(p, h, "spec");
     if (rc == DODE_OK)
-        b->ndefined++;
+        rc = expand_model(p, h, b);     /* one model, or one per guidance value */
     return rc;
 }
 

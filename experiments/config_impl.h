@@ -90,6 +90,12 @@ int parse_list(parser *p, const entry *e, char items[][EXP_CFG_NAME], size_t *co
 /* Items of a list parsed as integers >= min. */
 int parse_size_list(parser *p, const entry *e, size_t min, size_t *out, size_t *count);
 
+/* config_guidance.c: the guidance lists of a [model NAME] (class, cfg, interval, rescale). */
+int set_guidance_list(parser *p, const entry *e, void *target);
+/* Adds section h's model (b->defined[b->ndefined], its spec set) to b->defined: itself, or
+ * one model per combination of its guidance lists, named NAME/w=3 and so on. */
+int expand_model(parser *p, const header *h, build *b);
+
 /* Each section's keys, ending with { NULL, NULL }. */
 extern const key_rule experiment_keys[];    /* config_keys.c; target: exp_config */
 extern const key_rule model_keys[];         /* config_keys.c; target: exp_cfg_model */

@@ -206,7 +206,10 @@ static int set_spec(parser *p, const entry *e, void *target)
     return DODE_OK;
 }
 
-const key_rule model_keys[] = { { "spec", set_spec }, { NULL, NULL } };
+const key_rule model_keys[] = {
+    { "spec", set_spec }, { "class", set_guidance_list }, { "cfg", set_guidance_list },
+    { "interval", set_guidance_list }, { "rescale", set_guidance_list }, { NULL, NULL },
+};
 
 /* ---- [sweep] ---- */
 
@@ -216,17 +219,27 @@ static int set_models(parser *p, const entry *e, void *target)
     char items[EXP_CFG_MAX_LIST][EXP_CFG_NAME];
     size_t n = 0;
     int rc = parse_list(p, e, items, &n);
+    size_t used = 0;
     for (size_t i = 0; rc == DODE_OK && i < n; i++) {
-        size_t k = 0;
-        while (k < b->ndefined && strcmp(b->defined[k].name, items[i]) != 0)
-            k++;
-        if (k == b->ndefined)
+        const size_t len = strlen(items[i]), before = used;
+        for (size_t k = 0; k < b->ndefined && rc == DODE_OK; k++) {
+            const char *d = b->defined[k].name;   /* NAME, or NAME/w=3 of an expansion */
+            const int all = strncmp(d, items[i], len) == 0 && d[len] == '/'
+                            && strchr(items[i], '/') == NULL;
+            if (strcmp(d, items[i]) != 0 && !all)
+                continue;
+            if (used == EXP_CFG_MAX_LIST)
+                rc = key_fail(p, DODE_EFORMAT, e->line, e->key, "more than %d models",
+                              EXP_CFG_MAX_LIST);
+            else
+                b->cfg->models[used++] = b->defined[k];
+        }
+        if (rc == DODE_OK && used == before)
             return key_fail(p, DODE_ENOTFOUND, e->line, e->key, "no section [model %s]",
                             items[i]);
-        b->cfg->models[i] = b->defined[k];
     }
     if (rc == DODE_OK) {
-        b->cfg->nmodels = n;
+        b->cfg->nmodels = used;
         b->models_given = 1;
     }
     return rc;

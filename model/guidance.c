@@ -106,8 +106,10 @@ static void rescale_rows(size_t n, size_t d, double phi, const double *ec, doubl
     }
 }
 
-static int guide_eps(const dode_model *m, void *ws, size_t n, const double *x, double t,
-                     double sigma, double *out)
+/* The guided eps into out and, if eps_u is not NULL, the unconditional eps into it too
+ * (CFG++'s renoising, dode_guided_parts), evaluating the unconditional model once. */
+static int guide_eval(const dode_model *m, void *ws, size_t n, const double *x, double t,
+                      double sigma, double *out, double *eps_u)
 {
     const guide_state *st = m->state;
     const dode_model *u = st->uncond, *c = st->cond;
@@ -116,11 +118,14 @@ static int guide_eps(const dode_model *m, void *ws, size_t n, const double *x, d
     const double s = st->g.scale, phi = st->g.rescale;
     if (!(sigma >= 0 && isfinite(sigma)))
         return DODE_EINVAL;
-    if (sigma < st->g.sigma_lo || sigma > st->g.sigma_hi)
-        return c->eps(c, w->wc, n, x, t, sigma, out);          /* outside: w = 1 */
-    if (st->g.kind == DODE_GUIDE_CFG && s == 1.0)
-        return c->eps(c, w->wc, n, x, t, sigma, out);
+    if ((sigma < st->g.sigma_lo || sigma > st->g.sigma_hi)    /* outside: w = 1 */
+        || (st->g.kind == DODE_GUIDE_CFG && s == 1.0)) {
+        int rc0 = eps_u == NULL ? DODE_OK : u->eps(u, w->wu, n, x, t, sigma, eps_u);
+        return rc0 != DODE_OK ? rc0 : c->eps(c, w->wc, n, x, t, sigma, out);
+    }
     int rc = u->eps(u, w->wu, n, x, t, sigma, out);
+    if (rc == DODE_OK && eps_u != NULL)
+        memcpy(eps_u, out, len * sizeof *out);
     if (rc != DODE_OK || (s == 0.0 && phi == 0.0))
         return rc;                                             /* w = 0 or s = 0 */
     if (st->g.kind == DODE_GUIDE_CLASSIFIER && s != 0.0) {
@@ -145,6 +150,28 @@ static int guide_eps(const dode_model *m, void *ws, size_t n, const double *x, d
                               : w->ec[i] + (s - 1.0) * (w->ec[i] - out[i]);
     if (phi > 0)
         rescale_rows(n, d, phi, w->ec, out);
+    return DODE_OK;
+}
+
+static int guide_eps(const dode_model *m, void *ws, size_t n, const double *x, double t,
+                     double sigma, double *out)
+{
+    return guide_eval(m, ws, n, x, t, sigma, out, NULL);
+}
+
+int dode_guided_parts(const dode_model *m, void *ws, size_t n, const double *x, double t,
+                      double sigma, double *eps_g, double *eps_u)
+{
+    if (m == NULL || m->eps != guide_eps)
+        return DODE_EUNSUPPORTED;
+    return guide_eval(m, ws, n, x, t, sigma, eps_g, eps_u);
+}
+
+int dode_guided_scale(const dode_model *m, double *scale)
+{
+    if (m == NULL || m->eps != guide_eps)
+        return DODE_EUNSUPPORTED;
+    *scale = ((const guide_state *)m->state)->g.scale;
     return DODE_OK;
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "testutil.h"
+#include "../experiments/config.h"
 
 #define DIM 2
 #define NROWS 64
@@ -623,6 +624,62 @@ START_TEST(model_spec_carries_the_guidance)
 }
 END_TEST
 
+/* A config's [model NAME] guidance lists expand into one model per value (config_guidance.c):
+ * names NAME/w=W for the keys with several values, specs with the options appended; [sweep]
+ * models = NAME takes them all, NAME/w=3 one; bad lists fail on their line. */
+static const char *const GRID_HEAD =
+    "[experiment]\nname = g\n[model c1]\nspec = gmm:experiments/configs/gmm2d_classes.json\n";
+static const char *const GRID_TAIL =
+    "[sweep]\nschedules = ddpm-linear\nsolvers = ddim\nnfe = 10\n";
+
+static int parse_cfg(const char *middle, const char *models, exp_config *cfg, char *err)
+{
+    char text[2048];
+    snprintf(text, sizeof text, "%s%s%smodels = %s\n", GRID_HEAD, middle, GRID_TAIL, models);
+    return exp_config_parse(text, "g.ini", cfg, err, ERRLEN);
+}
+
+START_TEST(config_lists_expand_into_one_model_per_scale)
+{
+    char err[ERRLEN];
+    exp_config cfg;
+    ck_assert_msg(parse_cfg("class = 1\ncfg = 1, 3, 7.5\nrescale = 0, 0.5\n", "c1", &cfg, err)
+                  == DODE_OK, "%s", err);
+    ck_assert_uint_eq(cfg.nmodels, 6);
+    ck_assert_str_eq(cfg.models[0].name, "c1/w=1/rescale=0");
+    ck_assert_str_eq(cfg.models[5].name, "c1/w=7.5/rescale=0.5");
+    ck_assert_str_eq(cfg.models[3].spec,
+                     "gmm:experiments/configs/gmm2d_classes.json,class=1,cfg=3,rescale=0.5");
+    exp_config_free(&cfg);
+    ck_assert_msg(parse_cfg("class = 1\ncfg = 1, 3\n", "c1/w=3", &cfg, err) == DODE_OK, "%s",
+                  err);
+    ck_assert_uint_eq(cfg.nmodels, 1);
+    ck_assert_str_eq(cfg.models[0].spec,
+                     "gmm:experiments/configs/gmm2d_classes.json,class=1,cfg=3");
+    exp_config_free(&cfg);
+    static const struct { const char *middle, *models, *needle; } bad[] = {
+        { "class = 1\ncfg = 1, -3\n", "c1", "g.ini:6: key 'cfg': cfg = '-3'" },
+        { "cfg = 1, 3\n", "c1", "key 'class': missing in [model c1]" },
+        { "class = 1, 9\n", "c1", "[model c1] as c1/class=9" },
+        { "class = 1\ninterval = 3:1\n", "c1", "key 'interval'" },
+        { "class = 1\nrescale = 0.5, 2\n", "c1", "rescale = '2'" },
+        { "class = 1\ncfg = 1, 1\n", "c1", "listed twice" },
+        { "class = 1\ncfg = 1, 2\n", "c1/w=5", "no section [model c1/w=5]" },
+        { "class = 0, 1\ncfg = 0,1,2,3,4,5,6,7\nrescale = 0,0.1,0.2,0.3,0.4\n", "c1",
+          "more than 64 models" },
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        ck_assert_int_ne(parse_cfg(bad[k].middle, bad[k].models, &cfg, err), DODE_OK);
+        ck_assert_msg(strstr(err, bad[k].needle) != NULL, "%s: '%s'", bad[k].middle, err);
+    }
+    char text[2048];
+    snprintf(text, sizeof text, "[experiment]\nname = g\n[model c1]\nspec = gmm:experiments/"
+             "configs/gmm2d_classes.json,class=1\ncfg = 2\n%smodels = c1\n", GRID_TAIL);
+    ck_assert_int_ne(exp_config_parse(text, "g.ini", &cfg, err, ERRLEN), DODE_OK);
+    ck_assert_msg(strstr(err, "plain gmm:FILE.json without options") != NULL, "%s", err);
+}
+END_TEST
+
 static Suite *guidance_suite(void)
 {
     Suite *s = suite_create("guidance");
@@ -641,6 +698,7 @@ static Suite *guidance_suite(void)
     tcase_add_test(tc, bad_class_labels_in_json_are_refused);
     tcase_add_test(tc, sample_flags_guide_and_refuse_bad_input);
     tcase_add_test(tc, model_spec_carries_the_guidance);
+    tcase_add_test(tc, config_lists_expand_into_one_model_per_scale);
     suite_add_tcase(s, tc);
     return s;
 }

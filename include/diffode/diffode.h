@@ -24,5 +24,6 @@
 #include "diffode/noise.h"
 #include "diffode/law.h"
 #include "diffode/guidance.h"
+#include "diffode/sharpened.h"
 
 #endif

@@ -12,8 +12,10 @@
  *     the conditional model (w = 1), as in the paper.
  *   rescale (Lin et al. 2023, phi in [0, 1]): eps <- phi (rms(eps_c) / rms(eps)) eps +
  *     (1 - phi) eps, per row, rms over the row's coordinates (see guidance.c for why rms).
- * CFG++ (Chung et al. 2024) is not offered: it denoises with the guided eps and renoises
- * with the unconditional one, which is a change of the step, not of eps (docs/guidance.md). */
+ * CFG++ (Chung et al. 2024) denoises with the guided eps and renoises with the
+ * unconditional one, a change of the step and not of eps (docs/guidance.md): it is the
+ * solvers cfgpp-ddim and cfgpp-dpmpp2m (solvers/cfgpp.c), which read both parts of a guided
+ * model through dode_guided_parts. */
 #ifndef DIFFODE_GUIDANCE_H
 #define DIFFODE_GUIDANCE_H
 
@@ -49,6 +51,16 @@ dode_model *dode_guided_new(dode_model *uncond, dode_model *cond, const dode_gui
  * unlabelled model, an unknown class and a bad g with a message. */
 dode_model *dode_guided_gmm(dode_model *gmm, int c, const dode_guidance *g, char *err,
                             size_t errlen);
+
+/* Both parts of a guided model (one made here) at (x, t, sigma), x-space [n][dim] as eps
+ * takes it: eps_g = what m->eps returns (guidance, interval and rescale applied) and eps_u
+ * = the unconditional model's eps. ws: m's workspace. One call evaluates each inner model
+ * at most once. DODE_EUNSUPPORTED (nothing written) if m is not a guided model. */
+int dode_guided_parts(const dode_model *m, void *ws, size_t n, const double *x, double t,
+                      double sigma, double *eps_g, double *eps_u);
+
+/* *scale = the guided model's scale (w or s); DODE_EUNSUPPORTED if m is not one. */
+int dode_guided_scale(const dode_model *m, double *scale);
 
 /* Parses "LO,HI" (each a number >= 0 or "inf", LO <= HI) into *lo, *hi. */
 int dode_guidance_interval_parse(const char *text, double *lo, double *hi, char *err,

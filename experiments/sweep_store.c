@@ -326,7 +326,7 @@ static int is_own_temp(const char *name)
     static const char *const files[] = {
         "runs.csv", "timings.csv", "trajectories.csv", "error_vs_nfe.dat", "orders.dat",
         "summary.json", "trajectory_error.dat", "trajectory_diff.dat", "config.ini",
-        "captions.txt",
+        "captions.txt", "w2_exact_vs_nfe.dat", "kl_exact_vs_nfe.dat", "mode_tv_vs_nfe.dat",
     };
     for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
         const size_t n = strlen(files[k]);

@@ -3,8 +3,10 @@
  * densities, exact draws against the mixture's moments and weights, the Gaussian's
  * parameters; w2_exact and kl_exact of a sweep equal the affine law computed directly and,
  * for DDIM, approach the exact flow's law at order 1; logp_gap is -nll minus the
- * Gaussian's closed-form E[log p]; columns that do not apply are NaN; bad input is refused
- * with a message. */
+ * Gaussian's closed-form E[log p]; columns that do not apply are NaN; summary.json's
+ * intervals are the t-intervals of the seeds' values; bad input is refused with a
+ * message. */
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -236,26 +238,41 @@ static double field(const char *csv, int line, int k)
     return strtod(p, NULL);
 }
 
-static char *run_dist_sweep(char *root)
+/* Runs the sweep of config text ini (its name is "dist") in a fresh root and returns the
+ * named files of root/dist ([nfiles], caller frees; NULL where a file is missing). */
+static void run_sweep_files(const char *ini, const char *const *names, size_t nfiles,
+                            char **texts)
 {
     exp_config cfg;
     exp_sweep_opts o;
-    char err[ERRLEN], path[512];
+    char err[ERRLEN], path[512], root[] = "/tmp/check_dist_XXXXXX";
     ck_assert_ptr_nonnull(mkdtemp(root));
-    ck_assert_msg(exp_config_parse(dist_ini, "dist_test.ini", &cfg, err, sizeof err) == DODE_OK,
+    ck_assert_msg(exp_config_parse(ini, "dist_test.ini", &cfg, err, sizeof err) == DODE_OK,
                   "%s", err);
     exp_sweep_opts_init(&o);
     o.root = root;
     ck_assert_msg(exp_sweep_run(&cfg, &o, NULL, err, sizeof err) == DODE_OK, "%s", err);
     exp_config_free(&cfg);
-    snprintf(path, sizeof path, "%s/dist/runs.csv", root);
-    FILE *f = fopen(path, "rb");
-    ck_assert_ptr_nonnull(f);
-    char *csv = calloc(1, 1 << 16);
-    ck_assert_uint_lt(fread(csv, 1, (1 << 16) - 1, f), (1 << 16) - 1);
-    fclose(f);
+    for (size_t k = 0; k < nfiles; k++) {
+        snprintf(path, sizeof path, "%s/dist/%s", root, names[k]);
+        FILE *f = fopen(path, "rb");
+        texts[k] = NULL;
+        if (f == NULL)
+            continue;
+        texts[k] = calloc(1, 1 << 18);
+        ck_assert_uint_lt(fread(texts[k], 1, (1 << 18) - 1, f), (1 << 18) - 1);
+        fclose(f);
+    }
     snprintf(path, sizeof path, "rm -rf '%s'", root);
     ck_assert_int_eq(system(path), 0);
+}
+
+static char *run_dist_sweep(void)
+{
+    static const char *const names[1] = { "runs.csv" };
+    char *csv;
+    run_sweep_files(dist_ini, names, 1, &csv);
+    ck_assert_ptr_nonnull(csv);
     return csv;
 }
 
@@ -291,8 +308,7 @@ static void ddim_law(size_t nfe, double s0, double s1, double *w2, double *kl, d
 
 START_TEST(sweep_w2_and_kl_are_the_affine_law_and_ddim_tends_to_the_flows_law_at_order_1)
 {
-    char root[] = "/tmp/check_dist_XXXXXX";
-    char *csv = run_dist_sweep(root);
+    char *csv = run_dist_sweep();
     double gap[2];
     for (int k = 0; k < 2; k++) {            /* rows 1, 2: gaussian, ddim, NFE 100 and 200 */
         double w2, kl;
@@ -311,8 +327,7 @@ END_TEST
 
 START_TEST(sweep_columns_apply_where_their_law_is_known_and_are_nan_elsewhere)
 {
-    char root[] = "/tmp/check_dist_XXXXXX";
-    char *csv = run_dist_sweep(root);
+    char *csv = run_dist_sweep();
     for (int line = 1; line <= 12; line++) {
         const int gauss = line <= 6, clipped = line % 6 == 5 || line % 6 == 0;
         const double s1 = field(csv, line, COL_S1);
@@ -333,6 +348,106 @@ START_TEST(sweep_columns_apply_where_their_law_is_known_and_are_nan_elsewhere)
 }
 END_TEST
 
+/* dist_ini with three seeds and no thresholded solver: 2 models x 2 solvers x 2 NFE x 3
+ * seeds = 24 rows; and the same with one seed. */
+static const char seeds_ini[] =
+    "[experiment]\nname = dist\nsamples = 64\nseeds = 3, 4, 5\ntrue_samples = 128\n"
+    "projections = 8\n[model g]\nspec = gaussian:dim=2,mean=0.5,std=0.8\n"
+    "[model m]\nspec = gmm:experiments/configs/gmm2d.json\n"
+    "[sweep]\nmodels = g, m\nschedules = vp-linear\nspacings = logsnr\n"
+    "solvers = ddim, euler-a\nnfe = 20, 40\n";
+static const char one_seed_ini[] =
+    "[experiment]\nname = dist\nsamples = 64\nseeds = 3\ntrue_samples = 128\n"
+    "[model m]\nspec = gmm:experiments/configs/gmm2d.json\n"
+    "[sweep]\nschedules = vp-linear\nsolvers = euler-a\nnfe = 20, 40\n";
+
+static const cJSON *json_path(const cJSON *o, const char *a, const char *b)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, a);
+    return b == NULL || x == NULL ? x : cJSON_GetObjectItemCaseSensitive(x, b);
+}
+
+/* Line g's interval arrays of metric against the t-interval of runs.csv's column col over
+ * the three seeds of each NFE (rows of line g: 6 g + 3 k + 1 .. + 3). */
+static void check_line_interval(const cJSON *line, const char *csv, int g, const char *metric,
+                                int col)
+{
+    const cJSON *iv = json_path(json_path(line, "intervals", NULL), metric, NULL);
+    ck_assert_msg(iv != NULL, "line %d has no %s interval", g, metric);
+    for (int k = 0; k < 2; k++) {
+        double v[3], mean, lo, hi;
+        for (int j = 0; j < 3; j++)
+            v[j] = field(csv, 6 * g + 3 * k + 1 + j, col);
+        ck_assert_int_eq(exp_metric_t_interval(v, 3, &mean, &lo, &hi, NULL, NULL, 0), DODE_OK);
+        const double got[3] = {
+            cJSON_GetArrayItem(json_path(iv, "mean", NULL), k)->valuedouble,
+            cJSON_GetArrayItem(json_path(iv, "lo", NULL), k)->valuedouble,
+            cJSON_GetArrayItem(json_path(iv, "hi", NULL), k)->valuedouble };
+        /* from the table's 11 digits: the interval's ends to 1e-9 of its scale */
+        const double tol = 1e-9 * (fabs(mean) + (hi - lo) + 1e-300);
+        ck_assert_double_eq_tol(got[0], mean, tol);
+        ck_assert_double_eq_tol(got[1], lo, tol);
+        ck_assert_double_eq_tol(got[2], hi, tol);
+        ck_assert_double_eq(cJSON_GetArrayItem(json_path(iv, "seeds", NULL), k)->valuedouble, 3);
+    }
+}
+
+START_TEST(summary_gives_each_metric_a_t_interval_over_the_seeds)
+{
+    static const char *const names[3] = { "runs.csv", "summary.json", "mode_tv_vs_nfe.dat" };
+    char *t[3];
+    run_sweep_files(seeds_ini, names, 3, t);
+    ck_assert(t[0] != NULL && t[1] != NULL && t[2] != NULL);
+    cJSON *js = cJSON_Parse(t[1]);
+    const cJSON *lines = json_path(js, "lines", NULL);
+    ck_assert_int_eq(cJSON_GetArraySize(lines), 4);    /* (g, m) x (ddim, euler-a) */
+    for (int g = 0; g < 4; g++) {
+        const cJSON *line = cJSON_GetArrayItem(lines, g);
+        check_line_interval(line, t[0], g, "energy", COL_E);
+        check_line_interval(line, t[0], g, "logp_gap", COL_GAP);
+        check_line_interval(line, t[0], g, g < 2 ? "w2_exact" : "mode_tv",
+                            g < 2 ? COL_W2 : COL_TV);
+        if (g < 2) {        /* the exact law does not depend on the seed: a zero interval */
+            const cJSON *w = json_path(json_path(line, "intervals", NULL), "w2_exact", NULL);
+            const double lo = cJSON_GetArrayItem(json_path(w, "lo", NULL), 1)->valuedouble;
+            ck_assert_double_eq_tol(lo, cJSON_GetArrayItem(json_path(w, "hi", NULL), 1)
+                                    ->valuedouble, 1e-14 * lo);    /* to rounding */
+            ck_assert_ptr_null(json_path(json_path(line, "intervals", NULL), "mode_tv", NULL));
+        }
+    }
+    /* mode_tv_vs_nfe.dat: one block per line, the gaussian's empty ("nan"), the mixture's
+     * euler-a block (the fourth) holding the summary's numbers for NFE 40 */
+    const char *p = t[2];
+    for (int b = 0; b < 3; b++)
+        p = strstr(p, "\n\n\n") + 3;
+    ck_assert_ptr_nonnull(strstr(t[2], "\"ddim g\" \"mode_tv\" \"lo\" \"hi\"\nnan nan nan nan\n"));
+    const cJSON *iv = json_path(json_path(cJSON_GetArrayItem(lines, 3), "intervals", NULL),
+                                "mode_tv", NULL);
+    double nfe, mean, lo, hi;
+    p = strchr(strchr(p, '\n') + 1, '\n') + 1;          /* the header, the NFE 20 row */
+    ck_assert_int_eq(sscanf(p, "%lf %lf %lf %lf", &nfe, &mean, &lo, &hi), 4);
+    ck_assert_double_eq(nfe, 40);
+    ck_assert_double_eq_tol(mean, cJSON_GetArrayItem(json_path(iv, "mean", NULL), 1)->valuedouble,
+                            1e-9 * fabs(mean));
+    ck_assert_double_eq_tol(hi - lo, cJSON_GetArrayItem(json_path(iv, "hi", NULL), 1)->valuedouble
+                            - cJSON_GetArrayItem(json_path(iv, "lo", NULL), 1)->valuedouble,
+                            1e-9 * (hi - lo) + 1e-15);
+    cJSON_Delete(js);
+    for (int k = 0; k < 3; k++)
+        free(t[k]);
+    /* one seed: no interval in the summary, a band of zero width in the table */
+    static const char *const one[2] = { "summary.json", "mode_tv_vs_nfe.dat" };
+    run_sweep_files(one_seed_ini, one, 2, t);
+    ck_assert_ptr_nonnull(t[0]);
+    ck_assert_ptr_null(strstr(t[0], "\"intervals\""));
+    ck_assert_int_eq(sscanf(strchr(t[1], '\n') + 1, "%lf %lf %lf %lf", &nfe, &mean, &lo, &hi),
+                     4);
+    ck_assert(lo == mean && hi == mean);
+    free(t[0]);
+    free(t[1]);
+}
+END_TEST
+
 static Suite *dist_suite(void)
 {
     Suite *s = suite_create("dist");
@@ -345,6 +460,7 @@ static Suite *dist_suite(void)
     tcase_add_test(tc, mixture_law_refuses_bad_input_with_a_message);
     tcase_add_test(tc, sweep_w2_and_kl_are_the_affine_law_and_ddim_tends_to_the_flows_law_at_order_1);
     tcase_add_test(tc, sweep_columns_apply_where_their_law_is_known_and_are_nan_elsewhere);
+    tcase_add_test(tc, summary_gives_each_metric_a_t_interval_over_the_seeds);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -167,18 +167,16 @@ static cJSON *line_intervals(const exp_config *cfg, row *const *by, size_t g)
 }
 
 /* One solver line's block of METRIC_vs_nfe.dat for distribution metric m: "nfe mean lo
- * hi", the 95% t-interval over the seeds (lo = hi = mean with one seed); a line without
- * values keeps its block ("nan ..."), so block i stays solver line i for lines.gp.
- * *any is set when a value was written. */
+ * hi", the 95% t-interval over the seeds (lo = hi = mean with one seed). A line without
+ * values keeps its block ("nan ...", so block i stays solver line i for lines.gp) under
+ * an empty label, which gnuplot leaves out of the key. *any is set when a value was
+ * written. */
 static void metric_rows(const exp_config *cfg, row *const *by, size_t g, size_t m,
                         const char *label, strbuf *dat, int *any)
 {
     char text[512];
     double v[EXP_CFG_MAX_LIST], nfe = NAN, pt[3];
-    size_t written = 0;
-    snprintf(text, sizeof text, "%s\"%s\" \"%s\" \"lo\" \"hi\"\n", dat->len ? "\n\n" : "",
-             label, dist_metrics[m].name);
-    sweep_sb_add(dat, text);
+    strbuf rows = { 0 };
     for (size_t k = 0; k < cfg->nnfe; k++) {
         size_t used = 0;
         if (seed_values(cfg, by, g, k, dist_metrics[m].col, v, &nfe) == 0)
@@ -189,12 +187,15 @@ static void metric_rows(const exp_config *cfg, row *const *by, size_t g, size_t 
         if (used == 1)
             pt[1] = pt[2] = pt[0];
         snprintf(text, sizeof text, "%.0f %.10e %.10e %.10e\n", nfe, pt[0], pt[1], pt[2]);
-        sweep_sb_add(dat, text);
-        written++;
+        sweep_sb_add(&rows, text);
     }
-    if (written == 0)
-        sweep_sb_add(dat, "nan nan nan nan\n");
-    *any |= written > 0;
+    snprintf(text, sizeof text, "%s\"%s\" \"%s\" \"lo\" \"hi\"\n", dat->len ? "\n\n" : "",
+             rows.len ? label : "", dist_metrics[m].name);
+    sweep_sb_add(dat, text);
+    sweep_sb_add(dat, rows.len ? rows.s : "nan nan nan nan\n");
+    dat->oom |= rows.oom;
+    *any |= rows.len > 0;
+    free(rows.s);
 }
 
 /* The JSON object of one solver line; appends its rows to the plot tables. */

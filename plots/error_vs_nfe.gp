@@ -11,7 +11,8 @@
 #         DIR/captions.txt); name = the table's stem, default "error_vs_nfe": plot.sh
 #         draws the distribution metrics' METRIC_vs_nfe.dat (written by the sweep, rows
 #         "nfe mean lo hi", the band a 95% t-interval over the seeds) with the same script.
-#         On the log axis a band's lower end <= 0 is drawn at the bottom of the frame.
+#         On the log axis a band's lower end <= 0 is drawn at the bottom of the frame;
+#         ylinear = 1 draws y linear from 0.
 if (!exists("dir")) dir = "."
 if (!exists("term")) term = "pngcairo"
 if (!exists("ext")) ext = "png"
@@ -75,6 +76,16 @@ do for [e = floor(log10(ylo)) : ceil(log10(ytop * 2))] {
               sprintf("%s·10^{%d}", m, e)
         if (v >= ylo && v <= ytop * 2) { set ytics add (lab v) }
     }
+}
+
+# ylinear = 1: a linear y axis from 0 and no slope triangles, for a metric with a
+# sampling floor and no order to show (mode_tv: the mass error is a few percent)
+if (exists("ylinear") && ylinear) {
+    unset logscale y
+    do for [p = 1:4] { unset object p; unset label p }
+    set ytics autofreq
+    ylo = 0
+    set yrange [0 : ytop * 1.05]
 }
 
 # colour and marker by solver, dash by cell (lines.gp, beside this script)

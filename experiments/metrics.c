@@ -3,6 +3,7 @@
  * Everything here is plain arithmetic on caller-owned batches; the one allocation per call
  * (Frechet's eigen workspace, SW2's projections) is freed before returning. */
 #include <gsl/gsl_blas.h>
+#include <gsl/gsl_cdf.h>
 #include <gsl/gsl_eigen.h>
 #include <gsl/gsl_matrix.h>
 #include <gsl/gsl_randist.h>
@@ -438,5 +439,113 @@ int exp_metric_mean_nll(const dode_model *model, const double *xbar, size_t n,
         s -= logp[i];
     free(logp);
     *nll = s / (double)n;
+    return DODE_OK;
+}
+
+int exp_metric_kl_diag(const double *m1, const double *v1, const double *m2,
+                        const double *v2, size_t dim, double *kl, char *err, size_t errlen)
+{
+    if (m1 == NULL || v1 == NULL || m2 == NULL || v2 == NULL || kl == NULL || dim == 0)
+        return dode_fail(err, errlen, DODE_EINVAL, "Gaussian KL: need dim >= 1 and non-NULL "
+                         "arrays, got dim %zu", dim);
+    double s = 0;
+    for (size_t j = 0; j < dim; j++) {
+        if (!(v1[j] > 0 && v2[j] > 0 && isfinite(v1[j]) && isfinite(v2[j])))
+            return dode_fail(err, errlen, DODE_EINVAL, "Gaussian KL: variances at coordinate "
+                             "%zu are %g and %g, expected finite and > 0", j, v1[j], v2[j]);
+        const double dm = m1[j] - m2[j], r = v1[j] / v2[j];
+        s += r + dm * dm / v2[j] - 1.0 - log(r);
+    }
+    *kl = 0.5 * s;
+    return DODE_OK;
+}
+
+int exp_metric_mode_tv(const double *gamma, size_t n, size_t K, const double *w,
+                        double *tv, char *err, size_t errlen)
+{
+    if (gamma == NULL || w == NULL || tv == NULL || n == 0 || K == 0)
+        return dode_fail(err, errlen, DODE_EINVAL, "mode mass: need n >= 1 samples, K >= 1 "
+                         "components and non-NULL arrays, got n %zu, K %zu", n, K);
+    size_t *count = calloc(K, sizeof *count);
+    if (count == NULL)
+        return dode_fail(err, errlen, DODE_ENOMEM, "mode mass: out of memory for %zu "
+                         "components", K);
+    for (size_t i = 0; i < n; i++) {
+        size_t best = 0;
+        for (size_t k = 1; k < K; k++)
+            if (gamma[i * K + k] > gamma[i * K + best])
+                best = k;
+        count[best]++;
+    }
+    double s = 0;               /* counts, not summed 1/n: exact proportions give 0 exactly */
+    for (size_t k = 0; k < K; k++)
+        s += fabs((double)count[k] / (double)n - w[k]);
+    free(count);
+    *tv = 0.5 * s;
+    return DODE_OK;
+}
+
+static double dist(const double *a, const double *b, size_t dim)
+{
+    double s = 0;
+    for (size_t j = 0; j < dim; j++)
+        s += (a[j] - b[j]) * (a[j] - b[j]);
+    return sqrt(s);
+}
+
+/* Sum of |a_i - a_i'| over the pairs i < i' of one set. */
+static double self_sum(const double *a, size_t n, size_t dim)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = i + 1; k < n; k++)
+            s += dist(a + i * dim, a + k * dim, dim);
+    return s;
+}
+
+int exp_metric_energy(const double *x, size_t nx, const double *y, size_t ny, size_t dim,
+                       int unbiased, double *energy, char *err, size_t errlen)
+{
+    if (x == NULL || y == NULL || energy == NULL || nx < 2 || ny < 2 || dim == 0)
+        return dode_fail(err, errlen, DODE_EINVAL, "energy distance: need >= 2 samples of "
+                         "dimension >= 1 in each set and non-NULL arrays, got %zu and %zu "
+                         "of %zu", nx, ny, dim);
+    double cross = 0;
+    for (size_t i = 0; i < nx; i++)
+        for (size_t j = 0; j < ny; j++)
+            cross += dist(x + i * dim, y + j * dim, dim);
+    /* a self sum over i < i' counts each distinct pair once: 2 s of the n^2 ordered pairs */
+    const double fx = (double)nx, fy = (double)ny;
+    const double px = unbiased ? fx * (fx - 1) : fx * fx, py = unbiased ? fy * (fy - 1) : fy * fy;
+    *energy = 2.0 * cross / (fx * fy) - 2.0 * self_sum(x, nx, dim) / px
+              - 2.0 * self_sum(y, ny, dim) / py;
+    return DODE_OK;
+}
+
+int exp_metric_t_interval(const double *v, size_t n, double *mean, double *lo, double *hi,
+                           size_t *count, char *err, size_t errlen)
+{
+    size_t m = 0;
+    double s = 0, ss = 0;
+    for (size_t i = 0; v != NULL && i < n; i++)
+        if (!isnan(v[i])) {
+            s += v[i];
+            m++;
+        }
+    if (m < 2 || mean == NULL || lo == NULL || hi == NULL)
+        return dode_fail(err, errlen, DODE_EINVAL, "t-interval: need at least 2 values that "
+                         "are not NaN, got %zu of %zu", m, n);
+    const double mu = s / (double)m;
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(v[i]))
+            ss += (v[i] - mu) * (v[i] - mu);
+    /* Student t: the seeds are m independent runs; t_{0.975, m-1} s / sqrt(m) */
+    const double half = gsl_cdf_tdist_Pinv(0.975, (double)(m - 1)) * sqrt(ss / (double)(m - 1))
+                        / sqrt((double)m);
+    *mean = mu;
+    *lo = mu - half;
+    *hi = mu + half;
+    if (count != NULL)
+        *count = m;
     return DODE_OK;
 }

@@ -81,4 +81,33 @@ int exp_metric_sliced_w2(const double *x, const double *y, size_t n, size_t dim,
 int exp_metric_mean_nll(const dode_model *model, const double *xbar, size_t n,
                          double sigma, double *nll, char *err, size_t errlen);
 
+/* KL(N(m1, diag v1) || N(m2, diag v2)) in dim coordinates, in nats:
+ *   (1/2) sum_j [ v1/v2 + (m1 - m2)^2 / v2 - 1 + log(v2 / v1) ]
+ * (the closed form between Gaussians, coordinate by coordinate); variances > 0, dim >= 1. */
+int exp_metric_kl_diag(const double *m1, const double *v1, const double *m2,
+                        const double *v2, size_t dim, double *kl, char *err, size_t errlen);
+
+/* Mode-mass total variation: sample i goes to the component k of largest responsibility
+ * gamma[i][k] ([n][K], e.g. dode_gmm_responsibilities; ties to the lower k); with m_k
+ * the fraction of samples in component k, tv = (1/2) sum_k |m_k - w_k| against the true
+ * weights w ([K], summing to 1). In [0, 1]; n, K >= 1. */
+int exp_metric_mode_tv(const double *gamma, size_t n, size_t K, const double *w,
+                        double *tv, char *err, size_t errlen);
+
+/* Energy distance (Szekely and Rizzo 2013) between x [nx][dim] and y [ny][dim], Euclidean:
+ *   E = 2 mean_{i,j} |x_i - y_j| - mean_{i != i'} |x_i - x_i'| - mean_{j != j'} |y_j - y_j'|
+ * with unbiased = 1: the U-statistic (each self term over its n (n - 1) distinct pairs),
+ * an unbiased estimate of 2 E|X - Y| - E|X - X'| - E|Y - Y'| for independent sets, which
+ * is 0 iff the laws agree, so it may come out slightly negative; with unbiased = 0 the
+ * V-statistic (self terms over all n^2 pairs, >= 0, exactly 0 for y = x). O((nx + ny)^2
+ * dim) time, no allocation. nx, ny >= 2, dim >= 1. Homogeneous: E(c x, c y) = |c| E(x, y). */
+int exp_metric_energy(const double *x, size_t nx, const double *y, size_t ny, size_t dim,
+                       int unbiased, double *energy, char *err, size_t errlen);
+
+/* Mean and two-sided 95% Student t-interval of n >= 2 values (NaN values are skipped;
+ * fewer than 2 left: DODE_EINVAL): mean -+ t_{0.975, m-1} s / sqrt(m), s the sample
+ * standard deviation of the m values kept. *count gets m (may be NULL). */
+int exp_metric_t_interval(const double *v, size_t n, double *mean, double *lo, double *hi,
+                           size_t *count, char *err, size_t errlen);
+
 #endif

@@ -7,8 +7,9 @@
  *                 only, so the same config always writes the same bytes
  *   timings.csv   the same keys with wall time in seconds (kept apart so that runs.csv of
  *                 an interrupted-and-resumed sweep is byte-identical to an uninterrupted one)
- *   summary.json  per solver line: points, observed order, pairwise orders; best error per
- *                 NFE
+ *   summary.json  per solver line: points, observed order, pairwise orders, and with
+ *                 several seeds the 95% t-intervals of the distribution metrics; best
+ *                 error per NFE
  *   config.ini    a copy of the config that produced them
  * and ROOT/cache/<hash>.npy: reference solutions (gsl:rk8pd), keyed by an FNV-1a hash of
  * their inputs, shared by every experiment under ROOT.

@@ -92,6 +92,7 @@ typedef struct {
     char why[256];           /* the solver's message when status != DODE_OK */
     double rmse, max_err, nll, fd, sw2;
     double diff;             /* RMSE of the final state against the baseline solver's */
+    double w2_exact, kl_exact, mode_tv, logp_gap, energy;   /* vs the exact law (sweep_exact.c) */
     const char *ref_kind;
     char *traj;              /* trajectories.csv lines (malloc'ed) with trajectory = yes */
 } result;
@@ -135,6 +136,11 @@ int sweep_reference(sweep *sw, size_t im, size_t ish, size_t n, double s0, doubl
 /* sweep_row.c: the grid of row c, and one row run and measured. */
 int sweep_make_grid(const sweep *sw, const coords *c, dode_grid *g, char *err, size_t errlen);
 int sweep_run_one(sweep *sw, size_t idx, result *r, char *err, size_t errlen);
+
+/* sweep_exact.c: the row's errors against the exact data law at its end (w2_exact ...
+ * energy; NaN where they do not apply); only memory failures are returned. */
+int sweep_exact_metrics(sweep *sw, const coords *c, const dode_grid *g, const double *xbar,
+                        result *r, char *err, size_t errlen);
 
 /* sweep_summary.c: summary.json, error_vs_nfe.dat, orders.dat and the trajectory tables. */
 int sweep_write_summary(sweep *sw, char *err, size_t errlen);

@@ -4,7 +4,8 @@
  * S (ziggurat), xbar_T = x_T sqrt(1 + sigma_T^2); the same generator then feeds any
  * stochastic step. Errors are measured in xbar against the reference (sweep_ref.c), at the
  * end and, with trajectory = yes, at every grid point; FD and SW2 against the model's own
- * samples; the difference from the baseline solver's run. A failing solve is a result (its
+ * samples; the difference from the baseline solver's run; the errors against the exact
+ * data law (sweep_exact.c). A failing solve is a result (its
  * status column), not an error of the sweep. */
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
@@ -264,6 +265,8 @@ static int solve_row(sweep *sw, size_t idx, const coords *c, const dode_grid *g,
     if (rc == DODE_OK && r->status == DODE_OK)
         rc = measure(sw, c, xbar, ref, r, err, errlen);
     if (rc == DODE_OK && r->status == DODE_OK)
+        rc = sweep_exact_metrics(sw, c, g, xbar, r, err, errlen);
+    if (rc == DODE_OK && r->status == DODE_OK)
         rc = compare(sw, idx, c, xbar, &tr, xbar_T, r, err, errlen);
     free(tr.sigma);
     free(tr.xbar);
@@ -317,7 +320,8 @@ int sweep_run_one(sweep *sw, size_t idx, result *r, char *err, size_t errlen)
     const coords c = sweep_decode(sw->cfg, idx);
     const size_t len = sw->cfg->samples * sw->models[c.model]->dim;
     *r = (result){ .rmse = NAN, .max_err = NAN, .nll = NAN, .fd = NAN, .sw2 = NAN,
-                   .diff = NAN, .ref_kind = "none" };
+                   .diff = NAN, .w2_exact = NAN, .kl_exact = NAN, .mode_tv = NAN,
+                   .logp_gap = NAN, .energy = NAN, .ref_kind = "none" };
     dode_grid g = { 0 };
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     double *buf = malloc(3 * len * sizeof *buf);

@@ -23,11 +23,12 @@
 /* Largest results table read back (runs.csv, summary.json): 1 GiB, some 5 million rows. */
 static const size_t SWEEP_MAX_TABLE = (size_t)1 << 30;
 
-#define CSV_FIELDS 20
+#define CSV_FIELDS 25
 
 static const char csv_header[] =
     "model,schedule,spacing,solver,options,nfe,seed,n,steps,nfe_used,sigma_start,sigma_end,"
-    "status,rmse,max_err,nll,fd,sw2,reference,diff_baseline";
+    "status,rmse,max_err,nll,fd,sw2,reference,diff_baseline,w2_exact,kl_exact,mode_tv,logp_gap,"
+    "energy";
 
 static const char timing_header[] = "model,schedule,spacing,solver,options,nfe,seed,seconds";
 
@@ -325,7 +326,7 @@ static int is_own_temp(const char *name)
     static const char *const files[] = {
         "runs.csv", "timings.csv", "trajectories.csv", "error_vs_nfe.dat", "orders.dat",
         "summary.json", "trajectory_error.dat", "trajectory_diff.dat", "config.ini",
-        "captions.txt",
+        "captions.txt", "w2_exact_vs_nfe.dat", "kl_exact_vs_nfe.dat", "mode_tv_vs_nfe.dat",
     };
     for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
         const size_t n = strlen(files[k]);
@@ -362,14 +363,18 @@ void sweep_remove_stale_temps(const char *dir)
 int sweep_format_row(const sweep *sw, size_t idx, const result *r, char **line,
                      char **timing)
 {
-    char key[LINE_LEN], b[6][32], full[2 * LINE_LEN];
+    char key[LINE_LEN], b[11][32], full[2 * LINE_LEN];
     sweep_row_key(sw->cfg, idx, key, sizeof key);
-    snprintf(full, sizeof full, "%s,%zu,%zu,%zu,%.17g,%.17g,%s,%s,%s,%s,%s,%s,%s,%s", key,
+    snprintf(full, sizeof full, "%s,%zu,%zu,%zu,%.17g,%.17g,%s,%s,%s,%s,%s,%s,%s,%s,"
+             "%s,%s,%s,%s,%s", key,
              sw->cfg->samples, r->steps, r->nfe_used, r->s0, r->s1,
              r->status == DODE_OK ? "ok" : dode_strerror(r->status),
              sweep_num(r->rmse, b[0], 32), sweep_num(r->max_err, b[1], 32),
              sweep_num(r->nll, b[2], 32), sweep_num(r->fd, b[3], 32),
-             sweep_num(r->sw2, b[4], 32), r->ref_kind, sweep_num(r->diff, b[5], 32));
+             sweep_num(r->sw2, b[4], 32), r->ref_kind, sweep_num(r->diff, b[5], 32),
+             sweep_num(r->w2_exact, b[6], 32), sweep_num(r->kl_exact, b[7], 32),
+             sweep_num(r->mode_tv, b[8], 32), sweep_num(r->logp_gap, b[9], 32),
+             sweep_num(r->energy, b[10], 32));
     *line = strdup(full);
     snprintf(full, sizeof full, "%s,%.6f", key, r->seconds);
     *timing = strdup(full);

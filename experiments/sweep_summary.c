@@ -1,7 +1,9 @@
 /* sweep_summary.c - what the finished rows say together: summary.json (per solver line
- * the points, observed and pairwise orders; the best solver per NFE) and the gnuplot data
- * files error_vs_nfe.dat, orders.dat, trajectory_error.dat and trajectory_diff.dat. All
- * are rebuilt from the rows in memory, so a merged or resumed sweep writes the same bytes. */
+ * the points, observed and pairwise orders, and with several seeds each distribution
+ * metric's mean and 95% t-interval over the seeds per NFE; the best solver per NFE) and
+ * the gnuplot data files error_vs_nfe.dat, orders.dat, METRIC_vs_nfe.dat (the plotted
+ * distribution metrics), trajectory_error.dat and trajectory_diff.dat. All are rebuilt
+ * from the rows in memory, so a merged or resumed sweep writes the same bytes. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdint.h>
@@ -74,9 +76,131 @@ static void plot_rows(strbuf *dat, strbuf *ord, const char *label, const double 
         sweep_sb_add(ord, text);
 }
 
+/* The distribution metrics of a row (runs.csv column, sweep_store.c's csv_header) that
+ * get intervals over the seeds; plot = 1: also a METRIC_vs_nfe.dat table for a log-log
+ * figure (plots/plot.sh), for the metrics that are positive (nll, logp_gap and the
+ * unbiased energy may take any sign; fd and sw2 are kept as they were: summary only). */
+static const struct {
+    const char *name;
+    size_t col;
+    int plot;
+} dist_metrics[] = {
+    { "nll", 15, 0 }, { "fd", 16, 0 }, { "sw2", 17, 0 }, { "w2_exact", 20, 1 },
+    { "kl_exact", 21, 1 }, { "mode_tv", 22, 1 }, { "logp_gap", 23, 0 }, { "energy", 24, 0 },
+};
+#define NDIST (sizeof dist_metrics / sizeof dist_metrics[0])
+
+/* Column col of the ok rows of point (group g, nfe k), one value per seed (NaN where the
+ * seed's row is missing or failed) into v [nseeds]; its NFE into *nfe. The count of rows
+ * that finished ok. */
+static size_t seed_values(const exp_config *cfg, row *const *by, size_t g, size_t k, size_t col,
+                          double *v, double *nfe)
+{
+    char f[64];
+    size_t count = 0;
+    for (size_t j = 0; j < cfg->nseeds; j++) {
+        const row *r = by[(g * cfg->nnfe + k) * cfg->nseeds + j];
+        v[j] = NAN;
+        if (r == NULL || !r->ok)
+            continue;
+        sweep_csv_field(r->line, col, f, sizeof f);
+        v[j] = strtod(f, NULL);
+        *nfe = r->nfe_used;
+        count++;
+    }
+    return count;
+}
+
+/* Mean and 95% t-interval of one point (exp_metric_t_interval); with one value, the
+ * value and no interval (NaN ends); with none, NaN. */
+static void point_interval(const double *v, size_t n, double out[3], size_t *used)
+{
+    *used = 0;
+    out[0] = out[1] = out[2] = NAN;
+    if (exp_metric_t_interval(v, n, &out[0], &out[1], &out[2], used, NULL, 0) == DODE_OK)
+        return;
+    for (size_t j = 0; j < n; j++)
+        if (!isnan(v[j])) {
+            out[0] = v[j];
+            *used = 1;
+        }
+}
+
+static cJSON *number_or_null(double v)
+{
+    return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
+}
+
+/* Per distribution metric with a value somewhere on this line: {"nfe", "mean", "lo",
+ * "hi", "seeds"} arrays over the line's NFE (null where a point has no value, or fewer
+ * than two seeds for an interval). Returns NULL when no metric has a value. */
+static cJSON *line_intervals(const exp_config *cfg, row *const *by, size_t g)
+{
+    cJSON *all = NULL;
+    double v[EXP_CFG_MAX_LIST], nfe = NAN, pt[3];
+    for (size_t m = 0; m < NDIST; m++) {
+        cJSON *o = cJSON_CreateObject(), *a[5];
+        static const char *const keys[5] = { "nfe", "mean", "lo", "hi", "seeds" };
+        for (int q = 0; q < 5; q++)
+            a[q] = cJSON_AddArrayToObject(o, keys[q]);
+        int any = 0;
+        for (size_t k = 0; k < cfg->nnfe; k++) {
+            size_t used = 0;
+            if (seed_values(cfg, by, g, k, dist_metrics[m].col, v, &nfe) == 0)
+                continue;
+            point_interval(v, cfg->nseeds, pt, &used);
+            any |= used > 0;
+            cJSON_AddItemToArray(a[0], cJSON_CreateNumber(nfe));
+            for (int q = 0; q < 3; q++)
+                cJSON_AddItemToArray(a[1 + q], number_or_null(pt[q]));
+            cJSON_AddItemToArray(a[4], cJSON_CreateNumber((double)used));
+        }
+        if (!any) {
+            cJSON_Delete(o);
+            continue;
+        }
+        if (all == NULL)
+            all = cJSON_CreateObject();
+        cJSON_AddItemToObject(all, dist_metrics[m].name, o);
+    }
+    return all;
+}
+
+/* One solver line's block of METRIC_vs_nfe.dat for distribution metric m: "nfe mean lo
+ * hi", the 95% t-interval over the seeds (lo = hi = mean with one seed). A line without
+ * values keeps its block ("nan ...", so block i stays solver line i for lines.gp) under
+ * an empty label, which gnuplot leaves out of the key. *any is set when a value was
+ * written. */
+static void metric_rows(const exp_config *cfg, row *const *by, size_t g, size_t m,
+                        const char *label, strbuf *dat, int *any)
+{
+    char text[512];
+    double v[EXP_CFG_MAX_LIST], nfe = NAN, pt[3];
+    strbuf rows = { 0 };
+    for (size_t k = 0; k < cfg->nnfe; k++) {
+        size_t used = 0;
+        if (seed_values(cfg, by, g, k, dist_metrics[m].col, v, &nfe) == 0)
+            continue;
+        point_interval(v, cfg->nseeds, pt, &used);
+        if (used == 0)
+            continue;
+        if (used == 1)
+            pt[1] = pt[2] = pt[0];
+        snprintf(text, sizeof text, "%.0f %.10e %.10e %.10e\n", nfe, pt[0], pt[1], pt[2]);
+        sweep_sb_add(&rows, text);
+    }
+    snprintf(text, sizeof text, "%s\"%s\" \"%s\" \"lo\" \"hi\"\n", dat->len ? "\n\n" : "",
+             rows.len ? label : "", dist_metrics[m].name);
+    sweep_sb_add(dat, text);
+    sweep_sb_add(dat, rows.len ? rows.s : "nan nan nan nan\n");
+    dat->oom |= rows.oom;
+    *any |= rows.len > 0;
+    free(rows.s);
+}
+
 /* The JSON object of one solver line; appends its rows to the plot tables. */
 static cJSON *summary_line(const sweep *sw, row *const *by, size_t g, strbuf *dat,
-                           strbuf *ord)
+                           strbuf *ord, strbuf *mdat, int *many)
 {
     const exp_config *cfg = sw->cfg;
     const coords c = sweep_decode(cfg, g * cfg->nnfe * cfg->nseeds);
@@ -110,9 +234,15 @@ static cJSON *summary_line(const sweep *sw, row *const *by, size_t g, strbuf *da
         for (size_t k = 0; k + 1 < n; k++)
             cJSON_AddItemToArray(pw, isnan(pair[k]) ? cJSON_CreateNull()
                                                     : cJSON_CreateNumber(pair[k]));
+    cJSON *iv = cfg->nseeds > 1 ? line_intervals(cfg, by, g) : NULL;
+    if (iv != NULL)
+        cJSON_AddItemToObject(o, "intervals", iv);
     group_label(cfg, &c, label, sizeof label);
     plot_rows(dat, ord, label, nfe, err, (const double (*)[2])span, n, order,
               dode_solver_order(cfg->solvers[c.solver].type, &cfg->solvers[c.solver].opts));
+    for (size_t m = 0; m < NDIST; m++)
+        if (dist_metrics[m].plot)
+            metric_rows(cfg, by, g, m, label, &mdat[m], &many[m]);
     return o;
 }
 
@@ -273,7 +403,8 @@ static int write_captions(const sweep *sw, char *err, size_t errlen)
 
 /* summary.json's text into js, the plot tables into dat and ord; by[] indexes the rows of
  * this config by canonical index (NULL: not finished). */
-static void summary_text(sweep *sw, row *const *by, strbuf *js, strbuf *dat, strbuf *ord)
+static void summary_text(sweep *sw, row *const *by, strbuf *js, strbuf *dat, strbuf *ord,
+                         strbuf *mdat, int *many)
 {
     const exp_config *cfg = sw->cfg;
     const size_t total = exp_config_runs(cfg), groups = total / (cfg->nnfe * cfg->nseeds);
@@ -292,7 +423,7 @@ static void summary_text(sweep *sw, row *const *by, strbuf *js, strbuf *dat, str
     cJSON_AddNumberToObject(root, "order_floor", cfg->order_floor);
     cJSON *lines = cJSON_AddArrayToObject(root, "lines");
     for (size_t g = 0; g < groups; g++)
-        cJSON_AddItemToArray(lines, summary_line(sw, by, g, dat, ord));
+        cJSON_AddItemToArray(lines, summary_line(sw, by, g, dat, ord, mdat, many));
     cJSON_AddItemToObject(root, "best", summary_best(cfg, by));
     char *text = cJSON_Print(root);
     sweep_sb_add(js, text ? text : "");
@@ -300,6 +431,24 @@ static void summary_text(sweep *sw, row *const *by, strbuf *js, strbuf *dat, str
     js->oom |= text == NULL;            /* cJSON returns NULL when out of memory */
     free(text);
     cJSON_Delete(root);
+}
+
+/* METRIC_vs_nfe.dat of each plotted metric that has a value somewhere (a sweep without
+ * any, e.g. on a learned model, writes none: no figure); frees every buffer. */
+static int write_metric_tables(sweep *sw, strbuf *mdat, const int *many, char *err,
+                               size_t errlen)
+{
+    int rc = DODE_OK;
+    char file[64];
+    for (size_t m = 0; m < NDIST; m++) {
+        if (rc != DODE_OK || !many[m]) {
+            free(mdat[m].s);
+            continue;
+        }
+        snprintf(file, sizeof file, "%s_vs_nfe.dat", dist_metrics[m].name);
+        rc = sweep_write_text(sw->dir, file, &mdat[m], err, errlen);
+    }
+    return rc;
 }
 
 int sweep_write_summary(sweep *sw, char *err, size_t errlen)
@@ -311,10 +460,15 @@ int sweep_write_summary(sweep *sw, char *err, size_t errlen)
     for (size_t i = 0; i < sw->nrows; i++)
         if (sw->rows[i].index != SIZE_MAX)
             by[sw->rows[i].index] = &sw->rows[i];
-    strbuf dat = { 0 }, ord = { 0 }, js = { 0 };
-    summary_text(sw, by, &js, &dat, &ord);
+    strbuf dat = { 0 }, ord = { 0 }, js = { 0 }, mdat[NDIST] = { { 0 } };
+    int many[NDIST] = { 0 };
+    summary_text(sw, by, &js, &dat, &ord, mdat, many);
     free(by);
-    int rc = sweep_write_text(sw->dir, "error_vs_nfe.dat", &dat, err, errlen);
+    int rc = write_metric_tables(sw, mdat, many, err, errlen);
+    if (rc == DODE_OK)
+        rc = sweep_write_text(sw->dir, "error_vs_nfe.dat", &dat, err, errlen);
+    else
+        free(dat.s);
     int rc2 = sweep_write_text(sw->dir, "orders.dat", &ord, err, errlen);
     int rc3 = sweep_write_text(sw->dir, "summary.json", &js, err, errlen);
     if (rc == DODE_OK && rc2 == DODE_OK && rc3 == DODE_OK)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diffode/datalaw.h"
 #include "diffode/model.h"
 #include "diffode/status.h"
 
@@ -180,4 +181,16 @@ dode_model *dode_gaussian_new(size_t dim, const double *mean, double std,
                        .log_density = gauss_log_density, .exact_flow = gauss_exact_flow,
                        .free = gauss_free, .state = st };
     return m;
+}
+
+int dode_gaussian_law(const dode_model *m, double *mean, double *var, char *err,
+                      size_t errlen)
+{
+    if (m == NULL || m->free != gauss_free || m->prediction != DODE_PRED_EPS)
+        return dode_fail(err, errlen, DODE_EUNSUPPORTED, "gaussian law: model '%s' is not "
+                         "the eps-predicting gaussian: model", m && m->name ? m->name : "(null)");
+    const gauss_state *st = m->state;
+    memcpy(mean, st->mu, m->dim * sizeof *mean);
+    *var = st->v;
+    return DODE_OK;
 }

@@ -8,32 +8,38 @@
 #         i / nsolvers, a cell being one (model, schedule, spacing)).
 # Usage:  gnuplot -e "dir='results/NAME'; term='pngcairo'; ext='png'" plots/error_vs_nfe.gp
 #         optional: ylab, caption, runs (title lines), nsolvers (plot.sh reads them from
-#         DIR/captions.txt)
+#         DIR/captions.txt); name = the table's stem, default "error_vs_nfe": plot.sh
+#         draws the distribution metrics' METRIC_vs_nfe.dat (written by the sweep, rows
+#         "nfe mean lo hi", the band a 95% t-interval over the seeds) with the same script.
+#         On the log axis a band's lower end <= 0 is drawn at the bottom of the frame;
+#         ylinear = 1 draws y linear from 0.
 if (!exists("dir")) dir = "."
 if (!exists("term")) term = "pngcairo"
 if (!exists("ext")) ext = "png"
+if (!exists("name")) name = "error_vs_nfe"
 if (!exists("ylab")) ylab = "RMSE of final state vs reference"
 if (!exists("caption") || caption eq "") caption = dir   # no captions.txt: say where
 if (!exists("runs")) runs = ""
-data = dir."/error_vs_nfe.dat"
+data = dir."/".name.".dat"
 
 stats data using 1:2 nooutput
 nblocks = STATS_blocks
 xlo = STATS_min_x / 1.15
 xhi = STATS_max_x * 1.15
+stats data using 1:($2 > 0 ? $2 : NaN) nooutput
 ytop = STATS_max_y
-stats data using 1:3 nooutput
+stats data using 1:($3 > 0 ? $3 : $2 > 0 ? $2 : NaN) nooutput
 ymin = STATS_min_y                  # the smallest error of any seed
 stats data using 1:4 nooutput
 ytop = STATS_max_y > ytop ? STATS_max_y : ytop
 if (!exists("nsolvers")) nsolvers = 0
 
 set terminal term size 1100,760 font ",11"
-set output dir."/error_vs_nfe.".ext
+set output dir."/".name.".".ext
 set title caption."\n".runs noenhanced font ",10"
 set logscale xy
 set xlabel "NFE (model evaluations per sample)"
-set ylabel ylab
+set ylabel ylab noenhanced
 set grid xtics ytics lc rgb "#e0e0e0"
 set key outside right top box opaque noenhanced font ",10" spacing 1.1 samplen 4
 
@@ -72,10 +78,20 @@ do for [e = floor(log10(ylo)) : ceil(log10(ytop * 2))] {
     }
 }
 
+# ylinear = 1: a linear y axis from 0 and no slope triangles, for a metric with a
+# sampling floor and no order to show (mode_tv: the mass error is a few percent)
+if (exists("ylinear") && ylinear) {
+    unset logscale y
+    do for [p = 1:4] { unset object p; unset label p }
+    set ytics autofreq
+    ylo = 0
+    set yrange [0 : ytop * 1.05]
+}
+
 # colour and marker by solver, dash by cell (lines.gp, beside this script)
 load ARG0[1:strstrt(ARG0, "error_vs_nfe.gp") - 1]."lines.gp"
 
-plot for [i = 0:nblocks - 1] data index i using 1:3:4 with filledcurves \
+plot for [i = 0:nblocks - 1] data index i using 1:($3 > 0 ? $3 : ylo):4 with filledcurves \
          lc rgb colours[solver(i) % K + 1] fs transparent solid 0.15 noborder notitle, \
-     for [i = 0:nblocks - 1] data index i using 1:2 with linespoints lt (i + 1) \
+     for [i = 0:nblocks - 1] data index i using 1:($2 > 0 ? $2 : NaN) with linespoints lt (i + 1) \
          title columnheader(1)

@@ -35,5 +35,25 @@ for fig in error_vs_nfe orders trajectory_error trajectory_diff trajectories2d s
             { echo "plot.sh: $fig.$2 failed" >&2; status=1; }
     done
 done
+# The distribution metrics against the exact data law (runs.csv's last columns; written
+# only where they apply): the same script on METRIC_vs_nfe.dat, the band a 95% t-interval
+# over the seeds instead of min to max. Only the positive ones get a log-log figure:
+# energy (an unbiased estimate, below 0 at its noise floor) stays in summary.json.
+mcaps=$(echo "$caps" | sed 's/band: min to max/band: 95% t-interval over the seeds/')
+for metric in w2_exact kl_exact mode_tv; do
+    [ -s "$dir/${metric}_vs_nfe.dat" ] || continue
+    lin=0
+    case $metric in
+    w2_exact) mlab="exact W2 of the output law to the data law at sigma_end" ;;
+    kl_exact) mlab="exact KL(output law || data law at sigma_end), nats" ;;
+    mode_tv) mlab="mode-mass total variation 1/2 sum_k |m_k - w_k|"; lin=1 ;;
+    esac
+    drawn=$((drawn + 1))
+    for out in "$png png" "svg svg"; do
+        set -- $out
+        gnuplot -e "dir='$dir'; term='$1'; ext='$2'; name='${metric}_vs_nfe'; ylab='$mlab'; ylinear=$lin; $mcaps" \
+            "$here/error_vs_nfe.gp" || { echo "plot.sh: ${metric}_vs_nfe.$2 failed" >&2; status=1; }
+    done
+done
 [ $drawn -gt 0 ] || { echo "plot.sh: no figure data (*.dat) in $dir" >&2; exit 4; }
 exit $status

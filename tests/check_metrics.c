@@ -1,6 +1,8 @@
 /* check_metrics.c - the sweep metrics (experiments/metrics.h) against closed forms: error
  * norms on hand values, observed orders of exact power laws, the Frechet distance of
- * Gaussians with known moments, the sliced W2 of a shifted set, and every bad input. */
+ * Gaussians with known moments, the sliced W2 of a shifted set, the Gaussian KL, the
+ * mode-mass TV of known proportions, the energy distance against its closed form, the
+ * Student t-interval's coverage, and every bad input. */
 #include <string.h>
 
 #include "testutil.h"
@@ -272,6 +274,208 @@ START_TEST(bad_inputs_fail_with_a_message_and_leave_outputs_alone)
 }
 END_TEST
 
+START_TEST(kl_of_diagonal_gaussians_matches_the_closed_form)
+{
+    /* coordinate 0: v1/v2 = 2, shift 1, so (2 + 1 - 1 - log 2); coordinate 1: equal (0) */
+    const double m1[2] = { 1, 0 }, v1[2] = { 2, 1 }, m2[2] = { 0, 0 }, v2[2] = { 1, 1 };
+    double kl = 42, self = 42;
+    char err[ERRLEN];
+    ck_assert_int_eq(exp_metric_kl_diag(m1, v1, m2, v2, 2, &kl, err, sizeof err), DODE_OK);
+    ck_assert_double_eq_tol(kl, 0.5 * (2.0 - log(2.0)), 1e-15);
+    ck_assert_int_eq(exp_metric_kl_diag(m1, v1, m1, v1, 2, &self, err, sizeof err), DODE_OK);
+    ck_assert_double_eq(self, 0.0);
+}
+END_TEST
+
+/* n responsibilities rows whose largest entry is counts[k] times at k (soft, not one-hot:
+ * the rule is the argmax). */
+static double *soft_gamma(const size_t *counts, size_t K, size_t n)
+{
+    double *g = malloc(n * K * sizeof *g);
+    size_t i = 0;
+    for (size_t k = 0; k < K; k++)
+        for (size_t c = 0; c < counts[k]; c++, i++)
+            for (size_t q = 0; q < K; q++)
+                g[i * K + q] = q == k ? 0.5 : 0.5 / (double)(K - 1);
+    ck_assert_uint_eq(i, n);
+    return g;
+}
+
+START_TEST(mode_tv_of_samples_in_known_proportions_is_half_the_l1_gap)
+{
+    const double w[3] = { 0.5, 0.3, 0.2 };
+    const size_t exact[3] = { 50, 30, 20 }, off[3] = { 40, 30, 30 };
+    double *ge = soft_gamma(exact, 3, 100), *go = soft_gamma(off, 3, 100), tv = 42;
+    char err[ERRLEN];
+    ck_assert_int_eq(exp_metric_mode_tv(ge, 100, 3, w, &tv, err, sizeof err), DODE_OK);
+    ck_assert_double_eq_tol(tv, 0.0, 1e-15);
+    ck_assert_int_eq(exp_metric_mode_tv(go, 100, 3, w, &tv, err, sizeof err), DODE_OK);
+    ck_assert_double_eq_tol(tv, 0.5 * (0.1 + 0.0 + 0.1), 1e-15);
+    free(ge);
+    free(go);
+}
+END_TEST
+
+/* n draws of N(shift, 1) in one dimension from rng. */
+static void normals(gsl_rng *rng, size_t n, double shift, double *x)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = shift + gsl_ran_gaussian_ziggurat(rng, 1.0);
+}
+
+START_TEST(energy_of_a_set_with_itself_is_zero_and_its_u_form_is_minus_twice_the_mean_over_n)
+{
+    enum { N = 50 };
+    double x[2 * N], e = 42, u = 42, pair = 0;
+    char err[ERRLEN];
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 5);
+    normals(rng, 2 * N, 0.0, x);             /* N points in 2-D */
+    ck_assert_int_eq(exp_metric_energy(x, N, x, N, 2, 0, &e, err, sizeof err), DODE_OK);
+    ck_assert_double_eq_tol(e, 0.0, 1e-13);
+    for (size_t i = 0; i < N; i++)
+        for (size_t k = 0; k < N; k++)
+            if (k != i)
+                pair += hypot(x[2 * i] - x[2 * k], x[2 * i + 1] - x[2 * k + 1]) / (N * (N - 1.0));
+    /* with x = y the cross term keeps the n zero diagonal pairs the U-form's self terms
+     * drop: U = 4 S / n^2 - 4 S / (n (n - 1)) = -2 pair / n, S the sum over i < k */
+    ck_assert_int_eq(exp_metric_energy(x, N, x, N, 2, 1, &u, err, sizeof err), DODE_OK);
+    ck_assert_double_eq_tol(u, -2.0 * pair / N, 1e-13);
+    gsl_rng_free(rng);
+}
+END_TEST
+
+START_TEST(energy_is_homogeneous_of_degree_one)
+{
+    enum { N = 40 };
+    double x[N], y[N], cx[N], cy[N], e = 0, ec = 0;
+    char err[ERRLEN];
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 9);
+    normals(rng, N, 0.0, x);
+    normals(rng, N, 0.7, y);
+    for (size_t i = 0; i < N; i++) {
+        cx[i] = -3.0 * x[i];
+        cy[i] = -3.0 * y[i];
+    }
+    ck_assert_int_eq(exp_metric_energy(x, N, y, N, 1, 1, &e, err, sizeof err), DODE_OK);
+    ck_assert_int_eq(exp_metric_energy(cx, N, cy, N, 1, 1, &ec, err, sizeof err), DODE_OK);
+    ck_assert_double_eq_tol(ec, 3.0 * e, 1e-12 * fabs(e));
+    gsl_rng_free(rng);
+}
+END_TEST
+
+/* The U-statistic over R independent pairs of sets N(0, 1) and N(delta, 1): its mean is
+ * within 5 standard errors of 2 E|X - Y| - E|X - X'| - E|Y - Y'| in closed form, with
+ * X - Y ~ N(-delta, 2): E|X - Y| = tau sqrt(2/pi) e^(-delta^2 / (2 tau^2)) + delta
+ * erf(delta / (tau sqrt 2)), tau = sqrt 2, and E|X - X'| = 2 / sqrt(pi). */
+static void energy_against_closed_form(double delta)
+{
+    enum { N = 300, R = 30 };
+    double x[N], y[N], e[R], s = 0, ss = 0;
+    char err[ERRLEN];
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 11);
+    for (size_t r = 0; r < R; r++) {
+        normals(rng, N, 0.0, x);
+        normals(rng, N, delta, y);
+        ck_assert_int_eq(exp_metric_energy(x, N, y, N, 1, 1, &e[r], err, sizeof err), DODE_OK);
+        s += e[r];
+    }
+    const double mean = s / R, tau = sqrt(2.0), pi = 3.14159265358979323846;
+    for (size_t r = 0; r < R; r++)
+        ss += (e[r] - mean) * (e[r] - mean);
+    const double se = sqrt(ss / (R - 1.0) / R);
+    const double exy = tau * sqrt(2.0 / pi) * exp(-delta * delta / (2 * tau * tau))
+                       + delta * erf(delta / (tau * sqrt(2.0)));
+    const double closed = 2.0 * exy - 2.0 * 2.0 / sqrt(pi);
+    ck_assert_msg(fabs(mean - closed) < 5.0 * se, "delta %g: energy %g +- %g, closed form %g",
+                  delta, mean, se, closed);
+    if (delta > 0)
+        ck_assert(mean > 10.0 * se);            /* a shift is seen, far above the noise */
+    gsl_rng_free(rng);
+}
+
+START_TEST(energy_of_shifted_gaussians_matches_its_closed_form_and_of_equal_laws_is_zero)
+{
+    energy_against_closed_form(1.0);            /* 0.5418... */
+    energy_against_closed_form(2.5);
+    energy_against_closed_form(0.0);            /* unbiased: 0 within the noise */
+}
+END_TEST
+
+START_TEST(t_interval_uses_students_quantile)
+{
+    /* 1..5: mean 3, s = sqrt(2.5), t_{0.975, 4} = 2.7764451052 (Student's t table) */
+    const double v[6] = { 1, NAN, 2, 3, 4, 5 };
+    double mean = 0, lo = 0, hi = 0;
+    size_t m = 0;
+    char err[ERRLEN];
+    ck_assert_int_eq(exp_metric_t_interval(v, 6, &mean, &lo, &hi, &m, err, sizeof err),
+                     DODE_OK);
+    ck_assert_uint_eq(m, 5);
+    ck_assert_double_eq_tol(mean, 3.0, 1e-15);
+    ck_assert_double_eq_tol(hi - mean, 2.7764451052 * sqrt(2.5) / sqrt(5.0), 1e-9);
+    ck_assert_double_eq_tol(mean - lo, hi - mean, 1e-15);
+}
+END_TEST
+
+START_TEST(t_interval_of_three_normal_draws_covers_the_mean_95_percent_of_the_time)
+{
+    /* 4000 intervals of 3 draws: coverage 0.95 +- 5 binomial standard errors (0.017);
+     * the normal quantile 1.96 would cover only ~0.81 with 2 degrees of freedom */
+    enum { R = 4000 };
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 3);
+    size_t covered = 0;
+    for (size_t r = 0; r < R; r++) {
+        double v[3], mean, lo, hi;
+        normals(rng, 3, 0.0, v);
+        ck_assert_int_eq(exp_metric_t_interval(v, 3, &mean, &lo, &hi, NULL, NULL, 0), DODE_OK);
+        covered += lo <= 0 && 0 <= hi;
+    }
+    ck_assert_double_eq_tol((double)covered / R, 0.95, 5 * sqrt(0.95 * 0.05 / R));
+    gsl_rng_free(rng);
+}
+END_TEST
+
+START_TEST(distribution_metrics_refuse_bad_input_with_a_message)
+{
+    const double a[4] = { 1, 2, 3, 4 }, zero[2] = { 0, 1 };
+    double out = 42, lo = 42, hi = 42;
+    char err[ERRLEN];
+    ck_assert_int_eq(exp_metric_kl_diag(a, a, a, a, 0, &out, err, sizeof err), DODE_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "dim 0"));
+    ck_assert_int_eq(exp_metric_kl_diag(a, zero, a, a, 2, &out, err, sizeof err), DODE_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "coordinate 0 are 0 and 1"));
+    ck_assert_int_eq(exp_metric_kl_diag(NULL, a, a, a, 2, &out, err, sizeof err), DODE_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "non-NULL"));
+    ck_assert_int_eq(exp_metric_mode_tv(a, 0, 2, a, &out, err, sizeof err), DODE_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "got n 0, K 2"));
+    ck_assert_int_eq(exp_metric_mode_tv(a, 2, 0, a, &out, err, sizeof err), DODE_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "got n 2, K 0"));
+    ck_assert_int_eq(exp_metric_mode_tv(NULL, 2, 2, a, &out, err, sizeof err), DODE_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "non-NULL"));
+    ck_assert_int_eq(exp_metric_energy(a, 1, a, 4, 1, 1, &out, err, sizeof err), DODE_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "got 1 and 4 of 1"));
+    ck_assert_int_eq(exp_metric_energy(a, 2, a, 2, 0, 1, &out, err, sizeof err), DODE_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "got 2 and 2 of 0"));
+    ck_assert_int_eq(exp_metric_energy(a, 2, NULL, 2, 1, 1, &out, err, sizeof err),
+                     DODE_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "non-NULL"));
+    const double one_left[3] = { 1, NAN, NAN };
+    ck_assert_int_eq(exp_metric_t_interval(one_left, 3, &out, &lo, &hi, NULL, err, sizeof err),
+                     DODE_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "got 1 of 3"));
+    ck_assert_int_eq(exp_metric_t_interval(NULL, 0, &out, &lo, &hi, NULL, err, sizeof err),
+                     DODE_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "got 0 of 0"));
+    ck_assert_double_eq(out, 42);
+    ck_assert_double_eq(lo, 42);
+    ck_assert_double_eq(hi, 42);
+}
+END_TEST
+
 static Suite *metrics_suite(void)
 {
     Suite *s = suite_create("metrics");
@@ -289,6 +493,14 @@ static Suite *metrics_suite(void)
     tcase_add_test(tc, sliced_w2_compares_order_statistics_not_rows);
     tcase_add_test(tc, mean_nll_is_minus_the_mean_log_density_at_sigma);
     tcase_add_test(tc, bad_inputs_fail_with_a_message_and_leave_outputs_alone);
+    tcase_add_test(tc, kl_of_diagonal_gaussians_matches_the_closed_form);
+    tcase_add_test(tc, mode_tv_of_samples_in_known_proportions_is_half_the_l1_gap);
+    tcase_add_test(tc, energy_of_a_set_with_itself_is_zero_and_its_u_form_is_minus_twice_the_mean_over_n);
+    tcase_add_test(tc, energy_is_homogeneous_of_degree_one);
+    tcase_add_test(tc, energy_of_shifted_gaussians_matches_its_closed_form_and_of_equal_laws_is_zero);
+    tcase_add_test(tc, t_interval_uses_students_quantile);
+    tcase_add_test(tc, t_interval_of_three_normal_draws_covers_the_mean_95_percent_of_the_time);
+    tcase_add_test(tc, distribution_metrics_refuse_bad_input_with_a_message);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -23,6 +23,7 @@
 #include "diffode/limits.h"
 #include "diffode/noise.h"
 #include "diffode/law.h"
+#include "diffode/datalaw.h"
 #include "diffode/guidance.h"
 #include "diffode/sharpened.h"
 

@@ -1,5 +1,6 @@
 /* gmm_impl.h - the Gaussian mixture's state and per-sigma arrays, private to model/gmm.c
- * (the model) and model/gmm_class.c (its class labels); see gmm.c for the formulas. */
+ * (the model), model/gmm_jac.c (its Jacobian and log density) and model/gmm_class.c (its
+ * class labels); see gmm.c for the formulas. */
 #ifndef DIFFODE_MODEL_GMM_IMPL_H
 #define DIFFODE_MODEL_GMM_IMPL_H
 
@@ -53,5 +54,15 @@ int gmm_eps_path(const gmm_state *st, void *ws, size_t n, const double *x, doubl
 /* One row's logits l [K] (and g_k = C_k^{-1} xc, [K][dim]) at the centred point xc. */
 void gmm_row_logits(const gmm_state *st, const gmm_sig *sg, const double *xc, double *l,
                     double *g);
+
+/* One row by the direct formula at the centred point xc: responsibilities gamma [K] and
+ * g_k = C_k^{-1}(xc - mu_k) [K][dim]; returns the log-sum-exp (the row's log density). */
+double gmm_row_direct(const gmm_state *st, const gmm_sig *sg, const double *xc,
+                      double *gamma, double *g);
+/* The model's jacobian and log_density (model.h), in gmm_jac.c. */
+int gmm_jacobian(const dode_model *m, void *ws, size_t n, const double *xbar, double sigma,
+                 double *jac, double *deps_dsigma);
+int gmm_log_density(const dode_model *m, void *ws, size_t n, const double *xbar,
+                    double sigma, double *logp);
 
 #endif

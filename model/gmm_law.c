@@ -70,14 +70,8 @@ int dode_gmm_responsibilities(const dode_model *m, void *ws, size_t n, const dou
     for (size_t i = 0; i < n; i++) {
         for (size_t j = 0; j < d; j++)
             xc[j] = xbar[i * d + j] - st->mbar[j];
-        gmm_row_logits(st, &sg, xc, l, g);
-        double mx = -INFINITY, sum = 0;
-        for (size_t k = 0; k < K; k++)
-            mx = fmax(mx, l[k]);
-        for (size_t k = 0; k < K; k++)
-            sum += (l[k] = exp(l[k] - mx));
-        for (size_t k = 0; k < K; k++)
-            gamma[i * K + k] = l[k] / sum;
+        gmm_row_direct(st, &sg, xc, l, g);
+        memcpy(gamma + i * K, l, K * sizeof *gamma);
     }
     return DODE_OK;
 }

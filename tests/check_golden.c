@@ -97,8 +97,8 @@ static void compare_csv(const char *what, char *got, char *want)
 }
 
 static const char *const configs[] = {
-    "ddim_euler", "default", "dpm3m", "eta", "flow", "gauss1d", "guidance", "inversion",
-    "multistep", "orders", "spacing", "stochastic", "zsnr",
+    "ddim_euler", "default", "dpm3m", "eta", "flow", "gauss1d", "grids_file", "guidance",
+    "inversion", "multistep", "orders", "spacing", "stochastic", "zsnr",
 };
 #define NCONFIGS (sizeof configs / sizeof configs[0])
 

@@ -28,6 +28,12 @@ ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L $(CFLAGS) $(SAN) $(WARN) -Iinclu
 LIBS     = $(shell pkg-config --define-variable=GSL_CBLAS_LIB=-lopenblas --libs gsl 2>/dev/null) \
            $(shell pkg-config --libs openblas libcjson inih zlib 2>/dev/null) -lm
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+# make BLAS_STATIC=1: the diffode command links OpenBLAS's static archive (about 25 MB more)
+# instead of libopenblas.so, whose 12,000 dynamic relocations cost about 2 ms of every
+# start (issue 16, docs/benchmarks.md); the library, the tests and the bench stay shared.
+BLAS_STATIC ?=
+DIFFODE_LIBS = $(if $(BLAS_STATIC),$(filter-out -lopenblas,$(LIBS)) -l:libopenblas.a \
+               -lgfortran -lpthread,$(LIBS))
 
 LIB_SRC  = $(sort $(wildcard model/*.c solvers/*.c))
 CLI_SRC  = $(sort $(wildcard experiments/*.c))
@@ -66,7 +72,7 @@ $(LIBSO): $(LIB_OBJ)
 	ln -sf libdiffode.so.$(SOVERSION) $(BUILD)/libdiffode.so
 
 $(DIFFODE): $(CLI_OBJ) $(LIBA)
-	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(LIBA) $(LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(LIBA) $(DIFFODE_LIBS)
 
 # Test programs link the command's modules too (config, model specs), not its main().
 $(BUILD)/tests/%: tests/%.c $(LIBA) $(CLI_LIB_OBJ) $(wildcard tests/*.h)

@@ -259,11 +259,16 @@ int main(int argc, char **argv)
                       .big_d = 64 };
     const int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
     const int speed_only = argc > 1 && strcmp(argv[1], "--speed") == 0;
+    const int ideal_only = argc > 1 && strcmp(argv[1], "--ideal") == 0;
+    if (ideal_only) {                   /* the ideal denoiser's rows alone, 1 BLAS thread */
+        openblas_set_num_threads(1);
+        return bench_ideal(0) == 0 ? 0 : 1;
+    }
     if (quick)
         cfg = (bench_cfg){ .n = 10000, .steps = 10, .reps = 2, .big_n = 512, .big_k = 200,
                            .big_d = 16 };
     else if (argc > 1 && !speed_only) {
-        fprintf(stderr, "usage: bench [--quick | --speed]\n");
+        fprintf(stderr, "usage: bench [--quick | --speed | --ideal]\n");
         return 2;
     }
     gsl_set_error_handler_off();

@@ -117,8 +117,26 @@ int dode_ode_rhs(dode_ode *ode, double sigma, const double *xbar, double *dxbar_
         return dode_ode_fail(ode, DODE_EINVAL, "ode: sigma = %g is not a finite value >= 0", sigma);
     const size_t len = ode->n * ode->dim;
     const double a = 1.0 / sqrt(1.0 + sigma * sigma);      /* x = a xbar */
-    uint64_t bad = 0;       /* the finiteness check rides along the scaling loop */
-    for (size_t i = 0; i < len; i++) {
+    /* The finiteness check rides along the scaling loop, two values at a time as GNU C
+     * vectors (gcc -O2 leaves a loop of unknown length scalar; x = a xbar rounds the same
+     * element-wise): with the eps check, this pass was 5-7% of a 2-D K = 3 solve. */
+    typedef double v2d __attribute__((vector_size(16)));
+    typedef uint64_t v2u __attribute__((vector_size(16)));
+    const v2u expo = { 0x7ff0000000000000ULL, 0x7ff0000000000000ULL };
+    const v2u lsb = { 0x0010000000000000ULL, 0x0010000000000000ULL };
+    v2u badv = { 0, 0 };
+    size_t i = 0;
+    for (; i + 2 <= len; i += 2) {
+        v2d v;
+        v2u bits;
+        memcpy(&v, xbar + i, sizeof v);
+        memcpy(&bits, xbar + i, sizeof bits);
+        v = a * v;
+        memcpy(ode->x + i, &v, sizeof v);
+        badv |= (bits & expo) + lsb;
+    }
+    uint64_t bad = badv[0] | badv[1];
+    for (; i < len; i++) {
         ode->x[i] = a * xbar[i];
         bad |= nonfinite_bit(xbar[i]);
     }

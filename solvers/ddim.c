@@ -78,9 +78,16 @@ static int ddim_step(dode_ode *ode, const dode_solver_opts *opts, const double *
         return rc;
     const double su = ddim_su(opts->ddim.eta, s, sn);
     const double c = sqrt(fmax(0.0, sn * sn - su * su));
-    for (size_t k = 0; k < len; k++) {
-        const double x0h = xbar[k] - s * ws[0][k];
-        xbar[k] = x0h + c * ws[0][k] + (su > 0 ? su * ws[1][k] : 0.0);
+    size_t k = 0;       /* pairs as GNU C vectors, element-wise the scalar roundings */
+    const double *e = ws[0], *z = ws[1];
+    for (; k + 2 <= len; k += 2) {
+        const solver_v2 ek = solver_ld2(e + k), x0h = solver_ld2(xbar + k) - s * ek;
+        const solver_v2 zero = { 0.0, 0.0 };
+        solver_st2(xbar + k, x0h + c * ek + (su > 0 ? su * solver_ld2(z + k) : zero));
+    }
+    for (; k < len; k++) {
+        const double x0h = xbar[k] - s * e[k];
+        xbar[k] = x0h + c * e[k] + (su > 0 ? su * z[k] : 0.0);
     }
     return DODE_OK;
 }
@@ -100,7 +107,13 @@ static int ddim_x_step(dode_ode *ode, const dode_solver_opts *opts, size_t i, do
         ? opts->ddim.eta * sqrt((1.0 - at / an) * (1.0 - an) / (1.0 - at)) : 0.0;
     const double c2 = sqrt(fmax(0.0, 1.0 - an - c1 * c1));
     const double sa = sqrt(at), sb = sqrt(1.0 - at), sna = sqrt(an);
-    for (size_t k = 0; k < len; k++) {
+    size_t k = 0;
+    for (; k + 2 <= len; k += 2) {
+        const solver_v2 ek = solver_ld2(e + k), x0 = (solver_ld2(x + k) - sb * ek) / sa;
+        const solver_v2 zero = { 0.0, 0.0 };
+        solver_st2(x + k, sna * x0 + c2 * ek + (c1 > 0 ? c1 * solver_ld2(z + k) : zero));
+    }
+    for (; k < len; k++) {
         const double x0 = (x[k] - sb * e[k]) / sa;
         x[k] = sna * x0 + c2 * e[k] + (c1 > 0 ? c1 * z[k] : 0.0);
     }

@@ -69,7 +69,6 @@ int dpm_multistep_order(int order, const double lam[3], const dode_solver_opts *
 static int multi_step(dode_ode *ode, const dode_solver_opts *opts, const double *sigmas,
                       size_t i, size_t steps, double *xbar, double *const *ws, void *ctx)
 {
-    (void)ode;
     (void)ws;
     multi_ws *w = ctx;
     const dpm_entry *e = w->e;
@@ -77,7 +76,10 @@ static int multi_step(dode_ode *ode, const dode_solver_opts *opts, const double 
     double *oldest = w->m[2];
     w->m[2] = w->m[1], w->m[1] = w->m[0], w->m[0] = oldest;
     w->lam[2] = w->lam[1], w->lam[1] = w->lam[0], w->lam[0] = -log(ss);
-    int rc = dpm_model_eval(&w->mod, xbar, ss, w->m[0]);
+    /* the data form's x0h and the update share one pass (solver_x0h_lincomb, issue 16) */
+    const int fuse = w->mod.form == DPM_DATA && w->mod.thresholding == 0 && ss != st && st != 0;
+    int rc = fuse ? dode_ode_rhs(ode, ss, xbar, w->m[0])
+                  : dpm_model_eval(&w->mod, xbar, ss, w->m[0]);
     if (rc != DODE_OK || ss == st)
         return rc;
     if (st == 0) {
@@ -89,8 +91,13 @@ static int multi_step(dode_ode *ode, const dode_solver_opts *opts, const double 
     const double c2 = (e->d2_taylor || opts->dpm.d2_taylor) ? 2.0 : 1.0;
     double wt[3];
     multi_weights(w, &c, k, opts->dpm.taylor, c2, wt);
-    dpm_lincomb(xbar, w->mod.len, c.k0, xbar, -c.c * wt[0], w->m[0], -c.c * wt[1],
-                w->m[k >= 2 ? 1 : 0], -c.c * wt[2], w->m[k >= 3 ? 2 : 0], 0.0, w->m[0]);
+    if (fuse)
+        solver_x0h_lincomb(xbar, w->mod.len, ss, xbar, w->m[0], c.k0, xbar, -c.c * wt[0],
+                           w->m[0], -c.c * wt[1], w->m[k >= 2 ? 1 : 0], -c.c * wt[2],
+                           w->m[k >= 3 ? 2 : 0], 0.0, w->m[0]);
+    else
+        solver_lincomb(xbar, w->mod.len, c.k0, xbar, -c.c * wt[0], w->m[0], -c.c * wt[1],
+                       w->m[k >= 2 ? 1 : 0], -c.c * wt[2], w->m[k >= 3 ? 2 : 0], 0.0, w->m[0]);
     return DODE_OK;
 }
 

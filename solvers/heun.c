@@ -20,12 +20,18 @@ static int heun_step(dode_ode *ode, dode_variable var, double u, double un, int 
         solver_axpy(xbar, du, ws[0], len);
         return DODE_OK;
     }
-    for (size_t k = 0; k < len; k++)
+    size_t k = 0;       /* pairs as GNU C vectors, element-wise the scalar roundings */
+    for (; k + 2 <= len; k += 2)
+        solver_st2(ws[1] + k, solver_ld2(xbar + k) + du * solver_ld2(ws[0] + k));
+    for (; k < len; k++)
         ws[1][k] = xbar[k] + du * ws[0][k];
     rc = dode_ode_rhs_in(ode, var, un, ws[1], ws[2]);
     if (rc != DODE_OK)
         return rc;
-    for (size_t k = 0; k < len; k++)
+    for (k = 0; k + 2 <= len; k += 2)
+        solver_st2(xbar + k, solver_ld2(xbar + k)
+                   + 0.5 * du * (solver_ld2(ws[0] + k) + solver_ld2(ws[2] + k)));
+    for (; k < len; k++)
         xbar[k] += 0.5 * du * (ws[0][k] + ws[2][k]);
     return DODE_OK;
 }

@@ -92,8 +92,7 @@ static int ms_step(dode_ode *ode, const dode_solver_opts *opts, const double *si
     rc = r->weights(ode, &r->h, sigmas[i + 1], ms_grid_t(ode, r->grid, i + 1), k, w, r->ctx);
     if (rc != DODE_OK)
         return rc;
-    for (int j = 0; j < k; j++)
-        solver_axpy(xbar, w[j], r->h.eps[j], solver_len(ode));
+    solver_axpy_n(xbar, k, w, (const double *const *)r->h.eps, solver_len(ode));
     return DODE_OK;
 }
 

@@ -20,7 +20,11 @@ static int rk4_step(dode_ode *ode, dode_variable var, double u, double un, int t
     for (int j = 0; j < 4; j++) {
         const double *y = xbar;
         if (j > 0) {
-            for (size_t k = 0; k < len; k++)
+            size_t k = 0;   /* pairs as GNU C vectors, element-wise the scalar roundings */
+            for (; k + 2 <= len; k += 2)
+                solver_st2(ws[4] + k, solver_ld2(xbar + k)
+                           + c[j] * du * solver_ld2(ws[j - 1] + k));
+            for (; k < len; k++)
                 ws[4][k] = xbar[k] + c[j] * du * ws[j - 1][k];
             y = ws[4];
         }
@@ -30,7 +34,12 @@ static int rk4_step(dode_ode *ode, dode_variable var, double u, double un, int t
         if (rc != DODE_OK)
             return rc;
     }
-    for (size_t k = 0; k < len; k++)
+    size_t k = 0;
+    for (; k + 2 <= len; k += 2)
+        solver_st2(xbar + k, solver_ld2(xbar + k)
+                   + du * (b[0] * solver_ld2(ws[0] + k) + b[1] * solver_ld2(ws[1] + k)
+                           + b[2] * solver_ld2(ws[2] + k) + b[3] * solver_ld2(ws[3] + k)));
+    for (; k < len; k++)
         xbar[k] += du * (b[0] * ws[0][k] + b[1] * ws[1][k] + b[2] * ws[2][k]
                          + b[3] * ws[3][k]);
     return DODE_OK;

@@ -112,7 +112,6 @@ static void unipc_weights(double e1, double B, int k, const double *rks, const d
 static int unipc_step(dode_ode *ode, const dode_solver_opts *opts, const double *sigmas,
                       size_t i, size_t steps, double *xbar, double *const *ws, void *ctx)
 {
-    (void)ode;
     (void)ws;
     unipc_ws *w = ctx;
     const int order = w->order;
@@ -137,19 +136,27 @@ static int unipc_step(dode_ode *ode, const dode_solver_opts *opts, const double 
         unipc_rhos(k - 1, rks, b, rho_p);
     unipc_weights(dpm_e1(c.z), B, k, rks, rho_p, 0.0, wt, &wt_t);
     double *const *m = w->m;
-    dpm_lincomb(w->u, w->mod.len, c.k0, xbar, -c.c * wt[0], m[0], -c.c * wt[1],
-                m[k >= 2 ? 1 : 0], -c.c * wt[2], m[k >= 3 ? 2 : 0], 0.0, m[0]);
+    solver_lincomb(w->u, w->mod.len, c.k0, xbar, -c.c * wt[0], m[0], -c.c * wt[1],
+                   m[k >= 2 ? 1 : 0], -c.c * wt[2], m[k >= 3 ? 2 : 0], 0.0, m[0]);
     if (i + 1 == steps) {                   /* no corrector at the last step */
         memcpy(xbar, w->u, w->mod.len * sizeof *xbar);
         return DODE_OK;
     }
-    int rc = dpm_model_eval(&w->mod, w->u, st, m[3]);
+    /* the data form's x0h at the predicted point and the corrector share one pass
+     * (solver_x0h_lincomb, issue 16) */
+    const int fuse = w->mod.form == DPM_DATA && w->mod.thresholding == 0;
+    int rc = fuse ? dode_ode_rhs(ode, st, w->u, m[3]) : dpm_model_eval(&w->mod, w->u, st, m[3]);
     if (rc != DODE_OK)
         return rc;
     unipc_rhos(k, rks, b, rho_c);
     unipc_weights(dpm_e1(c.z), B, k, rks, rho_c, rho_c[k - 1], wt, &wt_t);
-    dpm_lincomb(xbar, w->mod.len, c.k0, xbar, -c.c * wt[0], m[0], -c.c * wt[1],
-                m[k >= 2 ? 1 : 0], -c.c * wt[2], m[k >= 3 ? 2 : 0], -c.c * wt_t, m[3]);
+    if (fuse)
+        solver_x0h_lincomb(xbar, w->mod.len, st, w->u, m[3], c.k0, xbar, -c.c * wt[0], m[0],
+                           -c.c * wt[1], m[k >= 2 ? 1 : 0], -c.c * wt[2], m[k >= 3 ? 2 : 0],
+                           -c.c * wt_t, m[3]);
+    else
+        solver_lincomb(xbar, w->mod.len, c.k0, xbar, -c.c * wt[0], m[0], -c.c * wt[1],
+                       m[k >= 2 ? 1 : 0], -c.c * wt[2], m[k >= 3 ? 2 : 0], -c.c * wt_t, m[3]);
     double *spare = w->m[3];                /* m_t (at the predicted point) is newest */
     w->m[3] = w->m[2], w->m[2] = w->m[1], w->m[1] = w->m[0], w->m[0] = spare;
     w->lam[2] = w->lam[1], w->lam[1] = w->lam[0], w->lam[0] = -log(st);

@@ -218,13 +218,13 @@ static int restart_setup(dode_ode *ode, const dode_grid *grid, restart_ctx *c,
         if (rc != DODE_OK)
             return rc;
         size_t j = c->count++;                  /* insertion by grid index */
-        for (; j > 0 && c->iv[j - 1].at > v->at; j--) {
+        from[j] = i;
+        for (; j > 0 && c->iv[j - 1].at > c->iv[j].at; j--) {
             const restart_iv t = c->iv[j - 1];
             c->iv[j - 1] = c->iv[j], c->iv[j] = t;
             const size_t f = from[j - 1];
             from[j - 1] = from[j], from[j] = f;
         }
-        from[j] = i;
         if (j > 0 && c->iv[j - 1].at == c->iv[j].at)
             return dode_ode_fail(ode, DODE_EINVAL, "restart_list intervals %zu and %zu both "
                                  "restart at the grid point sigma %g (index %zu)",

@@ -314,6 +314,11 @@ START_TEST(restart_list_draws_per_restart_and_step_and_meets_intervals_in_grid_o
                                            "restart_gamma", "0.05", NULL };
     assert_split_invariant("restart", kv, 6, 10);
     assert_same("restart", kv, "restart", swapped, 6, 0, 0.0);
+    static const char *const three[] = { "restart_list", "0.06:1:1:2;0.5:3:2:3;0.2:2:1:2",
+                                         "restart_gamma", "0.1", NULL };
+    static const char *const rotated[] = { "restart_list", "0.2:2:1:2;0.06:1:1:2;0.5:3:2:3",
+                                           "restart_gamma", "0.1", NULL };
+    assert_same("restart", three, "restart", rotated, 30, 0, 0.0);
     test_problem p = test_problem_new(0, 2);
     dode_grid g = test_grid(p.sched, DODE_SPACING_LOGSNR, 6, 0);
     dode_noise *noise = dode_noise_new_seeded(SEED, NULL, 0);

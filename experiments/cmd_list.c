@@ -83,6 +83,9 @@ static void list_options(void)
                                                                       : "");
         else if (r->kind == DODE_OPTION_COUNT)
             snprintf(values, sizeof values, "integer >= %g", r->lo);
+        else if (r->kind == DODE_OPTION_RESTART_LIST)
+            snprintf(values, sizeof values, "tmin:tmax:K:steps;... (up to %d)",
+                     DODE_RESTART_MAX);
         else if (isfinite(r->hi))
             snprintf(values, sizeof values, "%c%g, %g%c", r->lo_open ? '(' : '[', r->lo,
                      r->hi, r->hi_open ? ')' : ']');

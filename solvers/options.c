@@ -25,7 +25,8 @@ void dode_solver_opts_init(dode_solver_opts *o)
         .unipc = { .bh = 2 },
         .threshold = { .kind = 0, .clip_value = 1.0, .dynamic_ratio = 0.995 },
         .sde = { .s_noise = 1.0, .s_churn = 0.0, .s_tmin = NAN, .s_tmax = NAN },
-        .restart = { .k = 1, .steps = 2, .tmin = 0.06, .tmax = 1.0 },
+        .restart = { .k = 1, .steps = 2, .tmin = 0.06, .tmax = 1.0, .count = 0,
+                     .gamma = 0.0 },
         .er = { .fn = DODE_ER_FN_SDE5 },
         .sa = { .predictor = 2, .corrector = 2, .tau = 1.0 },
         .denoise_to_zero = 0, .noise = NULL, .given = 0,
@@ -172,6 +173,13 @@ static const dode_solver_option table[] = {
       .offset = AT(restart.tmax), .lo = 0, .lo_open = 1, .hi = INFINITY,
       .default_text = "1", .readers = "restart",
       .help = "restart interval's high sigma, where each restart jumps to" },
+    { .id = DODE_OPT_RESTART_LIST, .key = "restart_list", .kind = DODE_OPTION_RESTART_LIST,
+      .offset = AT(restart), .default_text = "(the one interval above)", .readers = "restart",
+      .help = "several intervals tmin:tmax:K:steps;... (replaces restart_k/steps/tmin/tmax)" },
+    { .id = DODE_OPT_RESTART_GAMMA, .key = "restart_gamma", .kind = DODE_OPTION_REAL,
+      .offset = AT(restart.gamma), .lo = 0, .hi = INFINITY, .default_text = "0",
+      .readers = "restart",
+      .help = "churn of each backward step, sigma -> sigma (1 + gamma), in [s_tmin, s_tmax]" },
     { .id = DODE_OPT_ER_FN, .key = "er_fn", .kind = DODE_OPTION_CHOICE, .offset = AT(er.fn),
       .choices = er_fns, .values = er_fn_values, .default_text = "sde5",
       .readers = "er-sde1, er-sde2, er-sde3",
@@ -252,6 +260,89 @@ static int parse_bool(const char *s, int *out)
     return 0;
 }
 
+/* One restart_list interval "tmin:tmax:K:steps" (number `at`, from 1), len bytes of s.
+ * The message names the interval, the bad field and its value. */
+static int restart_interval_parse(const char *s, size_t len, size_t at,
+                                  dode_restart_interval *iv, char *err, size_t errlen)
+{
+    static const char *const names[4] = { "tmin", "tmax", "K", "steps" };
+    char text[128];
+    char *field[4];
+    size_t n = 0;
+    if (len >= sizeof text)
+        return dode_fail(err, errlen, DODE_EINVAL, "interval %zu is longer than %zu "
+                         "characters", at, sizeof text - 1);
+    memcpy(text, s, len);
+    text[len] = '\0';
+    char shown[128];
+    memcpy(shown, text, len + 1);
+    for (char *p = text; n < 4; n++) {
+        field[n] = p;
+        char *colon = strchr(p, ':');
+        if (colon == NULL) {
+            n++;
+            break;
+        }
+        *colon = '\0';
+        p = colon + 1;
+        if (n == 3)
+            return dode_fail(err, errlen, DODE_EINVAL, "interval %zu \"%s\": expected "
+                             "tmin:tmax:K:steps, got more than 4 fields", at, shown);
+    }
+    if (n != 4)
+        return dode_fail(err, errlen, DODE_EINVAL, "interval %zu \"%s\": expected "
+                         "tmin:tmax:K:steps, got %zu field%s", at, shown, n, n == 1 ? "" : "s");
+    double t[2];
+    size_t c[2];
+    for (size_t f = 0; f < 4; f++) {
+        char *end;
+        if (f < 2) {
+            t[f] = strtod(field[f], &end);
+            if (end == field[f] || *end != '\0' || !isfinite(t[f]) || !(t[f] > 0))
+                return dode_fail(err, errlen, DODE_EINVAL, "interval %zu \"%s\": %s \"%s\" "
+                                 "is not a finite number > 0", at, shown, names[f], field[f]);
+            continue;
+        }
+        errno = 0;
+        const unsigned long long v = strtoull(field[f], &end, 10);
+        if (*field[f] < '0' || *field[f] > '9' || *end != '\0' || errno == ERANGE
+            || v > (unsigned long long)SIZE_MAX || (f == 3 && v < 1))
+            return dode_fail(err, errlen, DODE_EINVAL, "interval %zu \"%s\": %s \"%s\" is "
+                             "not a whole number >= %d", at, shown, names[f], field[f], f == 3);
+        c[f - 2] = (size_t)v;
+    }
+    if (!(t[1] > t[0]))
+        return dode_fail(err, errlen, DODE_EINVAL, "interval %zu \"%s\": tmax %g is not "
+                         "above tmin %g", at, shown, t[1], t[0]);
+    *iv = (dode_restart_interval){ .tmin = t[0], .tmax = t[1], .k = c[0], .steps = c[1] };
+    return DODE_OK;
+}
+
+/* restart_list "tmin:tmax:K:steps;...": 1 to DODE_RESTART_MAX intervals into o->restart
+ * (count and list), all or nothing. */
+static int restart_list_parse(dode_solver_opts *o, const char *value, char *err,
+                              size_t errlen)
+{
+    dode_restart_interval list[DODE_RESTART_MAX];
+    size_t count = 0;
+    for (const char *p = value;; count++) {
+        const char *semi = strchr(p, ';');
+        if (count == DODE_RESTART_MAX)
+            return dode_fail(err, errlen, DODE_EINVAL, "more than %d intervals",
+                             DODE_RESTART_MAX);
+        const int rc = restart_interval_parse(p, semi ? (size_t)(semi - p) : strlen(p),
+                                              count + 1, &list[count], err, errlen);
+        if (rc != DODE_OK)
+            return rc;
+        if (semi == NULL)
+            break;
+        p = semi + 1;
+    }
+    o->restart.count = count + 1;
+    memcpy(o->restart.list, list, (count + 1) * sizeof *list);
+    return DODE_OK;
+}
+
 int dode_solver_opts_set(dode_solver_opts *o, const char *key, const char *value,
                          char *err, size_t errlen)
 {
@@ -300,6 +391,12 @@ int dode_solver_opts_set(dode_solver_opts *o, const char *key, const char *value
         }
         choices_text(r, text, sizeof text);
         return dode_fail(err, errlen, DODE_ENOTFOUND, "\"%s\" is not one of %s", value, text);
+    case DODE_OPTION_RESTART_LIST: {
+        const int rc = restart_list_parse(o, value, err, errlen);
+        if (rc != DODE_OK)
+            return rc;
+        break;
+    }
     }
     o->given |= 1ul << r->id;
     return DODE_OK;
@@ -334,6 +431,16 @@ int dode_solver_opts_check(const dode_solver_opts *o, char *err, size_t errlen)
             }
         }
     }
+    if (o->restart.count > DODE_RESTART_MAX)
+        return dode_fail(err, errlen, DODE_EINVAL, "restart_list: %zu intervals, at most %d",
+                         o->restart.count, DODE_RESTART_MAX);
+    for (size_t i = 0; i < o->restart.count; i++) {
+        const dode_restart_interval *iv = &o->restart.list[i];
+        if (!(iv->tmin > 0 && iv->tmax > iv->tmin && isfinite(iv->tmax)) || iv->steps < 1)
+            return dode_fail(err, errlen, DODE_EINVAL, "restart_list interval %zu: need 0 < "
+                             "tmin < tmax finite and steps >= 1, got %g:%g:%zu:%zu", i + 1,
+                             iv->tmin, iv->tmax, iv->k, iv->steps);
+    }
     if (o->ddim.eta > 0 && o->noise == NULL)
         return dode_fail(err, errlen, DODE_EINVAL, "eta = %g > 0 needs a noise source "
                          "(opts->noise)", o->ddim.eta);
@@ -362,6 +469,13 @@ void dode_solver_option_format(const dode_solver_option *r, const dode_solver_op
             }
         }
         snprintf(buf, len, "%d", *(const int *)field);
+        return;
+    case DODE_OPTION_RESTART_LIST:
+        snprintf(buf, len, "%s", o->restart.count ? "" : "(not given)");
+        for (size_t i = 0; i < o->restart.count && i < DODE_RESTART_MAX; i++)
+            snprintf(buf + strlen(buf), len - strlen(buf), "%s%.17g:%.17g:%zu:%zu",
+                     i ? ";" : "", o->restart.list[i].tmin, o->restart.list[i].tmax,
+                     o->restart.list[i].k, o->restart.list[i].steps);
         return;
     }
 }

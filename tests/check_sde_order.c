@@ -283,6 +283,144 @@ START_TEST(restart_refuses_an_interval_off_the_grid_or_the_schedule)
 }
 END_TEST
 
+/* restart_list: one interval equals the four single options bit for bit (the defaults and
+ * other values); K = 0 in every interval is heun, with or without restart_gamma. */
+START_TEST(restart_list_of_one_interval_is_the_single_options_bit_for_bit)
+{
+    static const char *const dflt[] = { "restart_list", "0.06:1:1:2", NULL };
+    static const char *const one[] = { "restart_list", "0.3:2:3:4", NULL };
+    static const char *const four[] = { "restart_tmin", "0.3", "restart_tmax", "2",
+                                        "restart_k", "3", "restart_steps", "4", NULL };
+    assert_same("restart", dflt, "restart", NULL, 30, 0, 0.0);
+    assert_same("restart", one, "restart", four, 30, 0, 0.0);
+    assert_same("restart", one, "restart", four, 30, 1, 0.0);
+    static const char *const k0[] = { "restart_list", "0.06:1:0:2;0.5:3:0:5", NULL };
+    static const char *const k0g[] = { "restart_list", "0.06:1:0:2;0.5:3:0:5",
+                                       "restart_gamma", "0.05", NULL };
+    assert_same("restart", k0, "heun", NULL, 30, 0, 1e-12);
+    assert_same("restart", k0g, "heun", NULL, 30, 1, 1e-12);
+}
+END_TEST
+
+/* Two intervals with churn: each restart takes one draw for its jump and one per backward
+ * step (gamma > 0), 2 (1 + 2) + 1 (1 + 3) = 10, split-invariant; NFE is the main pass's
+ * 2 S plus 2 K steps of each interval; and in the order the main pass meets them,
+ * whatever order the list gives. */
+START_TEST(restart_list_draws_per_restart_and_step_and_meets_intervals_in_grid_order)
+{
+    static const char *const kv[] = { "restart_list", "0.06:1:2:2;0.5:3:1:3",
+                                      "restart_gamma", "0.05", NULL };
+    static const char *const swapped[] = { "restart_list", "0.5:3:1:3;0.06:1:2:2",
+                                           "restart_gamma", "0.05", NULL };
+    assert_split_invariant("restart", kv, 6, 10);
+    assert_same("restart", kv, "restart", swapped, 6, 0, 0.0);
+    static const char *const three[] = { "restart_list", "0.06:1:1:2;0.5:3:2:3;0.2:2:1:2",
+                                         "restart_gamma", "0.1", NULL };
+    static const char *const rotated[] = { "restart_list", "0.2:2:1:2;0.06:1:1:2;0.5:3:2:3",
+                                           "restart_gamma", "0.1", NULL };
+    assert_same("restart", three, "restart", rotated, 30, 0, 0.0);
+    test_problem p = test_problem_new(0, 2);
+    dode_grid g = test_grid(p.sched, DODE_SPACING_LOGSNR, 6, 0);
+    dode_noise *noise = dode_noise_new_seeded(SEED, NULL, 0);
+    dode_solver_opts o = opts_with(noise, kv);
+    double *x = test_xbar_T(2, DIM, g.sigma[0], SEED);
+    solve_ok("restart", &p, &g, x, &o);
+    ck_assert_uint_eq(p.ode->nfe, 2 * 6 + 2 * 2 * 2 + 2 * 1 * 3);
+    free(x);
+    dode_noise_free(noise);
+    dode_grid_free(&g);
+    test_problem_free(&p);
+}
+END_TEST
+
+/* The exact law (law.h probes every announced draw) of two intervals, with and without
+ * churn, is what 20000 Monte Carlo rows find. */
+START_TEST(restart_list_law_matches_monte_carlo_for_two_intervals)
+{
+    static const char *const two[] = { "restart_list", "0.06:1:2:2;0.5:3:1:3", NULL };
+    static const char *const churn[] = { "restart_list", "0.06:1:2:2;0.5:3:1:3",
+                                         "restart_gamma", "0.3", NULL };
+    assert_monte_carlo_matches_law("restart", two, 6);
+    assert_monte_carlo_matches_law("restart", churn, 6);
+}
+END_TEST
+
+/* Churn keeps the marginal: a backward step adds sqrt(sigmah^2 - sigma^2) z, the exact
+ * forward kernel from sigma to sigmah, then follows the flow from sigmah, so from the
+ * model's own marginal at sigma_T every kernel keeps the data's law up to the flow step's
+ * error, and refining the backward passes (restart_gamma 0.05, the reference's, 64 -> 512
+ * Heun steps) takes W2 towards 0: measured 4.5e-4 -> 5.7e-5, first order in the steps;
+ * tested >= 4x smaller. A churn of the wrong size (sigmah^2 + sigma^2, or no sigma^2)
+ * adds or removes variance at every step, an error that grows with the steps. */
+START_TEST(restart_churn_keeps_the_marginal)
+{
+    enum { S = 320 };
+    static const char *const coarse[] = { "restart_list", "0.06:1:2:64;0.5:3:2:64",
+                                          "restart_gamma", "0.05", NULL };
+    static const char *const fine[] = { "restart_list", "0.06:1:2:512;0.5:3:2:512",
+                                        "restart_gamma", "0.05", NULL };
+    const double w64 = law_w2("restart", coarse, S, 1), w512 = law_w2("restart", fine, S, 1);
+    ck_assert_msg(w512 * 4 <= w64 && w512 < 1e-4, "restart with churn: W2 %g at 64 steps, "
+                  "%g at 512", w64, w512);
+}
+END_TEST
+
+/* A bad restart_list is refused by the setter with a message naming the interval and the
+ * field, and leaves the options unchanged; two intervals at one grid point, a list with
+ * the single options, and a churned tmax beyond the schedule are refused by the solve. */
+START_TEST(restart_list_refuses_bad_lists_naming_the_field)
+{
+    static const struct { const char *value, *want; } bad[] = {
+        { "0.06:1:1", "interval 1 \"0.06:1:1\": expected tmin:tmax:K:steps, got 3 fields" },
+        { "0.06:1:1:2:5", "got more than 4 fields" },
+        { "0.06:1:1:2;x:1:1:2", "interval 2 \"x:1:1:2\": tmin \"x\" is not a finite number" },
+        { "0.06:nan:1:2", "tmax \"nan\" is not a finite number > 0" },
+        { "0.06:1:-1:2", "K \"-1\" is not a whole number >= 0" },
+        { "0.06:1:1:0", "steps \"0\" is not a whole number >= 1" },
+        { "0.06:1:1:2;", "interval 2 \"\": expected tmin:tmax:K:steps, got 1 field" },
+        { "2:1:1:2", "tmax 1 is not above tmin 2" },
+        { "0:1:1:2", "tmin \"0\" is not a finite number > 0" },
+        { "1:2:1:1;1:2:1:1;1:2:1:1;1:2:1:1;1:2:1:1;1:2:1:1;1:2:1:1;1:2:1:1;1:2:1:1",
+          "more than 8 intervals" },
+    };
+    char err[ERRLEN];
+    dode_solver_opts o;
+    dode_solver_opts_init(&o);
+    ck_assert_int_eq(dode_solver_opts_set(&o, "restart_list", "0.3:2:3:4", err, sizeof err),
+                     DODE_OK);
+    const dode_solver_opts before = o;
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        err[0] = '\0';
+        ck_assert_int_eq(dode_solver_opts_set(&o, "restart_list", bad[i].value, err,
+                                              sizeof err), DODE_EINVAL);
+        ck_assert_msg(strstr(err, bad[i].want) != NULL, "\"%s\": \"%s\" lacks \"%s\"",
+                      bad[i].value, err, bad[i].want);
+        ck_assert_msg(memcmp(&o, &before, sizeof o) == 0, "\"%s\" changed the options",
+                      bad[i].value);
+    }
+    ck_assert_int_eq(dode_solver_opts_set(&o, "restart_gamma", "-0.1", err, sizeof err),
+                     DODE_EINVAL);
+    o.restart.list[0].steps = 0;                  /* a field written directly */
+    ck_assert_int_eq(dode_solver_opts_check(&o, err, sizeof err), DODE_EINVAL);
+    ck_assert_msg(strstr(err, "restart_list interval 1") != NULL, "%s", err);
+    test_problem p = test_problem_new(0, 1);
+    dode_grid g = test_grid(p.sched, DODE_SPACING_LOGSNR, 8, 0);
+    dode_noise *noise = dode_noise_new_seeded(1, NULL, 0);
+    static const char *const same[] = { "restart_list", "0.06:1:1:2;0.07:2:1:2", NULL };
+    static const char *const both[] = { "restart_list", "0.06:1:1:2", "restart_k", "2", NULL };
+    static const char *const top[] = { "restart_list", "0.06:150:1:2", "restart_gamma",
+                                       "0.1", NULL };
+    expect_refused("restart", same, noise, &g, DODE_EINVAL, "intervals 1 and 2 both restart "
+                   "at the grid point");
+    expect_refused("restart", both, noise, &g, DODE_EINVAL, "not both (restart_k given)");
+    expect_refused("restart", top, noise, &g, DODE_EINVAL, "restart_tmax 150 (with "
+                   "restart_gamma) is beyond the schedule's largest sigma");
+    dode_noise_free(noise);
+    dode_grid_free(&g);
+    test_problem_free(&p);
+}
+END_TEST
+
 /* ---- ER-SDE ---- */
 
 /* er_fn = ode makes the first-order step DDIM's (r = sigma'/sigma, no noise); er_fn = sde
@@ -583,6 +721,69 @@ START_TEST(every_sde_sampler_has_strong_order_one_on_additive_noise)
 }
 END_TEST
 
+/* The median of n doubles (sorts a). */
+static double median(double *a, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        const double v = a[i];
+        size_t j = i;
+        for (; j > 0 && a[j - 1] > v; j--)
+            a[j] = a[j - 1];
+        a[j] = v;
+    }
+    return n % 2 ? a[n / 2] : 0.5 * (a[n / 2 - 1] + a[n / 2]);
+}
+
+/* Per-path errors |x_i - ref_i| of n paths into d. */
+static void path_errors(const double *x, const double *ref, size_t n, double *d)
+{
+    for (size_t i = 0; i < n; i++) {
+        double q = 0;
+        for (size_t j = 0; j < DIM; j++)
+            q += (x[i * DIM + j] - ref[i * DIM + j]) * (x[i * DIM + j] - ref[i * DIM + j]);
+        d[i] = sqrt(q);
+    }
+}
+
+/* On the mixture the noise is still additive, so a path that ends in the same mode as
+ * its fine-grid reference converges at strong order 1; but a few paths end in another
+ * mode (a coarse step crosses the boundary between two modes that the fine path did not
+ * cross), an O(1) error whose frequency falls with the step. Those dominate the RMS
+ * (measured at 1000 paths, Euler-Maruyama 32 -> 512 steps: 104, 43, 19, 5, 1 switched
+ * paths, RMS orders 0.70, 0.76, 1.22, 0.66), so its slope is not clean; the median path
+ * error is blind to them and halves with the step (tested: order 1 within 0.15 from 128
+ * to 256 steps, for euler-maruyama and sde-dpm1, 400 paths, one 4096-step path). */
+START_TEST(strong_order_on_the_mixture_is_one_for_the_median_path)
+{
+    enum { N = 400, SF = 4096 };
+    test_problem p = test_problem_new(0, N);
+    dode_grid fine = test_grid(p.sched, DODE_SPACING_LOGSNR, SF, 0);
+    const size_t len = N * DIM;
+    double *xi = malloc(SF * len * sizeof *xi), d[N];
+    dode_noise *src = dode_noise_new_seeded(9, NULL, 0);
+    for (size_t f = 0; f < SF; f++)
+        ck_assert_int_eq(dode_noise_fill(src, f, N, DIM, xi + f * len), DODE_OK);
+    for (size_t c = 0; c < 2; c++) {               /* euler-maruyama, sde-dpm1 */
+        const strong_case *sc = &strong_cases[c];
+        double *ref = strong_solve(sc, &p, fine.sigma, xi, SF, 1, N), e[2];
+        for (int k = 0; k < 2; k++) {
+            double *x = strong_solve(sc, &p, fine.sigma, xi, SF, (size_t)(32 >> k), N);
+            path_errors(x, ref, N, d);
+            e[k] = median(d, N);
+            free(x);
+        }
+        const double order = log2(e[0] / e[1]);
+        ck_assert_msg(fabs(order - 1.0) < 0.15, "%s on the mixture: median path error %g -> "
+                      "%g, order %.3f", sc->name, e[0], e[1], order);
+        free(ref);
+    }
+    free(xi);
+    dode_noise_free(src);
+    dode_grid_free(&fine);
+    test_problem_free(&p);
+}
+END_TEST
+
 static Suite *sde_order_suite(void)
 {
     Suite *s = suite_create("sde_order");
@@ -593,6 +794,11 @@ static Suite *sde_order_suite(void)
     tcase_add_test(tc, restart_law_matches_monte_carlo);
     tcase_add_test(tc, each_restart_contracts_the_start_error_by_the_flow_ratio);
     tcase_add_test(tc, restart_refuses_an_interval_off_the_grid_or_the_schedule);
+    tcase_add_test(tc, restart_list_of_one_interval_is_the_single_options_bit_for_bit);
+    tcase_add_test(tc, restart_list_draws_per_restart_and_step_and_meets_intervals_in_grid_order);
+    tcase_add_test(tc, restart_list_law_matches_monte_carlo_for_two_intervals);
+    tcase_add_test(tc, restart_churn_keeps_the_marginal);
+    tcase_add_test(tc, restart_list_refuses_bad_lists_naming_the_field);
     tcase_add_test(tc, er_sde1_is_ddim_without_noise_and_sde_dpmpp1_with_the_full_sde);
     tcase_add_test(tc, er_sde_orders_in_law_are_one_two_two);
     tcase_add_test(tc, er_sde_law_matches_monte_carlo_and_the_batch_split);
@@ -603,6 +809,7 @@ static Suite *sde_order_suite(void)
     tcase_add_test(tc, sa_solver_law_matches_monte_carlo_and_the_batch_split);
     tcase_add_test(tc, sa_solver_refuses_bad_orders_repeated_levels_and_missing_noise);
     tcase_add_test(tc, every_sde_sampler_has_strong_order_one_on_additive_noise);
+    tcase_add_test(tc, strong_order_on_the_mixture_is_one_for_the_median_path);
     suite_add_tcase(s, tc);
     return s;
 }

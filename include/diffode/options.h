@@ -24,10 +24,18 @@ typedef enum {
     DODE_OPT_UNIPC_BH, DODE_OPT_THRESHOLDING, DODE_OPT_CLIP_VALUE, DODE_OPT_DYNAMIC_RATIO,
     DODE_OPT_DENOISE_TO_ZERO, DODE_OPT_S_NOISE, DODE_OPT_S_CHURN, DODE_OPT_S_TMIN,
     DODE_OPT_S_TMAX, DODE_OPT_RESTART_K, DODE_OPT_RESTART_STEPS, DODE_OPT_RESTART_TMIN,
-    DODE_OPT_RESTART_TMAX, DODE_OPT_ER_FN, DODE_OPT_SA_PREDICTOR, DODE_OPT_SA_CORRECTOR,
+    DODE_OPT_RESTART_TMAX, DODE_OPT_RESTART_LIST, DODE_OPT_RESTART_GAMMA, DODE_OPT_ER_FN, DODE_OPT_SA_PREDICTOR, DODE_OPT_SA_CORRECTOR,
     DODE_OPT_SA_TAU,
     DODE_OPT_COUNT
 } dode_option_id;
+
+/* One restart interval of restart_list (the reference's restart_info entry [N, K, t_min,
+ * t_max] with steps = N - 1), and the most a list holds. */
+enum { DODE_RESTART_MAX = 8 };
+typedef struct {
+    double tmin, tmax;           /* sigma; 0 < tmin < tmax */
+    size_t k, steps;             /* restarts, Heun steps of each backward pass (>= 1) */
+} dode_restart_interval;
 
 /* ER-SDE noise scale functions (er_fn; solvers/sde_er.c gives each formula). */
 typedef enum {
@@ -80,6 +88,11 @@ typedef struct {
         size_t k;                /* restarts (default 1; 0 is heun) */
         size_t steps;            /* Heun steps of each backward pass (default 2) */
         double tmin, tmax;       /* the interval in sigma (default 0.06, 1) */
+        /* restart_list: several intervals, replacing the four above (count 0: not given) */
+        size_t count;
+        dode_restart_interval list[DODE_RESTART_MAX];
+        double gamma;            /* churn of each backward step (reference's restart_gamma,
+                                    where s_tmin <= sigma <= s_tmax; default 0) */
     } restart;
     struct { int fn; } er;       /* ER-SDE noise scale function (dode_er_fn; default sde5) */
     /* SA-Solver (diffusers SASolverScheduler): orders 1..4 (corrector 0: none), and tau
@@ -122,7 +135,9 @@ typedef enum {
     DODE_OPTION_REAL,      /* double in [lo, hi] (open ends as the row says), finite */
     DODE_OPTION_COUNT,     /* size_t >= lo */
     DODE_OPTION_BOOL,      /* int 0/1: yes/no, true/false, on/off, 1/0 */
-    DODE_OPTION_CHOICE     /* int: values[k] for the value spelled choices[k] */
+    DODE_OPTION_CHOICE,    /* int: values[k] for the value spelled choices[k] */
+    DODE_OPTION_RESTART_LIST   /* the restart sub-struct's count and list, spelled
+                                  "tmin:tmax:K:steps;..." (1 to DODE_RESTART_MAX entries) */
 } dode_option_kind;
 
 /* One row of the table. */

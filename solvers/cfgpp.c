@@ -21,6 +21,16 @@
  * update keeps a jump sigma (eps_u - eps_l) that does not shrink with the step
  * (docs/guidance.md), so their `order` below is their order at lambda = 0.
  *
+ * cfgpp-euler-a (class EulerAncestralCFGppSolver, the same file and commit), k-diffusion's
+ * get_ancestral_step with eta (opts->ddim.eta, default 1 as in the code):
+ *     sigma_up = min(sigma', eta sqrt(sigma'^2 (sigma^2 - sigma'^2) / sigma^2)),
+ *     sigma_down = sqrt(sigma'^2 - sigma_up^2),
+ *     xbar' = x0_l + sigma_down eps_u + sigma_up z_i      (no noise on a step to 0)
+ * (the code's d = to_d(x, sigma, uncond_denoised) is eps_u), z_i = s_noise times draw i of
+ * opts->noise, taken after the model call. eta = 0 gives sigma_down = sigma', cfgpp-ddim's
+ * update. The official loop decodes the last step's denoised; as above, here the last step
+ * lands on the grid's last sigma. First order at lambda = 0 (euler-a's).
+ *
  * lambda is the guided model's own scale (a `gmm:FILE,class=C,cfg=LAMBDA` spec or
  * dode_guided_new), and both predictions come from one call of dode_guided_parts, one NFE
  * (the guided model's call, as its eps is one NFE). A model that is not a guided model has
@@ -31,6 +41,7 @@
 #include "diffode/guidance.h"
 #include "diffode/solver.h"
 #include "diffode/status.h"
+#include "sde.h"
 #include "solver_impl.h"
 
 /* Both parts at (xbar, sigma) into eg (guided) and eu (unconditional): one NFE. */
@@ -81,21 +92,79 @@ static int cfgpp_step(dode_ode *ode, const dode_solver_opts *opts, const double 
     return DODE_OK;
 }
 
-static int cfgpp_solve(const dode_solver_type *self, dode_ode *ode, const dode_grid *grid,
-                       double *xbar, const dode_solver_opts *opts, dode_trace *trace)
+/* k-diffusion's get_ancestral_step (as solvers/sde_ancestral.c): eta = 0 or a step that does
+ * not go down gives (sigma', 0). */
+static void cfgpp_ancestral_sizes(double eta, double s, double sn, double *down, double *up)
 {
-    double lambda = 0;
-    if (dode_guided_scale(ode->model, &lambda) != DODE_OK)
+    if (!(eta > 0) || !(sn < s)) {
+        *down = sn;
+        *up = 0.0;
+        return;
+    }
+    *up = fmin(sn, eta * sqrt(sn * sn * (s * s - sn * sn) / (s * s)));
+    *down = sqrt(sn * sn - *up * *up);
+}
+
+/* ws[0]: eps_l, ws[1]: eps_u, ws[2]: the draw. ctx: eta. */
+static int cfgpp_ancestral_step(dode_ode *ode, const dode_solver_opts *opts,
+                                const double *sigmas, size_t i, size_t steps, double *xbar,
+                                double *const *ws, void *ctx)
+{
+    (void)steps;
+    const double eta = *(const double *)ctx, s = sigmas[i], sn = sigmas[i + 1];
+    const size_t len = solver_len(ode);
+    double down, up;
+    int rc = cfgpp_parts(ode, s, xbar, ws[0], ws[1]);
+    if (rc != DODE_OK)
+        return rc;
+    cfgpp_ancestral_sizes(eta, s, sn, &down, &up);
+    const int noisy = sn > 0 && up > 0;
+    if (noisy && (rc = sde_draw(ode, opts, i, ws[2])) != DODE_OK)
+        return rc;
+    for (size_t k = 0; k < len; k++)
+        xbar[k] = xbar[k] - s * ws[0][k] + down * ws[1][k] + (noisy ? up * ws[2][k] : 0.0);
+    return DODE_OK;
+}
+
+/* lambda of the guided model, or the refusal cfgpp_solve and cfgpp_ancestral_solve share. */
+static int cfgpp_lambda(dode_ode *ode, double *lambda)
+{
+    if (dode_guided_scale(ode->model, lambda) != DODE_OK)
         return dode_ode_fail(ode, DODE_EUNSUPPORTED, "needs a guided model (--class C "
                              "--cfg-scale LAMBDA, or a gmm:FILE,class=C,cfg=LAMBDA spec): CFG++ "
                              "renoises with the unconditional eps, which model %s does not "
                              "give apart", ode->model->name);
-    if (!(lambda <= 1.0))
+    if (!(*lambda <= 1.0))
         return dode_ode_fail(ode, DODE_EINVAL, "guidance scale lambda = %g is outside CFG++'s "
                              "[0, 1] (the paper's range; its lambda = 0.6 acts like CFG's "
-                             "w = 7.5 or so)", lambda);
+                             "w = 7.5 or so)", *lambda);
+    return DODE_OK;
+}
+
+static int cfgpp_solve(const dode_solver_type *self, dode_ode *ode, const dode_grid *grid,
+                       double *xbar, const dode_solver_opts *opts, dode_trace *trace)
+{
+    double lambda = 0;
+    int rc = cfgpp_lambda(ode, &lambda);
+    if (rc != DODE_OK)
+        return rc;
     return solver_run_steps(ode, grid->sigma, grid->steps, xbar, opts, trace, 3, cfgpp_step,
                             (void *)self->data);
+}
+
+static int cfgpp_ancestral_solve(const dode_solver_type *self, dode_ode *ode,
+                                 const dode_grid *grid, double *xbar,
+                                 const dode_solver_opts *opts, dode_trace *trace)
+{
+    (void)self;
+    double lambda = 0, eta = sde_eta(opts);
+    int rc = cfgpp_lambda(ode, &lambda);
+    if (rc == DODE_OK)
+        rc = sde_begin(ode, grid, opts, eta > 0 ? grid->steps : 0);
+    if (rc != DODE_OK)
+        return rc;
+    return solver_run_steps(ode, grid->sigma, grid->steps, xbar, opts, trace, 3,
+                            cfgpp_ancestral_step, &eta);
 }
 
 static const cfgpp_entry ddim_e = { .multistep = 0 }, pp2m_e = { .multistep = 1 };
@@ -111,4 +180,10 @@ const dode_solver_type dode_solver_cfgpp_dpmpp2m = {
     .summary = "CFG++ DPM-Solver++(2M), official form (guided models only; order at "
                "lambda = 0)",
     .solve = cfgpp_solve, .data = &pp2m_e,
+};
+const dode_solver_type dode_solver_cfgpp_euler_a = {
+    .name = "cfgpp-euler-a", .family = "cfg++", .order = 1, .evals_per_step = 1,
+    .summary = "CFG++ Euler ancestral with eta (official form; guided models only; order at "
+               "lambda = 0)",
+    .solve = cfgpp_ancestral_solve,
 };

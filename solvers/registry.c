@@ -28,6 +28,7 @@ extern const dode_solver_type dode_solver_euler_a, dode_solver_sde_dpm1,
     dode_solver_euler_maruyama, dode_solver_restart, dode_solver_er_sde1, dode_solver_er_sde2,
     dode_solver_er_sde3, dode_solver_sa_solver;
 extern const dode_solver_type dode_solver_cfgpp_ddim, dode_solver_cfgpp_dpmpp2m;
+extern const dode_solver_type dode_solver_cfgpp_euler_a;
 extern const dode_solver_type dode_solver_gsl_rk2, dode_solver_gsl_rk4,
     dode_solver_gsl_rkf45, dode_solver_gsl_rkck, dode_solver_gsl_rk8pd,
     dode_solver_gsl_msadams, dode_solver_gsl_rk1imp, dode_solver_gsl_rk2imp,
@@ -92,7 +93,7 @@ static const dode_solver_type *const registry[] = {
     &dode_solver_er_sde3,
     &dode_solver_sa_solver,
     /* CFG++ on guided models only (solvers/cfgpp.c, docs/guidance.md) */
-    &dode_solver_cfgpp_ddim, &dode_solver_cfgpp_dpmpp2m,
+    &dode_solver_cfgpp_ddim, &dode_solver_cfgpp_dpmpp2m, &dode_solver_cfgpp_euler_a,
     /* GSL odeiv2 adaptive steppers (solvers/gsl.c) */
     &dode_solver_gsl_rk2,
     &dode_solver_gsl_rk4,

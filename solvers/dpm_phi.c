@@ -14,6 +14,7 @@
 #include "diffode/schedule.h"
 #include "diffode/status.h"
 #include "dpm.h"
+#include "solver_impl.h"
 
 /* sum_{j>=1} z^j / (j + k)!, twelve terms: for |z| < 0.1 the first omitted term is
  * below 1e-13 / 13! relative, far under double rounding. */
@@ -68,8 +69,7 @@ void dpm_lincomb(double *out, size_t len, double a, const double *x, double b0,
                  const double *v0, double b1, const double *v1, double b2, const double *v2,
                  double b3, const double *v3)
 {
-    for (size_t k = 0; k < len; k++)
-        out[k] = a * x[k] + b0 * v0[k] + b1 * v1[k] + b2 * v2[k] + b3 * v3[k];
+    solver_lincomb(out, len, a, x, b0, v0, b1, v1, b2, v2, b3, v3);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -123,8 +123,13 @@ int dpm_model_eval(dpm_model *mod, const double *xbar, double sigma, double *m)
     int rc = dode_ode_rhs(mod->ode, sigma, xbar, m);
     if (rc != DODE_OK || mod->form == DPM_NOISE)
         return rc;
-    for (size_t k = 0; k < mod->len; k++)
-        m[k] = xbar[k] - sigma * m[k];      /* x0h = xbar - sigma epsh */
+    /* x0h = xbar - sigma epsh, two doubles at a time (solver_impl.h: the same operations,
+     * which gcc does not vectorise by itself at -O2) */
+    size_t k = 0;
+    for (; k + 2 <= mod->len; k += 2)
+        solver_st2(m + k, solver_ld2(xbar + k) - sigma * solver_ld2(m + k));
+    for (; k < mod->len; k++)
+        m[k] = xbar[k] - sigma * m[k];
     if (mod->thresholding != 0)
         dpm_threshold(m, mod->ode->n, mod->ode->dim, mod->thresholding, mod->clip_value,
                       mod->dynamic_ratio, mod->scratch);

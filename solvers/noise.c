@@ -72,12 +72,15 @@ static double unit_open(uint64_t w)
     return ((double)(w >> 11) + 0.5) * 0x1p-53;
 }
 
-/* The four normals of block q of row i at draw k (noise.h). */
-static void seeded_block(uint64_t seed, uint64_t k, uint64_t i, uint64_t q, double z[4])
+/* The first `want` (1 to 4) of the four normals of block q of row i at draw k (noise.h);
+ * a Box-Muller pair nobody reads is not computed (in 2-D rows the second pair never is),
+ * and the ones computed do not depend on want. */
+static void seeded_block(uint64_t seed, uint64_t k, uint64_t i, uint64_t q, size_t want,
+                         double z[4])
 {
     uint64_t c[4] = { q, i, k, 0 };
     philox4x64(c, seed, 0);
-    for (int m = 0; m < 4; m += 2) {
+    for (size_t m = 0; m < want; m += 2) {
         const double r = sqrt(-2.0 * log(unit_open(c[m])));
         const double a = TWO_PI * unit_open(c[m + 1]);
         z[m] = r * cos(a);
@@ -88,7 +91,7 @@ static void seeded_block(uint64_t seed, uint64_t k, uint64_t i, uint64_t q, doub
 double dode_noise_normal(uint64_t seed, uint64_t k, uint64_t i, uint64_t j)
 {
     double z[4];
-    seeded_block(seed, k, i, j / 4, z);
+    seeded_block(seed, k, i, j / 4, j % 4 + 1, z);
     return z[j % 4];
 }
 
@@ -96,8 +99,9 @@ static void seeded_row(uint64_t seed, uint64_t k, uint64_t i, size_t dim, double
 {
     double b[4];
     for (size_t j = 0; j < dim; j += 4) {
-        seeded_block(seed, k, i, j / 4, b);
-        for (size_t m = 0; m < 4 && j + m < dim; m++)
+        const size_t want = dim - j < 4 ? dim - j : 4;
+        seeded_block(seed, k, i, j / 4, want, b);
+        for (size_t m = 0; m < want; m++)
             z[j + m] = b[m];
     }
 }

@@ -56,6 +56,34 @@ double thread_cpu(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+static int timed_eps(const dode_model *m, void *ws, size_t n, const double *x, double t,
+                     double sigma, double *out)
+{
+    bench_timed *ts = m->state;
+    const double t0 = now(), c0 = thread_cpu();
+    int rc = ts->inner->eps(ts->inner, ws, n, x, t, sigma, out);
+    ts->cpu += thread_cpu() - c0;
+    ts->seconds += now() - t0;
+    ts->calls++;
+    return rc;
+}
+
+/* The inner model's workspace, which timed_eps passes on. */
+static void *timed_ws_new(const dode_model *m, size_t n)
+{
+    const dode_model *in = ((const bench_timed *)m->state)->inner;
+    return in->workspace_new(in, n);
+}
+
+void bench_timed_init(bench_timed *t, const dode_model *inner)
+{
+    *t = (bench_timed){ .inner = inner };
+    t->model = (dode_model){ .name = "timed gmm", .dim = inner->dim,
+                             .prediction = inner->prediction, .eps = timed_eps,
+                             .workspace_new = timed_ws_new,
+                             .workspace_free = inner->workspace_free, .state = t };
+}
+
 /* Minimum wall times (and, if cpu != NULL, minimum CPU times of the calling thread) of
  * reps runs of each of count functions, run round-robin so that a spell of load from other
  * processes (the machine is shared) hits every side alike. The first round also warms

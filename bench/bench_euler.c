@@ -19,14 +19,6 @@ static const double gmm_w[GMM_K] = { 0.5, 0.3, 0.2 };
 static const double gmm_mu[GMM_K][GMM_D] = { { -1.5, 0.0 }, { 1.5, 0.5 }, { 0.0, 2.0 } };
 static const double gmm_sd[GMM_K] = { 0.3, 0.5, 0.2 };
 
-/* A model that forwards eps to an inner model and accumulates the time spent in it: the
- * solve's time minus this is the time outside the model call. */
-typedef struct {
-    const dode_model *inner;
-    double seconds, cpu;          /* wall and thread CPU time inside inner->eps */
-    size_t calls;
-} timed_state;
-
 /* ---- the floor: a hand-fused loop ------------------------------------------------------ */
 
 /* One Euler step of the exact GMM eps for one sample, in registers (MATH.md sections 5, 6):
@@ -143,25 +135,6 @@ static int solve_parts(void *ctx)
     return bad ? DODE_ESOLVER : DODE_OK;
 }
 
-static int timed_eps(const dode_model *m, void *ws, size_t n, const double *x, double t,
-                     double sigma, double *out)
-{
-    timed_state *ts = m->state;
-    const double t0 = now(), c0 = thread_cpu();
-    int rc = ts->inner->eps(ts->inner, ws, n, x, t, sigma, out);
-    ts->cpu += thread_cpu() - c0;
-    ts->seconds += now() - t0;
-    ts->calls++;
-    return rc;
-}
-
-/* The inner model's workspace, which timed_eps passes on. */
-static void *timed_ws_new(const dode_model *m, size_t n)
-{
-    const dode_model *in = ((const timed_state *)m->state)->inner;
-    return in->workspace_new(in, n);
-}
-
 static int solve_full(void *ctx)
 {
     solve_ctx *c = ctx;
@@ -196,11 +169,9 @@ int measure_floor(problem *p, dode_ode *full, bench_report *r)
 int measure_share(problem *p, bench_report *r)
 {
     char err[ERRLEN], fig[64];
-    timed_state ts = { .inner = p->gmm };
-    dode_model timed = { .name = "timed gmm", .dim = GMM_D, .prediction = DODE_PRED_EPS,
-                         .eps = timed_eps, .workspace_new = timed_ws_new,
-                         .workspace_free = p->gmm->workspace_free, .state = &ts };
-    dode_ode *ode = dode_ode_new(&timed, p->schedule, p->n, err, sizeof err);
+    bench_timed ts;
+    bench_timed_init(&ts, p->gmm);
+    dode_ode *ode = dode_ode_new(&ts.model, p->schedule, p->n, err, sizeof err);
     if (ode == NULL) {
         fprintf(stderr, "bench: %s\n", err);
         return DODE_ENOMEM;

@@ -67,6 +67,19 @@ typedef int (*bench_fn)(void *ctx);
 /* bench.c: clocks, the round-robin timer, the report */
 double now(void);
 double thread_cpu(void);
+
+/* A model that forwards eps to an inner model and adds up the wall and thread-CPU time
+ * spent in it and its calls: a solve's time minus `seconds` is its time outside the model
+ * call. bench_timed_init points model.state at t, so t stays where it is while model is
+ * used (bench_euler.c, bench_speed.c). */
+typedef struct {
+    const dode_model *inner;
+    double seconds, cpu;
+    size_t calls;
+    dode_model model;
+} bench_timed;
+
+void bench_timed_init(bench_timed *t, const dode_model *inner);
 /* Minimum wall (and thread CPU, if cpu != NULL) times of reps runs of each fn, round-robin. */
 int best_times(const bench_fn *fn, void *const *ctx, int count, int reps, double *best,
                double *cpu);

@@ -287,29 +287,6 @@ static int measure_floors(const bench_cfg *cfg, const dode_schedule *sched, gsl_
     return DODE_OK;
 }
 
-/* A model that forwards eps to the GMM and adds up the wall time spent inside it. */
-typedef struct {
-    const dode_model *inner;
-    double seconds, cpu;          /* wall and thread CPU time inside inner->eps */
-} timed_state;
-
-static int timed_eps(const dode_model *m, void *ws, size_t n, const double *x, double t,
-                     double sigma, double *out)
-{
-    timed_state *ts = m->state;
-    const double t0 = now(), c0 = thread_cpu();
-    int rc = ts->inner->eps(ts->inner, ws, n, x, t, sigma, out);
-    ts->cpu += thread_cpu() - c0;
-    ts->seconds += now() - t0;
-    return rc;
-}
-
-static void *timed_ws_new(const dode_model *m, size_t n)
-{
-    const dode_model *in = ((const timed_state *)m->state)->inner;
-    return in->workspace_new(in, n);
-}
-
 /* Least solve time and least time outside eps over the runs, in wall and CPU time: the
  * share is their ratio (each minimum is the run least disturbed by other processes; on
  * this shared machine the eps time of one solver varied 2x between runs). */
@@ -328,7 +305,7 @@ static int by_share_desc(const void *a, const void *b)
 
 /* Solver s on ode at NFE 20 (logsnr grid), reps times: the least wall time and the time
  * inside eps in that run. Stochastic solvers take seeded draws (noise.h). */
-static int share_one(const dode_solver_type *s, dode_ode *ode, timed_state *ts,
+static int share_one(const dode_solver_type *s, dode_ode *ode, bench_timed *ts,
                      const double *xbar_T, double *x, dode_noise *noise, int reps,
                      share_row *row)
 {
@@ -376,11 +353,10 @@ static int measure_shares(const bench_cfg *cfg, const dode_schedule *sched, gsl_
     size_t nrows = 0;
     dode_model *gmm = dode_gmm_new(sec8.K, 2, sec8.w, &sec8.mu[0][0], "isotropic", sec8.sd,
                                    err, sizeof err);
-    timed_state ts = { .inner = gmm };
-    dode_model timed = { .name = "timed gmm", .dim = 2, .prediction = DODE_PRED_EPS,
-                         .eps = timed_eps, .workspace_new = timed_ws_new,
-                         .workspace_free = gmm ? gmm->workspace_free : NULL, .state = &ts };
-    dode_ode *ode = gmm ? dode_ode_new(&timed, sched, n, err, sizeof err) : NULL;
+    bench_timed ts;
+    if (gmm != NULL)
+        bench_timed_init(&ts, gmm);
+    dode_ode *ode = gmm ? dode_ode_new(&ts.model, sched, n, err, sizeof err) : NULL;
     dode_noise *noise = dode_noise_new_seeded(1, err, sizeof err);
     double *xbar_T = malloc(n * 2 * sizeof *xbar_T), *x = malloc(n * 2 * sizeof *x);
     int rc = ode && noise && xbar_T && x ? DODE_OK : DODE_ENOMEM;

@@ -69,6 +69,13 @@ void cli_usage(FILE *out, const char *cmd, const char *synopsis, const cli_flag 
 enum { CLI_EXIT_OK = 0, CLI_EXIT_RUNTIME = 1, CLI_EXIT_USAGE = 2, CLI_EXIT_INTERRUPTED = 130 };
 int cli_exit_status(int rc);
 
+struct cJSON;
+/* The end of a command that reports one JSON line: with rc DODE_OK, json on one line on
+ * stdout (DODE_ENOMEM, said, if it is NULL or cannot be formatted); otherwise
+ * "diffode CMD: err" on stderr. Returns the final status; json stays the caller's. */
+int cli_finish_report(const char *cmd, int rc, const struct cJSON *json, char *err,
+                      size_t errlen);
+
 /* The --schedule and --model specs of a subcommand, in that order, into *sched and then
  * *model (each set only on its success; the caller frees what was set). A failure's
  * sentence is the spec reader's, prefixed by the flag: "--model: why". */

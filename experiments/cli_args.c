@@ -7,6 +7,7 @@
  * the bound (`--nfe 1000000000`). cli_read_rows reads the .npy file a flag names, checked
  * against the model's dim; cli_schedule_and_model reads a subcommand's --schedule and
  * --model through the library's spec readers (spec.h). */
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -269,4 +270,18 @@ int cli_schedule_and_model(const char *schedule_spec, const char *model_spec,
     if ((rc = dode_model_from_spec(model_spec, model, why, sizeof why)) != DODE_OK)
         return dode_fail(err, errlen, rc, "--model: %s", why);
     return DODE_OK;
+}
+
+int cli_finish_report(const char *cmd, int rc, const struct cJSON *json, char *err,
+                      size_t errlen)
+{
+    char *line = rc == DODE_OK && json != NULL ? cJSON_PrintUnformatted(json) : NULL;
+    if (rc == DODE_OK && line == NULL)
+        rc = dode_fail(err, errlen, DODE_ENOMEM, "cannot format the JSON report");
+    if (rc == DODE_OK)
+        printf("%s\n", line);
+    else
+        fprintf(stderr, "diffode %s: %s\n", cmd, err);
+    cJSON_free(line);
+    return rc;
 }

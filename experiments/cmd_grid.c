@@ -422,14 +422,7 @@ int cmd_grid(int argc, char **argv)
         rc = report(&a, &r, now() - t0, &json, err, sizeof err);
     if (rc == DODE_OK)
         rc = exp_grid_file_write(a.out, r.sigma, r.steps + 1, err, sizeof err);
-    char *line = rc == DODE_OK ? cJSON_PrintUnformatted(json) : NULL;
-    if (rc == DODE_OK && line == NULL)
-        rc = dode_fail(err, sizeof err, DODE_ENOMEM, "cannot format the JSON report");
-    if (rc == DODE_OK)
-        printf("%s\n", line);
-    else
-        fprintf(stderr, "diffode grid: %s\n", err);
-    cJSON_free(line);
+    rc = cli_finish_report("grid", rc, json, err, sizeof err);
     cJSON_Delete(json);
     grid_free(&r);
     return cli_exit_status(rc);

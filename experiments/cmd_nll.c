@@ -348,14 +348,7 @@ int cmd_nll(int argc, char **argv)
         report_run(json, &a, &r);
     if (rc == DODE_OK && a.out != NULL)
         rc = write_csv(a.out, &r, err, sizeof err);
-    char *text = rc == DODE_OK ? cJSON_PrintUnformatted(json) : NULL;
-    if (rc == DODE_OK && text == NULL)
-        rc = dode_fail(err, sizeof err, DODE_ENOMEM, "cannot format the JSON report");
-    if (rc == DODE_OK)
-        printf("%s\n", text);
-    else
-        fprintf(stderr, "diffode nll: %s\n", err);
-    cJSON_free(text);
+    rc = cli_finish_report("nll", rc, json, err, sizeof err);
     cJSON_Delete(json);
     nll_free(&r);
     return cli_exit_status(rc);

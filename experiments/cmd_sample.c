@@ -641,14 +641,7 @@ static int sample_main(const char *cmd, int reference, int argc, char **argv)
         rc = run_report(&a, cmd, &r, &json, err, sizeof err);
     if (rc == DODE_OK)
         rc = run_outputs(&a, &r, err, sizeof err);
-    char *line = rc == DODE_OK ? cJSON_PrintUnformatted(json) : NULL;
-    if (rc == DODE_OK && line == NULL)
-        rc = dode_fail(err, sizeof err, DODE_ENOMEM, "cannot format the JSON report");
-    if (rc == DODE_OK)
-        printf("%s\n", line);
-    else
-        fprintf(stderr, "diffode %s: %s\n", cmd, err);
-    cJSON_free(line);
+    rc = cli_finish_report(cmd, rc, json, err, sizeof err);
     cJSON_Delete(json);
     run_free(&r);
     return cli_exit_status(rc);

@@ -291,14 +291,7 @@ int cmd_train(int argc, char **argv)
     if (rc == DODE_OK)
         rc = run_outputs(&a, &r, err, sizeof err);
     cJSON *json = rc == DODE_OK ? report(&a, &r) : NULL;
-    char *line = json != NULL ? cJSON_PrintUnformatted(json) : NULL;
-    if (rc == DODE_OK && line == NULL)
-        rc = dode_fail(err, sizeof err, DODE_ENOMEM, "cannot format the JSON report");
-    if (rc == DODE_OK)
-        printf("%s\n", line);
-    else
-        fprintf(stderr, "diffode train: %s\n", err);
-    cJSON_free(line);
+    rc = cli_finish_report("train", rc, json, err, sizeof err);
     cJSON_Delete(json);
     gsl_rng_free(rng);
     run_free(&r);

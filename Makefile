@@ -108,10 +108,18 @@ deps:
 	fi
 
 # Suites run from the project root (tests/data is relative); DIFFODE points at the command.
+# Each suite's output is kept in its .log; the closing lines name the suites that failed
+# and repeat their failure lines, so the tail of a long CI log says what went wrong.
 test: $(TESTS) $(DIFFODE)
-	@fail=0; for t in $(TESTS); do \
-	  echo "== $$t"; DIFFODE=$(DIFFODE) $$t || fail=1; \
-	done; exit $$fail
+	@failed=""; for t in $(TESTS); do \
+	  echo "== $$t"; DIFFODE=$(DIFFODE) $$t > $$t.log 2>&1 || failed="$$failed $$t"; \
+	  cat $$t.log; \
+	done; \
+	if [ -n "$$failed" ]; then \
+	  for t in $$failed; do echo "FAILED $$t:"; \
+	    grep -E ':[EF]:|runtime error|ERROR|Sanitizer' $$t.log | head -n 20; done; \
+	  exit 1; \
+	fi
 
 ASAN_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 

@@ -25,7 +25,7 @@
 static const char config_text[] =
     "[experiment]\n"
     "name = crash\n"
-    "samples = 64\n"
+    "samples = %d\n"
     "seeds = 0, 1, 2\n"
     "true_samples = 256\n"
     "[model m]\n"
@@ -175,7 +175,9 @@ typedef struct {
     double seconds;         /* its wall time */
 } fixture;
 
-static fixture fixture_new(void)
+/* A fixture whose rows each solve `samples` samples: the SIGINT test needs rows slow
+ * enough that the run cannot finish between its poll and its signal on a loaded machine. */
+static fixture fixture_new(int samples)
 {
     fixture fx;
     snprintf(fx.dir, sizeof fx.dir, "/tmp/check_crash.XXXXXX");
@@ -183,7 +185,7 @@ static fixture fixture_new(void)
     snprintf(fx.config, sizeof fx.config, "%s/crash.ini", fx.dir);
     FILE *f = fopen(fx.config, "w");
     ck_assert_ptr_nonnull(f);
-    fputs(config_text, f);
+    fprintf(f, config_text, samples);
     ck_assert_int_eq(fclose(f), 0);
     char root[128];
     snprintf(root, sizeof root, "%s/whole", fx.dir);
@@ -240,7 +242,7 @@ static void resume_and_compare(const fixture *fx, const char *root, size_t forei
 
 START_TEST(sigkill_at_random_moments_then_rerun_gives_the_uninterrupted_runs_csv)
 {
-    fixture fx = fixture_new();
+    fixture fx = fixture_new(64);
     unsigned long long rng = 7;
     char root[128], kept[256] = "";
     size_t len = 0, temps = 0;
@@ -287,10 +289,12 @@ static size_t wait_for_rows(const char *root, size_t rows)
 }
 
 /* SIGINT once a quarter of the rows are on disk: the run finishes the row in progress,
- * writes it, stops before the next and exits 130; nothing finished is lost. */
+ * writes it, stops before the next and exits 130; nothing finished is lost. The rows
+ * are 32 times the SIGKILL test's (about 1.5 s for the run, not 0.15 s), so a poller
+ * starved of a core for a tenth of a second still signals long before the last row. */
 START_TEST(sigint_finishes_the_running_row_writes_it_and_exits_non_zero)
 {
-    fixture fx = fixture_new();
+    fixture fx = fixture_new(2048);
     char root[128];
     snprintf(root, sizeof root, "%s/int", fx.dir);
     const pid_t pid = spawn_run(fx.config, root);

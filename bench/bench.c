@@ -68,6 +68,19 @@ static int timed_eps(const dode_model *m, void *ws, size_t n, const double *x, d
     return rc;
 }
 
+/* The inner model's fused eps_xbar (model.h), timed as timed_eps times eps. */
+static int timed_eps_xbar(const dode_model *m, void *ws, size_t n, const double *xbar,
+                          double a, double t, double sigma, double *out, int *bad)
+{
+    bench_timed *ts = m->state;
+    const double t0 = now(), c0 = thread_cpu();
+    int rc = ts->inner->eps_xbar(ts->inner, ws, n, xbar, a, t, sigma, out, bad);
+    ts->cpu += thread_cpu() - c0;
+    ts->seconds += now() - t0;
+    ts->calls++;
+    return rc;
+}
+
 /* The inner model's workspace, which timed_eps passes on. */
 static void *timed_ws_new(const dode_model *m, size_t n)
 {
@@ -80,6 +93,7 @@ void bench_timed_init(bench_timed *t, const dode_model *inner)
     *t = (bench_timed){ .inner = inner };
     t->model = (dode_model){ .name = "timed gmm", .dim = inner->dim,
                              .prediction = inner->prediction, .eps = timed_eps,
+                             .eps_xbar = inner->eps_xbar != NULL ? timed_eps_xbar : NULL,
                              .workspace_new = timed_ws_new,
                              .workspace_free = inner->workspace_free, .state = t };
 }

@@ -4,7 +4,8 @@
  *             logsnr grid on ddpm-linear, OpenBLAS at 1 thread): the solve time minus the
  *             time inside the model's eps calls (measured by a timing wrapper around the
  *             model), per step, as a share of one whole euler step (model included). The
- *             ODE layer's xbar -> x scaling counts as outside the model for every solver.
+ *             mixture's eps takes x = a xbar and the finiteness checks in its own loop
+ *             (model.h, eps_xbar), so they count as inside the model for every solver.
  *   fused     dpmpp2m at NFE 10 and 20 against a hand-fused loop: exact GMM eps, the x0
  *             prediction and the DPM-Solver++(2M) update in one pass over each sample
  *             (MATH.md sections 5 and 6), the fused floor of the core benchmark extended to
@@ -16,9 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bench_dpm.h"
+#include "bench_impl.h"
 #include "diffode/diffode.h"
 
 #define BD_N 10000
@@ -27,41 +28,10 @@ static const double bd_w[BD_K] = { 0.5, 0.3, 0.2 };
 static const double bd_mu[BD_K][2] = { { -1.5, 0.0 }, { 1.5, 0.5 }, { 0.0, 2.0 } };
 static const double bd_sd[BD_K] = { 0.3, 0.5, 0.2 };
 
-static double bd_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* A model that times its inner model's eps calls. */
-typedef struct {
-    const dode_model *inner;
-    double seconds;
-} timed_state;
-
-static int timed_eps(const dode_model *m, void *ws, size_t n, const double *x, double t,
-                     double sigma, double *out)
-{
-    timed_state *s = m->state;
-    const double t0 = bd_now();
-    int rc = s->inner->eps(s->inner, ws, n, x, t, sigma, out);
-    s->seconds += bd_now() - t0;
-    return rc;
-}
-
-/* The inner model's workspace, which timed_eps passes on. */
-static void *timed_ws_new(const dode_model *m, size_t n)
-{
-    const dode_model *in = ((const timed_state *)m->state)->inner;
-    return in->workspace_new(in, n);
-}
-
 typedef struct {
     dode_schedule *sched;
     dode_model *gmm;
-    timed_state ts;
-    dode_model timed;
+    bench_timed ts;                   /* the model, timed */
     dode_ode *ode;
     double *xbar_T, *x, *fused;       /* [n][2] each */
     int reps;
@@ -85,11 +55,8 @@ static int bd_init(bd_problem *p, int quick)
         fprintf(stderr, "bench_dpm: %s\n", err);
         return DODE_EINVAL;
     }
-    p->ts.inner = p->gmm;
-    p->timed = (dode_model){ .name = "timed gmm", .dim = 2, .prediction = DODE_PRED_EPS,
-                             .eps = timed_eps, .workspace_new = timed_ws_new,
-                             .workspace_free = p->gmm->workspace_free, .state = &p->ts };
-    p->ode = dode_ode_new(&p->timed, p->sched, BD_N, err, sizeof err);
+    bench_timed_init(&p->ts, p->gmm);
+    p->ode = dode_ode_new(&p->ts.model, p->sched, BD_N, err, sizeof err);
     p->xbar_T = malloc(BD_N * 2 * sizeof *p->xbar_T);
     p->x = malloc(BD_N * 2 * sizeof *p->x);
     p->fused = malloc(BD_N * 2 * sizeof *p->fused);
@@ -119,9 +86,9 @@ static double bd_solve(bd_problem *p, const dode_solver_type *s, const dode_grid
     dode_solver_opts_init(&o);
     memcpy(p->x, p->xbar_T, BD_N * 2 * sizeof *p->x);
     p->ts.seconds = 0;
-    const double t0 = bd_now();
+    const double t0 = now();
     int rc = dode_run_xbar(s, p->ode, g, &o, p->x, NULL, NULL, err, sizeof err);
-    const double t = bd_now() - t0;
+    const double t = now() - t0;
     if (rc != DODE_OK) {
         fprintf(stderr, "bench_dpm: %s failed: %s\n", s->name, err);
         return -1;
@@ -260,9 +227,9 @@ static int bd_fused(bd_problem *p)
             const double t = bd_solve(p, s, &g, &m);
             rc = t < 0 ? DODE_ESOLVER : DODE_OK;
             lib = fmin(lib, t);
-            const double t0 = bd_now();
+            const double t0 = now();
             fused_dpmpp2m(&g, p->xbar_T, p->fused, prev);
-            fused = fmin(fused, bd_now() - t0);
+            fused = fmin(fused, now() - t0);
         }
         double diff = 0;
         for (size_t k = 0; k < BD_N * 2; k++)

@@ -68,9 +68,10 @@ typedef int (*bench_fn)(void *ctx);
 double now(void);
 double thread_cpu(void);
 
-/* A model that forwards eps to an inner model and adds up the wall and thread-CPU time
- * spent in it and its calls: a solve's time minus `seconds` is its time outside the model
- * call. bench_timed_init points model.state at t, so t stays where it is while model is
+/* A model that forwards eps (and eps_xbar, where the inner model fuses the ODE layer's
+ * scaling and checks into its loop) to an inner model and adds up the wall and thread-CPU
+ * time spent in it and its calls: a solve's time minus `seconds` is its time outside the
+ * model call. bench_timed_init points model.state at t, so t stays where it is while model is
  * used (bench_euler.c, bench_speed.c). */
 typedef struct {
     const dode_model *inner;

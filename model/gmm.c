@@ -23,6 +23,7 @@
 #include "diffode/status.h"
 #include "gmm_impl.h"
 #include "gsl_quiet.h"
+#include "nonfinite.h"
 
 
 static const double LOG_TWO_PI = 1.8378770664093454835606594728112;
@@ -327,8 +328,7 @@ enum { SMALL_K = 16, SMALL_D = 4 };
 #define CPU_HAS_FMA() 0
 #endif
 
-/* 1 if eps can take the small-K path. */
-static int small_path(const gmm_state *st)
+int gmm_small_path(const gmm_state *st)
 {
     return st->kind != COV_FULL && st->K <= SMALL_K && st->dim <= SMALL_D && CPU_HAS_FMA();
 }
@@ -431,6 +431,64 @@ FMA_TARGET static void small_rows(const gmm_state *st, const gmm_sig *sg, size_t
         small_row(st, sg, K, d, st->kind == COV_ISO, xs, x + d * i, out + d * i);
 }
 
+/* small_row on the row x = a xbar (each x_j the product a * xbar_j, as dode_ode_rhs's own
+ * pass rounds it), or-ing the non-finite bits of the row's input into *bad_in and of its
+ * output into *bad_out: the passes and checks around a model call, in registers. A row
+ * with a non-finite input is not computed (the solve stops at it). */
+static inline __attribute__((always_inline)) FMA_TARGET void
+small_row_xbar(const gmm_state *st, const gmm_sig *sg, size_t K, size_t d, int iso,
+               double xs, double a, const double *xbar, double *out, uint64_t *bad_in,
+               uint64_t *bad_out)
+{
+    double x[SMALL_D] = { 0 };   /* d <= SMALL_D entries set; the rest for -Wmaybe-uninitialized */
+    uint64_t bin = 0, bout = 0;
+    _Pragma("GCC unroll 16")
+    for (size_t j = 0; j < d; j++) {
+        x[j] = a * xbar[j];
+        bin |= dode_nonfinite_bit(xbar[j]);
+    }
+    if (bin >> 63) {
+        *bad_in |= bin;
+        return;
+    }
+    small_row(st, sg, K, d, iso, xs, x, out);
+    _Pragma("GCC unroll 16")
+    for (size_t j = 0; j < d; j++)
+        bout |= dode_nonfinite_bit(out[j]);
+    *bad_out |= bout;
+}
+
+static inline __attribute__((always_inline)) FMA_TARGET void
+small_rows_xbar_2d(const gmm_state *st, const gmm_sig *sg, size_t K, double xs, double a,
+                   size_t n, const double *xbar, double *out, uint64_t *bad_in,
+                   uint64_t *bad_out)
+{
+    for (size_t i = 0; i < n; i++)
+        small_row_xbar(st, sg, K, 2, 1, xs, a, xbar + 2 * i, out + 2 * i, bad_in, bad_out);
+}
+
+/* small_rows at x = a xbar with the checks (model.h, eps_xbar), K and d constants for the
+ * common shape as in small_rows. */
+FMA_TARGET static void small_rows_xbar(const gmm_state *st, const gmm_sig *sg, size_t n,
+                                       double a, const double *xbar, double *out,
+                                       uint64_t *bad_in, uint64_t *bad_out)
+{
+    const size_t d = st->dim, K = st->K;
+    const double xs = sqrt(1.0 + sg->sigma * sg->sigma);
+#define SMALL_CASE(k) case k: small_rows_xbar_2d(st, sg, k, xs, a, n, xbar, out, bad_in, \
+                                                 bad_out); return
+    if (st->kind == COV_ISO && d == 2)
+        switch (K) {
+        SMALL_CASE(1); SMALL_CASE(2); SMALL_CASE(3); SMALL_CASE(4);
+        SMALL_CASE(5); SMALL_CASE(6); SMALL_CASE(7); SMALL_CASE(8);
+        default: break;
+        }
+#undef SMALL_CASE
+    for (size_t i = 0; i < n; i++)
+        small_row_xbar(st, sg, K, d, st->kind == COV_ISO, xs, a, xbar + d * i, out + d * i,
+                       bad_in, bad_out);
+}
+
 /* Rows per block of the BLAS path for a call of n rows. */
 static size_t blas_rows(const gmm_state *st, size_t n)
 {
@@ -495,7 +553,7 @@ static int eps_full(const gmm_state *st, const gmm_sig *sg, size_t n, const doub
 /* The workspace (model.h): sig_len doubles for gmm_sig, then the largest per-call block
  * of eps (BLAS path or full), the Jacobian (2K + K d + 3d) and log_density (K + K d + d)
  * for up to n rows; the callbacks cut the same views from it as one call would. */
-static void *gmm_workspace_new(const dode_model *m, size_t n)
+void *gmm_workspace_new(const dode_model *m, size_t n)
 {
     const gmm_state *st = m->state;
     const size_t K = st->K, d = st->dim;
@@ -506,17 +564,35 @@ static void *gmm_workspace_new(const dode_model *m, size_t n)
     return malloc((gmm_sig_len(st) + work) * sizeof(double));
 }
 
-static void gmm_workspace_free(void *ws)
+void gmm_workspace_free(void *ws)
 {
     free(ws);
 }
 
-static int gmm_eps(const dode_model *m, void *ws, size_t n, const double *x, double t,
-                   double sigma, double *out)
+int gmm_eps(const dode_model *m, void *ws, size_t n, const double *x, double t,
+            double sigma, double *out)
 {
     (void)t;
     const gmm_state *st = m->state;
-    return gmm_eps_path(st, ws, n, x, sigma, small_path(st), out);
+    return gmm_eps_path(st, ws, n, x, sigma, gmm_small_path(st), out);
+}
+
+int gmm_eps_xbar(const dode_model *m, void *ws, size_t n, const double *xbar, double a,
+                 double t, double sigma, double *out, int *bad)
+{
+    (void)t;
+    const gmm_state *st = m->state;
+    gmm_sig sg;
+    uint64_t bad_in = 0, bad_out = 0;
+    *bad = 0;
+    if (n == 0)
+        return DODE_OK;
+    int rc = gmm_sig_new(st, sigma, 0, ws, &sg);
+    if (rc != DODE_OK)
+        return rc;
+    small_rows_xbar(st, &sg, n, a, xbar, out, &bad_in, &bad_out);
+    *bad = bad_in >> 63 ? 1 : bad_out >> 63 ? 2 : 0;
+    return DODE_OK;
 }
 
 int gmm_eps_path(const gmm_state *st, void *ws, size_t n, const double *x, double sigma,
@@ -531,152 +607,9 @@ int gmm_eps_path(const gmm_state *st, void *ws, size_t n, const double *x, doubl
         return rc;
     if (st->kind == COV_FULL)
         return eps_full(st, &sg, n, x, work, out);
-    if (small && small_path(st)) {
+    if (small && gmm_small_path(st)) {
         small_rows(st, &sg, n, x, out);
         return DODE_OK;
     }
     return eps_blas(st, &sg, n, x, work, out);
-}
-
-void gmm_free(dode_model *m)
-{
-    if (m == NULL)
-        return;
-    gmm_state *st = m->state;
-    free(st->logw);
-    free(st->labels);
-    free(st->raw);
-    free(m);
-}
-
-/* Checks full covariances: finite, symmetric (to 1e-12 relative) and positive definite. */
-static int check_full(size_t K, size_t d, const double *S, char *err, size_t errlen)
-{
-    double *L = malloc(d * d * sizeof *L);
-    if (L == NULL)
-        return dode_fail(err, errlen, DODE_ENOMEM, "gmm model: out of memory (dim %zu)", d);
-    int rc = DODE_OK;
-    for (size_t k = 0; k < K && rc == DODE_OK; k++) {
-        const double *Sk = S + k * d * d;
-        for (size_t a = 0; a < d * d && rc == DODE_OK; a++) {
-            const size_t i = a / d, j = a % d, at = j * d + i;
-            if (!isfinite(Sk[a]))
-                rc = dode_fail(err, errlen, DODE_EINVAL, "gmm model: covariance %zu entry "
-                               "(%zu, %zu) = %g is not finite", k, i, j, Sk[a]);
-            else if (fabs(Sk[a] - Sk[at]) > 1e-12 * fmax(fabs(Sk[a]), fabs(Sk[at])))
-                rc = dode_fail(err, errlen, DODE_EINVAL, "gmm model: covariance %zu is not "
-                               "symmetric at (%zu, %zu): %g vs %g", k, i, j, Sk[a], Sk[at]);
-        }
-        if (rc != DODE_OK)
-            break;
-        memcpy(L, Sk, d * d * sizeof *L);
-        gsl_matrix_view v = gsl_matrix_view_array(L, d, d);
-        if (gsl_linalg_cholesky_decomp1(&v.matrix) != GSL_SUCCESS)
-            rc = dode_fail(err, errlen, DODE_EINVAL, "gmm model: covariance %zu is not "
-                           "positive definite (Cholesky factorisation failed)", k);
-    }
-    free(L);
-    return rc;
-}
-
-/* Sizes, kind and values of dode_gmm_new's arguments; *ncov gets the covs length. */
-static int check_args(size_t K, size_t dim, const double *weights, const double *means,
-                      int kind, const double *covs, size_t *ncov, char *err, size_t errlen)
-{
-    size_t kd, kdd;
-    if (K == 0 || K > 1000000 || dim == 0 || dim > 100000)
-        return dode_fail(err, errlen, DODE_EINVAL, "gmm model: need 1 <= K <= 10^6 components "
-                         "and 1 <= dim <= 10^5, got K = %zu, dim = %zu", K, dim);
-    if (dode_mul_size(K, dim, &kd) != DODE_OK
-        || (kind == COV_FULL && dode_mul_size(kd, dim, &kdd) != DODE_OK)
-        || kd > ((size_t)1 << 31) / 8)
-        return dode_fail(err, errlen, DODE_ENOMEM, "gmm model: K = %zu by dim = %zu is too "
-                         "large", K, dim);
-    if (weights == NULL || means == NULL || covs == NULL)
-        return dode_fail(err, errlen, DODE_EINVAL, "gmm model: weights, means and covs are required");
-    for (size_t k = 0; k < K; k++)
-        if (!(weights[k] > 0 && isfinite(weights[k])))
-            return dode_fail(err, errlen, DODE_EINVAL, "gmm model: weight %zu = %g must be "
-                             "finite and > 0", k, weights[k]);
-    for (size_t a = 0; a < kd; a++)
-        if (!isfinite(means[a]))
-            return dode_fail(err, errlen, DODE_EINVAL, "gmm model: mean %zu entry %zu = %g is "
-                             "not finite", a / dim, a % dim, means[a]);
-    *ncov = kind == COV_ISO ? K : kind == COV_DIAG ? kd : kdd;
-    if (kind == COV_FULL)
-        return check_full(K, dim, covs, err, errlen);
-    for (size_t a = 0; a < *ncov; a++)
-        if (!(covs[a] > 0 && isfinite(covs[a])))
-            return dode_fail(err, errlen, DODE_EINVAL, "gmm model: std %zu = %g must be finite "
-                             "and > 0", a, covs[a]);
-    return DODE_OK;
-}
-
-/* Normalised log-weights, the centre mbar, centred means and their squared norms. */
-static void fill_state(gmm_state *st, const double *weights, const double *means,
-                       const double *covs, size_t ncov)
-{
-    const size_t K = st->K, d = st->dim;
-    double wsum = 0;
-    for (size_t k = 0; k < K; k++)
-        wsum += weights[k];
-    memset(st->mbar, 0, d * sizeof *st->mbar);
-    for (size_t k = 0; k < K; k++) {
-        st->logw[k] = log(weights[k] / wsum);
-        for (size_t j = 0; j < d; j++)
-            st->mbar[j] += weights[k] / wsum * means[k * d + j];
-    }
-    for (size_t k = 0; k < K; k++) {
-        st->mm[k] = 0;
-        for (size_t j = 0; j < d; j++) {
-            st->mu[k * d + j] = means[k * d + j] - st->mbar[j];
-            st->mm[k] += st->mu[k * d + j] * st->mu[k * d + j];
-        }
-    }
-    for (size_t a = 0; a < ncov; a++)   /* stds are stored squared; full S_k as given */
-        st->cov[a] = st->kind == COV_FULL ? covs[a] : covs[a] * covs[a];
-}
-
-dode_model *dode_gmm_new(size_t K, size_t dim, const double *weights,
-                         const double *means /* [K][dim] */, const char *cov_kind,
-                         const double *covs, char *err, size_t errlen)
-{
-    static const char *const kinds[] = { "isotropic", "diagonal", "full" };
-    int kind = -1;
-    size_t ncov = 0;
-    dode_gsl_quiet();    /* check_full's Cholesky must fail with a message, not abort */
-    for (int i = 0; i < 3 && cov_kind != NULL; i++)
-        if (strcmp(cov_kind, kinds[i]) == 0)
-            kind = i;
-    if (kind < 0) {
-        dode_fail(err, errlen, DODE_ENOTFOUND, "gmm model: unknown cov_kind \"%s\" (expected "
-                  "isotropic, diagonal or full)", cov_kind != NULL ? cov_kind : "(null)");
-        return NULL;
-    }
-    if (check_args(K, dim, weights, means, kind, covs, &ncov, err, errlen) != DODE_OK)
-        return NULL;
-    dode_model *m = malloc(sizeof *m + sizeof(gmm_state));
-    double *block = malloc((2 * K + dim + K * dim + ncov) * sizeof *block);
-    if (m == NULL || block == NULL) {
-        free(m);
-        free(block);
-        dode_fail(err, errlen, DODE_ENOMEM, "gmm model: out of memory (K = %zu, dim = %zu)", K, dim);
-        return NULL;
-    }
-    gmm_state *st = (gmm_state *)(m + 1);
-    *st = (gmm_state){ .K = K, .dim = dim, .kind = kind, .logw = block, .mm = block + K,
-                       .mbar = block + 2 * K, .mu = block + 2 * K + dim,
-                       .cov = block + 2 * K + dim + K * dim };
-    fill_state(st, weights, means, covs, ncov);
-    *m = (dode_model){ .name = "gmm", .dim = dim, .prediction = DODE_PRED_EPS,
-                       .eps = gmm_eps, .jacobian = gmm_jacobian,
-                       .log_density = gmm_log_density, .exact_flow = NULL,
-                       .workspace_new = gmm_workspace_new,
-                       .workspace_free = gmm_workspace_free, .free = gmm_free, .state = st };
-    return m;
-}
-
-int gmm_is(const dode_model *m)
-{
-    return m != NULL && m->free == gmm_free;
 }

@@ -1,6 +1,6 @@
 /* gmm_impl.h - the Gaussian mixture's state and per-sigma arrays, private to model/gmm.c
- * (the model), model/gmm_jac.c (its Jacobian and log density) and model/gmm_class.c (its
- * class labels); see gmm.c for the formulas. */
+ * (the model's eps), model/gmm_new.c (its constructor), model/gmm_jac.c (its Jacobian and
+ * log density) and model/gmm_class.c (its class labels); see gmm.c for the formulas. */
 #ifndef DIFFODE_MODEL_GMM_IMPL_H
 #define DIFFODE_MODEL_GMM_IMPL_H
 
@@ -43,6 +43,17 @@ typedef struct {
 /* A gmm model (its free is gmm_free). */
 int gmm_is(const dode_model *m);
 void gmm_free(dode_model *m);
+/* The model's eps and workspace callbacks (model.h), in gmm.c. */
+int gmm_eps(const dode_model *m, void *ws, size_t n, const double *x, double t, double sigma,
+            double *out);
+void *gmm_workspace_new(const dode_model *m, size_t n);
+void gmm_workspace_free(void *ws);
+/* 1 if eps takes the small-K loops (isotropic or diagonal, K <= 16, d <= 4, hardware FMA);
+ * only then has the model eps_xbar, eps and the ODE layer's scaling and finiteness checks
+ * in the loops' one pass (model.h). */
+int gmm_small_path(const gmm_state *st);
+int gmm_eps_xbar(const dode_model *m, void *ws, size_t n, const double *xbar, double a,
+                 double t, double sigma, double *out, int *bad);
 /* Doubles of a workspace that gmm_sig_new fills (the per-call block follows them). */
 size_t gmm_sig_len(const gmm_state *st);
 /* The per-sigma arrays in block (inverses too if want_inv); DODE_OK or a status. */

@@ -12,6 +12,7 @@
 
 #include "diffode/ode.h"
 #include "diffode/status.h"
+#include "nonfinite.h"
 
 dode_ode *dode_ode_new(const dode_model *model, const dode_schedule *schedule, size_t n,
                        char *err, size_t errlen)
@@ -66,27 +67,15 @@ int dode_ode_fail(dode_ode *ode, int code, const char *fmt, ...)
     return code;
 }
 
-/* Bit 63 set if the IEEE exponent field of v is all ones (Inf or NaN): adding 1 to an
- * all-ones exponent field carries into bit 63, any other exponent stays below it. Only
- * and, add and or on integers: no compare-and-set per element and no floating-point
- * dependency chain, so the loops below run several elements a cycle, at memory speed
- * (the sete form measured 3-4% of a 2-D euler solve for the check alone, issue 16). */
-static inline uint64_t nonfinite_bit(double v)
-{
-    uint64_t bits;
-    memcpy(&bits, &v, sizeof bits);
-    return (bits & 0x7ff0000000000000ULL) + 0x0010000000000000ULL;
-}
-
 int dode_all_finite(const double *v, size_t len)
 {
     uint64_t bad[4] = { 0, 0, 0, 0 };   /* four chains, so the or's do not wait on each other */
     size_t i = 0;
     for (; i + 4 <= len; i += 4)
         for (int k = 0; k < 4; k++)
-            bad[k] |= nonfinite_bit(v[i + k]);
+            bad[k] |= dode_nonfinite_bit(v[i + k]);
     for (; i < len; i++)
-        bad[0] |= nonfinite_bit(v[i]);
+        bad[0] |= dode_nonfinite_bit(v[i]);
     return (bad[0] | bad[1] | bad[2] | bad[3]) >> 63 ? DODE_ENONFINITE : DODE_OK;
 }
 
@@ -96,19 +85,39 @@ static int state_not_finite(dode_ode *ode, double t, double sigma)
                          "(t = %g): a step overflowed", sigma, t);
 }
 
+/* The status of a model call that returned rc, eps_finite: DODE_OK or the message. */
+static int model_status(dode_ode *ode, int rc, int eps_finite, double t, double sigma)
+{
+    if (rc != DODE_OK)
+        return dode_ode_fail(ode, rc, "model %s failed at sigma = %g (t = %g): %s",
+                             ode->model->name, sigma, t, dode_strerror(rc));
+    if (!eps_finite)
+        return dode_ode_fail(ode, DODE_ENONFINITE, "model %s returned a non-finite eps at "
+                             "sigma = %g (t = %g)", ode->model->name, sigma, t);
+    return DODE_OK;
+}
+
 /* One model call at (x, t, sigma) with the status and eps checks every NFE shares; the
  * caller has checked that x is finite (a step overflowed otherwise, issue 7). */
 static int call_model(dode_ode *ode, const double *x, double t, double sigma, double *eps)
 {
     ode->nfe++;
     int rc = ode->model->eps(ode->model, ode->ws, ode->n, x, t, sigma, eps);
-    if (rc != DODE_OK)
-        return dode_ode_fail(ode, rc, "model %s failed at sigma = %g (t = %g): %s",
-                             ode->model->name, sigma, t, dode_strerror(rc));
-    if (dode_all_finite(eps, ode->n * ode->dim) != DODE_OK)
-        return dode_ode_fail(ode, DODE_ENONFINITE, "model %s returned a non-finite eps at "
-                             "sigma = %g (t = %g)", ode->model->name, sigma, t);
-    return DODE_OK;
+    return model_status(ode, rc, rc != DODE_OK
+                        || dode_all_finite(eps, ode->n * ode->dim) == DODE_OK, t, sigma);
+}
+
+/* dode_ode_rhs through the model's fused eps_xbar: the same numbers, messages and NFE
+ * count as the three passes below, in the model's one. */
+static int rhs_fused(dode_ode *ode, double a, double sigma, const double *xbar, double *eps)
+{
+    const double t = dode_schedule_t(ode->schedule, sigma);
+    int bad = 0;
+    int rc = ode->model->eps_xbar(ode->model, ode->ws, ode->n, xbar, a, t, sigma, eps, &bad);
+    if (bad == 1)
+        return state_not_finite(ode, t, sigma);
+    ode->nfe++;
+    return model_status(ode, rc, bad == 0, t, sigma);
 }
 
 int dode_ode_rhs(dode_ode *ode, double sigma, const double *xbar, double *dxbar_dsigma)
@@ -117,6 +126,8 @@ int dode_ode_rhs(dode_ode *ode, double sigma, const double *xbar, double *dxbar_
         return dode_ode_fail(ode, DODE_EINVAL, "ode: sigma = %g is not a finite value >= 0", sigma);
     const size_t len = ode->n * ode->dim;
     const double a = 1.0 / sqrt(1.0 + sigma * sigma);      /* x = a xbar */
+    if (ode->model->eps_xbar != NULL)
+        return rhs_fused(ode, a, sigma, xbar, dxbar_dsigma);
     /* The finiteness check rides along the scaling loop, two values at a time as GNU C
      * vectors (gcc -O2 leaves a loop of unknown length scalar; x = a xbar rounds the same
      * element-wise): with the eps check, this pass was 5-7% of a 2-D K = 3 solve. */
@@ -138,7 +149,7 @@ int dode_ode_rhs(dode_ode *ode, double sigma, const double *xbar, double *dxbar_
     uint64_t bad = badv[0] | badv[1];
     for (; i < len; i++) {
         ode->x[i] = a * xbar[i];
-        bad |= nonfinite_bit(xbar[i]);
+        bad |= dode_nonfinite_bit(xbar[i]);
     }
     const double t = dode_schedule_t(ode->schedule, sigma);
     if (bad >> 63)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "sweep_impl.h"
+#include "sweep_split.h"
 
 unsigned long long exp_fnv1a(unsigned long long h, const void *bytes, size_t len)
 {
@@ -78,7 +79,9 @@ int sweep_ref_is_exact(const sweep *sw, size_t im)
 }
 
 /* The reference flow (dode_reference with the config's method and ref_rtol / ref_atol) of
- * n rows xbar_from at s0 to xbar_to at s1 (in place allowed). */
+ * n rows xbar_from at s0 to xbar_to at s1 (in place allowed). With --jobs, an rk8pd solve
+ * splits each model call over two threads where the model allows it (sweep_split.h): the
+ * same numbers, in about half the time the other workers wait for them. */
 int sweep_ref_flow(const sweep *sw, size_t im, size_t ish, size_t n, double s0, double s1,
                    const double *xbar_from, double *xbar_to, char *err, size_t errlen)
 {
@@ -87,8 +90,16 @@ int sweep_ref_flow(const sweep *sw, size_t im, size_t ish, size_t n, double s0, 
     o.method = sw->cfg->reference;
     o.rtol = sw->cfg->ref_rtol;
     o.atol = sw->cfg->ref_atol;
-    return dode_reference(sw->models[im], sw->schedules[ish], n, s0, s1, xbar_from, xbar_to,
-                          &o, NULL, NULL, err, errlen);
+    split_model *split = NULL;
+    if (sw->opts->jobs > 1 && !sweep_ref_is_exact(sw, im) && n > 1
+        && split_model_applies(sw->models[im])
+        && (split = split_model_start(sw->models[im], err, errlen)) == NULL)
+        return DODE_ESOLVER;
+    const dode_model *m = split != NULL ? split_model_get(split) : sw->models[im];
+    int rc = dode_reference(m, sw->schedules[ish], n, s0, s1, xbar_from, xbar_to, &o, NULL,
+                            NULL, err, errlen);
+    split_model_stop(split);
+    return rc;
 }
 
 static int remember(ref_store *sw, unsigned long long key, const double *x, size_t len)

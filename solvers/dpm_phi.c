@@ -222,15 +222,50 @@ int dpm_check_opts(dode_ode *ode, const dpm_entry *e, const dode_grid *grid,
     return check_fractions(ode, o);
 }
 
+/* A model value whose x0h pass (x0h = x - sigma epsh, dpm_model_eval) is left to the
+ * combination that reads it next, which makes both in one pass (solver_x0h_lincomb,
+ * issue 16): m holds epsh at (x, sigma) until then; m = NULL: nothing pending. */
+typedef struct {
+    const double *x;
+    double sigma;
+    double *m;
+} pending_x0h;
+
+/* The model value at (x, sigma) into m: with fuse (the data form, no thresholding) its x0h
+ * pass is left pending in p, otherwise dpm_model_eval makes it now. */
+static int eval_into(dpm_model *mod, int fuse, const double *x, double sigma, double *m,
+                     pending_x0h *p)
+{
+    if (!fuse)
+        return dpm_model_eval(mod, x, sigma, m);
+    *p = (pending_x0h){ .x = x, .sigma = sigma, .m = m };
+    return dode_ode_rhs(mod->ode, sigma, x, m);
+}
+
+/* out = a y + b0 v0 + ... + b3 v3 (dpm_lincomb), after p's pending x0h pass if any, in
+ * the same pass; out may be y or p->x (each element of x is read before out's is
+ * written). */
+static void combine(const dpm_model *mod, pending_x0h *p, double *out, double a,
+                    const double *y, double b0, const double *v0, double b1, const double *v1,
+                    double b2, const double *v2)
+{
+    if (p->m == NULL)
+        dpm_lincomb(out, mod->len, a, y, b0, v0, b1, v1, b2, v2, 0.0, v0);
+    else
+        solver_x0h_lincomb(out, mod->len, p->sigma, p->x, p->m, a, y, b0, v0, b1, v1, b2, v2,
+                           0.0, v0);
+    p->m = NULL;
+}
+
 /* Second stage of a 3rd-order step: u2 = k0 xbar - c [E1(z2) m0 + (r2/r1) E2(z2) (m1-m0)]
  * at sigma_s2 = sigma_s e^{-r2 h} (official _third_update, x_s2). */
-static void third_inner(const dpm_model *mod, double r1, double r2, double sigma_s,
-                        double h, const double *xbar, double *const m[3], double *u)
+static void third_inner(const dpm_model *mod, pending_x0h *p, double r1, double r2,
+                        double sigma_s, double h, const double *xbar, double *const m[3],
+                        double *u)
 {
     const dpm_coef c2 = dpm_coef_make(mod->form, sigma_s, sigma_s * exp(-r2 * h));
     const double w1 = c2.c * (r2 / r1) * dpm_e2(c2.z);
-    dpm_lincomb(u, mod->len, c2.k0, xbar, -c2.c * dpm_e1(c2.z) + w1, m[0], -w1, m[1],
-                0.0, m[0], 0.0, m[0]);
+    combine(mod, p, u, c2.k0, xbar, -c2.c * dpm_e1(c2.z) + w1, m[0], -w1, m[1], 0.0, m[0]);
 }
 
 /* Final combination of a 3rd-order step, weights w[] on m0, m1, m2 of
@@ -267,7 +302,11 @@ int dpm_single_step(dpm_model *mod, int order, int taylor, double r1, double r2,
                     double *const m[3], int known, double *u)
 {
     int rc = DODE_OK;
-    if (known < 1 && (rc = dpm_model_eval(mod, xbar, sigma_s, m[0])) != DODE_OK)
+    /* every model value's x0h pass rides along the combination after it (not at a step to
+     * sigma = 0, whose x0 prediction reads m0 directly) */
+    const int fuse = mod->form == DPM_DATA && mod->thresholding == 0 && sigma_t != 0;
+    pending_x0h p = { .m = NULL };
+    if (known < 1 && (rc = eval_into(mod, fuse, xbar, sigma_s, m[0], &p)) != DODE_OK)
         return rc;
     if (sigma_t == 0) {                 /* the limit h -> inf: the x0 prediction */
         if (out != xbar)
@@ -280,21 +319,20 @@ int dpm_single_step(dpm_model *mod, int order, int taylor, double r1, double r2,
     if (order >= 2 && known < 2) {      /* u1 = first-order step to sigma_s e^{-r1 h} */
         const double s1 = sigma_s * exp(-r1 * c.h);
         const dpm_coef c1 = dpm_coef_make(mod->form, sigma_s, s1);
-        dpm_lincomb(u, mod->len, c1.k0, xbar, -c1.c * dpm_e1(c1.z), m[0], 0.0, m[0],
-                    0.0, m[0], 0.0, m[0]);
-        if ((rc = dpm_model_eval(mod, u, s1, m[1])) != DODE_OK)
+        combine(mod, &p, u, c1.k0, xbar, -c1.c * dpm_e1(c1.z), m[0], 0.0, m[0], 0.0, m[0]);
+        if ((rc = eval_into(mod, fuse, u, s1, m[1], &p)) != DODE_OK)
             return rc;
     }
     if (order == 2)
         second_weights(&c, taylor, r1, w);
     if (order == 3) {
-        third_inner(mod, r1, r2, sigma_s, c.h, xbar, m, u);
-        if ((rc = dpm_model_eval(mod, u, sigma_s * exp(-r2 * c.h), m[2])) != DODE_OK)
+        third_inner(mod, &p, r1, r2, sigma_s, c.h, xbar, m, u);
+        if ((rc = eval_into(mod, fuse, u, sigma_s * exp(-r2 * c.h), m[2], &p)) != DODE_OK)
             return rc;
         third_weights(&c, taylor, r1, r2, w);
     }
     /* unused vectors get weight 0 and point at m0: workspace may hold NaN bit patterns */
-    dpm_lincomb(out, mod->len, c.k0, xbar, -c.c * w[0], m[0], -c.c * w[1],
-                m[order >= 2 ? 1 : 0], -c.c * w[2], m[order == 3 ? 2 : 0], 0.0, m[0]);
+    combine(mod, &p, out, c.k0, xbar, -c.c * w[0], m[0], -c.c * w[1], m[order >= 2 ? 1 : 0],
+            -c.c * w[2], m[order == 3 ? 2 : 0]);
     return DODE_OK;
 }

@@ -106,8 +106,11 @@ static int pndm_step(dode_ode *ode, const dode_solver_opts *opts, const double *
         return plms_first(ode, w, sigmas[1], xbar);
     const int k = ms_step_order(&w->h, MS_MAX_ORDER);
     const double h = sigmas[i + 1] - sigmas[i];
+    double wt[MS_MAX_ORDER];
     for (int j = 0; j < k; j++)
-        solver_axpy(xbar, h * ms_ab_fixed[k - 1][j], w->h.eps[j], solver_len(ode));
+        wt[j] = h * ms_ab_fixed[k - 1][j];
+    /* the k axpys in one pass (solver_axpy_n: the same additions per element, in order) */
+    solver_axpy_n(xbar, k, wt, (const double *const *)w->h.eps, solver_len(ode));
     return DODE_OK;
 }
 

@@ -69,7 +69,9 @@ struct dode_model {
      * the ODE layer's finiteness checks made while the rows are in registers. *bad = 1
      * if some xbar_j is not finite (out is then unspecified), else 2 if some out_j is not
      * finite, else 0. For a model whose eps is one loop over rows, this saves two of the
-     * three passes over memory an NFE makes besides the model's own (issue 16). */
+     * three passes over memory an NFE makes besides the model's own (issue 16). A model
+     * that sets it computes each row on its own, so a call may be split by rows with the
+     * same numbers (the --jobs references of diffode run do, experiments/sweep_split.c). */
     int (*eps_xbar)(const dode_model *m, void *ws, size_t n, const double *xbar, double a,
                     double t, double sigma, double *out, int *bad);
 };

@@ -345,7 +345,7 @@ static size_t small_refine(const gmm_state *st, const gmm_sig *sg, double *xa, d
 
 /* One row x [d] to out [d]: block_input, the logits xa ma^T, row_softmax and block_output
  * of a block of one row, with the products in the dgemm kernel's order (see SMALL_K). d and
- * iso are constants where small_rows inlines it. */
+ * iso are constants where small_rows_k inlines it. */
 static inline __attribute__((always_inline)) FMA_TARGET void
 small_row(const gmm_state *st, const gmm_sig *sg, size_t K, size_t d, int iso, double xs,
           const double *x, double *out)
@@ -402,35 +402,6 @@ small_row(const gmm_state *st, const gmm_sig *sg, size_t K, size_t d, int iso, d
         out[j] = sg->sigma * (inv * (xa[j] * (-2.0 * r[d + (iso ? 0 : j)]) - r[j]) + dir[j]);
 }
 
-/* Rows [0, n) of x through small_row with K components, d = 2 isotropic (K a constant where
- * small_rows inlines it). */
-static inline __attribute__((always_inline)) FMA_TARGET void
-small_rows_2d(const gmm_state *st, const gmm_sig *sg, size_t K, double xs, size_t n,
-              const double *x, double *out)
-{
-    for (size_t i = 0; i < n; i++)
-        small_row(st, sg, K, 2, 1, xs, x + 2 * i, out + 2 * i);
-}
-
-/* Rows [0, n) of x through small_row; for the common shape, d = 2 isotropic, K <= 8, with
- * K and d constants so that the loops unroll (a K = 3 euler sample-step: 44 -> 35 ns). */
-FMA_TARGET static void small_rows(const gmm_state *st, const gmm_sig *sg, size_t n,
-                                  const double *x, double *out)
-{
-    const size_t d = st->dim, K = st->K;
-    const double xs = sqrt(1.0 + sg->sigma * sg->sigma);
-#define SMALL_CASE(k) case k: small_rows_2d(st, sg, k, xs, n, x, out); return
-    if (st->kind == COV_ISO && d == 2)
-        switch (K) {
-        SMALL_CASE(1); SMALL_CASE(2); SMALL_CASE(3); SMALL_CASE(4);
-        SMALL_CASE(5); SMALL_CASE(6); SMALL_CASE(7); SMALL_CASE(8);
-        default: break;
-        }
-#undef SMALL_CASE
-    for (size_t i = 0; i < n; i++)
-        small_row(st, sg, K, d, st->kind == COV_ISO, xs, x + d * i, out + d * i);
-}
-
 /* small_row on the row x = a xbar (each x_j the product a * xbar_j, as dode_ode_rhs's own
  * pass rounds it), or-ing the non-finite bits of the row's input into *bad_in and of its
  * output into *bad_out: the passes and checks around a model call, in registers. A row
@@ -458,25 +429,32 @@ small_row_xbar(const gmm_state *st, const gmm_sig *sg, size_t K, size_t d, int i
     *bad_out |= bout;
 }
 
+/* Rows [0, n) through small_row with K components: of x itself (bad_in NULL, the model's
+ * eps), or of x = a xbar with the checks (small_row_xbar, eps_xbar). d and iso are
+ * constants where small_rows inlines it. */
 static inline __attribute__((always_inline)) FMA_TARGET void
-small_rows_xbar_2d(const gmm_state *st, const gmm_sig *sg, size_t K, double xs, double a,
-                   size_t n, const double *xbar, double *out, uint64_t *bad_in,
-                   uint64_t *bad_out)
+small_rows_k(const gmm_state *st, const gmm_sig *sg, size_t K, size_t d, int iso, double xs,
+             double a, size_t n, const double *x, double *out, uint64_t *bad_in,
+             uint64_t *bad_out)
 {
-    for (size_t i = 0; i < n; i++)
-        small_row_xbar(st, sg, K, 2, 1, xs, a, xbar + 2 * i, out + 2 * i, bad_in, bad_out);
+    if (bad_in == NULL)
+        for (size_t i = 0; i < n; i++)
+            small_row(st, sg, K, d, iso, xs, x + d * i, out + d * i);
+    else
+        for (size_t i = 0; i < n; i++)
+            small_row_xbar(st, sg, K, d, iso, xs, a, x + d * i, out + d * i, bad_in, bad_out);
 }
 
-/* small_rows at x = a xbar with the checks (model.h, eps_xbar), K and d constants for the
- * common shape as in small_rows. */
-FMA_TARGET static void small_rows_xbar(const gmm_state *st, const gmm_sig *sg, size_t n,
-                                       double a, const double *xbar, double *out,
-                                       uint64_t *bad_in, uint64_t *bad_out)
+/* small_rows_k for any shape; for the common one, d = 2 isotropic, K <= 8, with K and d
+ * constants so that the loops unroll (a K = 3 euler sample-step: 44 -> 35 ns). */
+FMA_TARGET static void small_rows(const gmm_state *st, const gmm_sig *sg, size_t n, double a,
+                                  const double *x, double *out, uint64_t *bad_in,
+                                  uint64_t *bad_out)
 {
     const size_t d = st->dim, K = st->K;
     const double xs = sqrt(1.0 + sg->sigma * sg->sigma);
-#define SMALL_CASE(k) case k: small_rows_xbar_2d(st, sg, k, xs, a, n, xbar, out, bad_in, \
-                                                 bad_out); return
+#define SMALL_CASE(k) \
+    case k: small_rows_k(st, sg, k, 2, 1, xs, a, n, x, out, bad_in, bad_out); return
     if (st->kind == COV_ISO && d == 2)
         switch (K) {
         SMALL_CASE(1); SMALL_CASE(2); SMALL_CASE(3); SMALL_CASE(4);
@@ -484,9 +462,7 @@ FMA_TARGET static void small_rows_xbar(const gmm_state *st, const gmm_sig *sg, s
         default: break;
         }
 #undef SMALL_CASE
-    for (size_t i = 0; i < n; i++)
-        small_row_xbar(st, sg, K, d, st->kind == COV_ISO, xs, a, xbar + d * i, out + d * i,
-                       bad_in, bad_out);
+    small_rows_k(st, sg, K, d, st->kind == COV_ISO, xs, a, n, x, out, bad_in, bad_out);
 }
 
 /* Rows per block of the BLAS path for a call of n rows. */
@@ -590,7 +566,7 @@ int gmm_eps_xbar(const dode_model *m, void *ws, size_t n, const double *xbar, do
     int rc = gmm_sig_new(st, sigma, 0, ws, &sg);
     if (rc != DODE_OK)
         return rc;
-    small_rows_xbar(st, &sg, n, a, xbar, out, &bad_in, &bad_out);
+    small_rows(st, &sg, n, a, xbar, out, &bad_in, &bad_out);
     *bad = bad_in >> 63 ? 1 : bad_out >> 63 ? 2 : 0;
     return DODE_OK;
 }
@@ -608,7 +584,7 @@ int gmm_eps_path(const gmm_state *st, void *ws, size_t n, const double *x, doubl
     if (st->kind == COV_FULL)
         return eps_full(st, &sg, n, x, work, out);
     if (small && gmm_small_path(st)) {
-        small_rows(st, &sg, n, x, out);
+        small_rows(st, &sg, n, 1.0, x, out, NULL, NULL);
         return DODE_OK;
     }
     return eps_blas(st, &sg, n, x, work, out);

@@ -132,6 +132,17 @@ static inline void solver_axpy(double *xbar, double a, const double *v, size_t l
         xbar[k] += a * v[k];
 }
 
+/* out[k] = x[k] + a * v[k] for k < len (out may be x). */
+static inline void solver_axpy_to(double *out, const double *x, double a, const double *v,
+                                  size_t len)
+{
+    size_t k = 0;
+    for (; k + 2 <= len; k += 2)
+        solver_st2(out + k, solver_ld2(x + k) + a * solver_ld2(v + k));
+    for (; k < len; k++)
+        out[k] = x[k] + a * v[k];
+}
+
 /* The k axpys xbar += w[0] v[0]; ... xbar += w[k-1] v[k-1] (k <= 4) in one pass over
  * memory: each element gets the same additions in the same order. */
 static inline void solver_axpy_n(double *xbar, int k, const double *w,

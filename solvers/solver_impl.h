@@ -122,96 +122,34 @@ static inline void solver_st2(double *p, solver_v2 v)
     memcpy(p, &v, sizeof v);
 }
 
+/* The update passes of the fixed-step solvers (solvers/vecops.c): four doubles at a time,
+ * in 256-bit AVX registers where the CPU has them, else as SSE2 pairs; every element gets
+ * the scalar code's operations in its order, so the bits are the same either way. */
+
 /* xbar[k] += a * v[k] for k < len. */
-static inline void solver_axpy(double *xbar, double a, const double *v, size_t len)
-{
-    size_t k = 0;
-    for (; k + 2 <= len; k += 2)
-        solver_st2(xbar + k, solver_ld2(xbar + k) + a * solver_ld2(v + k));
-    for (; k < len; k++)
-        xbar[k] += a * v[k];
-}
+void solver_axpy(double *xbar, double a, const double *v, size_t len);
 
 /* out[k] = x[k] + a * v[k] for k < len (out may be x). */
-static inline void solver_axpy_to(double *out, const double *x, double a, const double *v,
-                                  size_t len)
-{
-    size_t k = 0;
-    for (; k + 2 <= len; k += 2)
-        solver_st2(out + k, solver_ld2(x + k) + a * solver_ld2(v + k));
-    for (; k < len; k++)
-        out[k] = x[k] + a * v[k];
-}
+void solver_axpy_to(double *out, const double *x, double a, const double *v, size_t len);
 
 /* The k axpys xbar += w[0] v[0]; ... xbar += w[k-1] v[k-1] (k <= 4) in one pass over
  * memory: each element gets the same additions in the same order. */
-static inline void solver_axpy_n(double *xbar, int k, const double *w,
-                                 const double *const *v, size_t len)
-{
-    if (k != 4 && k != 3 && k != 2) {
-        for (int j = 0; j < k; j++)
-            solver_axpy(xbar, w[j], v[j], len);
-        return;
-    }
-    const double *v2 = v[k > 2 ? 2 : 0], *v3 = v[k > 3 ? 3 : 0];
-    size_t i = 0;
-    for (; i + 2 <= len; i += 2) {
-        solver_v2 x = solver_ld2(xbar + i) + w[0] * solver_ld2(v[0] + i);
-        x = x + w[1] * solver_ld2(v[1] + i);
-        if (k > 2)
-            x = x + w[2] * solver_ld2(v2 + i);
-        if (k > 3)
-            x = x + w[3] * solver_ld2(v3 + i);
-        solver_st2(xbar + i, x);
-    }
-    for (; i < len; i++) {
-        double x = xbar[i] + w[0] * v[0][i];
-        x = x + w[1] * v[1][i];
-        if (k > 2)
-            x = x + w[2] * v2[i];
-        if (k > 3)
-            x = x + w[3] * v3[i];
-        xbar[i] = x;
-    }
-}
+void solver_axpy_n(double *xbar, int k, const double *w, const double *const *v, size_t len);
 
 /* out = a x + b0 v0 + b1 v1 + b2 v2 + b3 v3, summed left to right as dpm_lincomb does
  * (dpm.h; out may be x, a v with weight 0 any readable vector). */
-static inline void solver_lincomb(double *out, size_t len, double a, const double *x,
-                                  double b0, const double *v0, double b1, const double *v1,
-                                  double b2, const double *v2, double b3, const double *v3)
-{
-    size_t k = 0;
-    for (; k + 2 <= len; k += 2)
-        solver_st2(out + k, a * solver_ld2(x + k) + b0 * solver_ld2(v0 + k)
-                   + b1 * solver_ld2(v1 + k) + b2 * solver_ld2(v2 + k)
-                   + b3 * solver_ld2(v3 + k));
-    for (; k < len; k++)
-        out[k] = a * x[k] + b0 * v0[k] + b1 * v1[k] + b2 * v2[k] + b3 * v3[k];
-}
+void solver_lincomb(double *out, size_t len, double a, const double *x, double b0,
+                    const double *v0, double b1, const double *v1, double b2, const double *v2,
+                    double b3, const double *v3);
 
 /* The data prediction of a model call and the update that uses it, in one pass instead of
  * two: m holds epsh at (x, sigma) and becomes x0h = x - sigma epsh (dpm_model_eval's
  * formula, without thresholding); then out = a y + b0 v0 + ... + b3 v3 as solver_lincomb,
  * where any v may be m: each v is read after m's element is written, as in two passes.
- * out may be y; x and y are not m. */
-static inline void solver_x0h_lincomb(double *out, size_t len, double sigma, const double *x,
-                                      double *m, double a, const double *y, double b0,
-                                      const double *v0, double b1, const double *v1,
-                                      double b2, const double *v2, double b3,
-                                      const double *v3)
-{
-    size_t k = 0;
-    for (; k + 2 <= len; k += 2) {
-        solver_st2(m + k, solver_ld2(x + k) - sigma * solver_ld2(m + k));
-        solver_st2(out + k, a * solver_ld2(y + k) + b0 * solver_ld2(v0 + k)
-                   + b1 * solver_ld2(v1 + k) + b2 * solver_ld2(v2 + k)
-                   + b3 * solver_ld2(v3 + k));
-    }
-    for (; k < len; k++) {
-        m[k] = x[k] - sigma * m[k];
-        out[k] = a * y[k] + b0 * v0[k] + b1 * v1[k] + b2 * v2[k] + b3 * v3[k];
-    }
-}
+ * out may be y or x (x's element is read before out's is written); y is not m. */
+void solver_x0h_lincomb(double *out, size_t len, double sigma, const double *x, double *m,
+                        double a, const double *y, double b0, const double *v0, double b1,
+                        const double *v1, double b2, const double *v2, double b3,
+                        const double *v3);
 
 #endif

@@ -42,34 +42,6 @@ typedef struct {
     double *tmp, *stage, *acc; /* [n][dim] each */
 } pndm_ws;
 
-/* The warm-up passes below work on pairs of doubles (solver_impl.h: the element-wise IEEE
- * operations of the scalar loops, in their order; issue 16). */
-
-/* xbar[k] += c * (u[k] + v[k] / d) (d = 1: PLMS's mean, v / 1 being v exactly; d = 6: the
- * end of a PRK step). */
-static void add_scaled_sum(double *xbar, double c, const double *u, const double *v, double d,
-                           size_t len)
-{
-    size_t k = 0;
-    for (; k + 2 <= len; k += 2)
-        solver_st2(xbar + k, solver_ld2(xbar + k)
-                   + c * (solver_ld2(u + k) + solver_ld2(v + k) / d));
-    for (; k < len; k++)
-        xbar[k] += c * (u[k] + v[k] / d);
-}
-
-/* PRK's stage sum: acc = e1 / 6 + stage / 3 (first) or acc += stage / 3. */
-static void prk_accumulate(double *acc, const double *e1, const double *stage, int first,
-                           size_t len)
-{
-    size_t k = 0;
-    for (; k + 2 <= len; k += 2)
-        solver_st2(acc + k, (first ? solver_ld2(e1 + k) / 6.0 : solver_ld2(acc + k))
-                   + solver_ld2(stage + k) / 3.0);
-    for (; k < len; k++)
-        acc[k] = (first ? e1[k] / 6.0 : acc[k]) + stage[k] / 3.0;
-}
-
 /* PLMS's first step: transfer with e0, evaluate there, redo the transfer with the mean. */
 static int plms_first(dode_ode *ode, pndm_ws *w, double sigma_next, double *xbar)
 {
@@ -79,7 +51,7 @@ static int plms_first(dode_ode *ode, pndm_ws *w, double sigma_next, double *xbar
     int rc = dode_ode_rhs(ode, sigma_next, w->tmp, w->stage);
     if (rc != DODE_OK)
         return rc;
-    add_scaled_sum(xbar, h * 0.5, w->h.eps[0], w->stage, 1.0, len);   /* h/2 (e0 + e1') */
+    solver_add_scaled_sum(xbar, h * 0.5, w->h.eps[0], w->stage, 1.0, len);   /* h/2 (e0 + e1') */
     return DODE_OK;
 }
 
@@ -101,16 +73,16 @@ static int prk_step(dode_ode *ode, pndm_ws *w, size_t i, double *xbar)
     const double *e1 = w->h.eps[0];
     int rc = prk_stage(ode, w, xbar, sm - s0, e1, sm);                  /* e2 */
     if (rc == DODE_OK) {
-        prk_accumulate(w->acc, e1, w->stage, 1, len);
+        solver_div_sum(w->acc, e1, 6.0, w->stage, 3.0, len);
         rc = prk_stage(ode, w, xbar, sm - s0, w->stage, sm);            /* e3 */
     }
     if (rc == DODE_OK) {
-        prk_accumulate(w->acc, e1, w->stage, 0, len);
+        solver_div_sum(w->acc, w->acc, 1.0, w->stage, 3.0, len);
         rc = prk_stage(ode, w, xbar, s1 - s0, w->stage, s1);            /* e4 */
     }
     if (rc != DODE_OK)
         return rc;
-    add_scaled_sum(xbar, s1 - s0, w->acc, w->stage, 6.0, len);
+    solver_add_scaled_sum(xbar, s1 - s0, w->acc, w->stage, 6.0, len);
     return DODE_OK;
 }
 

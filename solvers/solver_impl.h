@@ -136,6 +136,16 @@ void solver_axpy_to(double *out, const double *x, double a, const double *v, siz
  * memory: each element gets the same additions in the same order. */
 void solver_axpy_n(double *xbar, int k, const double *w, const double *const *v, size_t len);
 
+/* PNDM's Runge-Kutta sums: out[k] = u[k] / p + v[k] / q (out may be u; p = 1 keeps u
+ * exactly, as x / 1 is x). */
+void solver_div_sum(double *out, const double *u, double p, const double *v, double q,
+                    size_t len);
+
+/* xbar[k] += c * (u[k] + v[k] / d) (PLMS's mean with d = 1, v / 1 being v exactly; the
+ * end of a PNDM Runge-Kutta step with d = 6). */
+void solver_add_scaled_sum(double *xbar, double c, const double *u, const double *v, double d,
+                           size_t len);
+
 /* out = a x + b0 v0 + b1 v1 + b2 v2 + b3 v3, summed left to right as dpm_lincomb does
  * (dpm.h; out may be x, a v with weight 0 any readable vector). */
 void solver_lincomb(double *out, size_t len, double a, const double *x, double b0,

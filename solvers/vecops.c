@@ -74,3 +74,15 @@ void solver_x0h_lincomb(double *out, size_t len, double sigma, const double *x, 
 {
     PICK(x0h_lincomb, out, len, sigma, x, m, a, y, b0, v0, b1, v1, b2, v2, b3, v3);
 }
+
+void solver_div_sum(double *out, const double *u, double p, const double *v, double q,
+                    size_t len)
+{
+    PICK(div_sum, out, u, p, v, q, len);
+}
+
+void solver_add_scaled_sum(double *xbar, double c, const double *u, const double *v, double d,
+                           size_t len)
+{
+    PICK(add_scaled_sum, xbar, c, u, v, d, len);
+}

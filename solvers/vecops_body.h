@@ -77,3 +77,23 @@ VEC_ATTR static void VEC_FN(x0h_lincomb)(double *out, size_t len, double sigma,
         out[k] = a * y[k] + b0 * v0[k] + b1 * v1[k] + b2 * v2[k] + b3 * v3[k];
     }
 }
+
+VEC_ATTR static void VEC_FN(div_sum)(double *out, const double *u, double p, const double *v,
+                                     double q, size_t len)
+{
+    size_t k = 0;
+    for (; k + 4 <= len; k += 4)
+        vec_st(out + k, vec_ld(u + k) / p + vec_ld(v + k) / q);
+    for (; k < len; k++)
+        out[k] = u[k] / p + v[k] / q;
+}
+
+VEC_ATTR static void VEC_FN(add_scaled_sum)(double *xbar, double c, const double *u,
+                                            const double *v, double d, size_t len)
+{
+    size_t k = 0;
+    for (; k + 4 <= len; k += 4)
+        vec_st(xbar + k, vec_ld(xbar + k) + c * (vec_ld(u + k) + vec_ld(v + k) / d));
+    for (; k < len; k++)
+        xbar[k] += c * (u[k] + v[k] / d);
+}

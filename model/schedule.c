@@ -450,6 +450,26 @@ double dode_schedule_sigma(const dode_schedule *s, double t)
     return sqrt(expm1(-2.0 * dode_schedule_log_alpha(s, t)));
 }
 
+void dode_schedule_sigma_many(const dode_schedule *s, size_t n, const double *t,
+                              double *sigma)
+{
+    size_t i = (size_t)-1;                  /* the segment of the last time, if any */
+    double slope = 0.0;
+    for (size_t k = 0; k < n; k++) {
+        if (s->kind != SCHED_DISCRETE || on_zero_snr_segment(s, t[k])) {
+            sigma[k] = dode_schedule_sigma(s, t[k]);
+            continue;
+        }
+        /* segment_up's answer is i exactly when t_grid[i] <= t < t_grid[i + 1] */
+        if (i == (size_t)-1 || !(s->t_grid[i] <= t[k] && t[k] < s->t_grid[i + 1])) {
+            i = segment_up(s->t_grid, s->levels, t[k]);
+            slope = discrete_slope(s, i);
+        }
+        const double log_a = s->log_a[i] + (t[k] - s->t_grid[i]) * slope;
+        sigma[k] = sqrt(expm1(-2.0 * log_a));
+    }
+}
+
 double dode_schedule_lambda(const dode_schedule *s, double t)
 {
     return -log(dode_schedule_sigma(s, t));

@@ -71,13 +71,13 @@ static deis_v2 lagrange_deriv2(const double *nodes, int k, int j, deis_v2 x)
  * points two at a time, each still added in order. */
 static void deis_piece(const deis_ctx *c, double from, double to, double *acc)
 {
+    double tau[DEIS_GL_POINTS], wq[DEIS_GL_POINTS], sig[DEIS_GL_POINTS];
+    for (size_t q = 0; q < DEIS_GL_POINTS; q++)
+        gsl_integration_glfixed_point(from, to, q, &tau[q], &wq[q], c->gl);
+    dode_schedule_sigma_many(c->sched, DEIS_GL_POINTS, tau, sig);   /* one segment */
     for (size_t q = 0; q + 2 <= DEIS_GL_POINTS; q += 2) {
-        double tau[2], wq[2], sw[2];
-        for (size_t e = 0; e < 2; e++) {
-            gsl_integration_glfixed_point(from, to, q + e, &tau[e], &wq[e], c->gl);
-            sw[e] = wq[e] * dode_schedule_sigma(c->sched, tau[e]);
-        }
-        const deis_v2 x = { tau[0], tau[1] };
+        const double sw[2] = { wq[q] * sig[q], wq[q + 1] * sig[q + 1] };
+        const deis_v2 x = { tau[q], tau[q + 1] };
         for (int j = 0; j < c->k; j++) {
             const deis_v2 d = lagrange_deriv2(c->nodes, c->k, j, x);
             acc[j] += sw[0] * d[0];

@@ -194,6 +194,44 @@ START_TEST(sigma_increases_and_lambda_decreases_in_t)
 }
 END_TEST
 
+/* dode_schedule_sigma_many equals dode_schedule_sigma bit for bit: Gauss-Legendre-like
+ * runs inside one segment, runs crossing levels, times on the levels themselves, out of
+ * order, the ends, and the zero-SNR last segment; every kind of schedule. */
+START_TEST(sigma_many_equals_sigma_bit_for_bit)
+{
+    static const char *const all[] = { "ddpm-linear", "ddpm-cosine", "ddpm-linear-zsnr",
+                                       "vp-linear", "vp-cosine", "edm", "flow" };
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) {
+        dode_schedule *s = test_schedule(all[k]);
+        const double lo = dode_schedule_t_min(s), hi = dode_schedule_t_max(s);
+        const size_t N = dode_schedule_levels(s);
+        enum { M = 700 };
+        double t[M], many[M];
+        for (size_t i = 0; i < M; i++) {
+            const double u = (double)i / (M - 1);
+            if (i < 200)                        /* 16-point runs inside one level segment */
+                t[i] = N > 1 ? ((double)(i / 16 * 37 % (N - 1)) + 1.0 + (i % 16 + 0.5) / 17.0) / N
+                             : lo + (hi - lo) * u;
+            else if (i < 300)                   /* the levels themselves */
+                t[i] = N > 1 ? (double)((i - 200) * (N / 100) + 1) / N : lo + (hi - lo) * u;
+            else if (i < 500)                   /* sorted across many levels */
+                t[i] = lo + (hi - lo) * u;
+            else                                /* out of order */
+                t[i] = lo + (hi - lo) * fmod(u * 7919.0, 1.0);
+            t[i] = fmin(fmax(t[i], lo), hi);
+        }
+        t[0] = lo, t[M - 1] = hi;
+        dode_schedule_sigma_many(s, M, t, many);
+        for (size_t i = 0; i < M; i++) {
+            const double one = dode_schedule_sigma(s, t[i]);
+            ck_assert_msg(memcmp(&one, &many[i], sizeof one) == 0, "%s at t = %.17g: %.17g "
+                          "vs %.17g", all[k], t[i], many[i], one);
+        }
+        dode_schedule_free(s);
+    }
+}
+END_TEST
+
 /* sigma = 0 is where log a = 0: extrapolated below t_1 for discrete, 0 otherwise. */
 START_TEST(sigma_zero_maps_to_the_time_where_alpha_is_one)
 {
@@ -333,6 +371,7 @@ static Suite *schedule_suite(void)
     tcase_add_test(tc, dsigma_dt_matches_central_differences_on_continuous_schedules);
     tcase_add_test(tc, dsigma_dt_matches_central_differences_inside_discrete_segments);
     tcase_add_test(tc, sigma_increases_and_lambda_decreases_in_t);
+    tcase_add_test(tc, sigma_many_equals_sigma_bit_for_bit);
     tcase_add_test(tc, sigma_zero_maps_to_the_time_where_alpha_is_one);
     tcase_add_test(tc, continuous_schedules_have_their_documented_ranges);
     tcase_add_test(tc, continuous_log_alpha_matches_closed_forms);

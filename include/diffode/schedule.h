@@ -55,6 +55,11 @@ const double *dode_schedule_alphas_cumprod(const dode_schedule *s);
 
 double dode_schedule_log_alpha(const dode_schedule *s, double t);
 double dode_schedule_sigma(const dode_schedule *s, double t);
+/* sigma[k] = dode_schedule_sigma(s, t[k]) for k < n, bit for bit; on a discrete schedule a
+ * time in the segment of the one before it skips the search for its segment (quadrature
+ * nodes between two levels, solvers/deis.c). */
+void dode_schedule_sigma_many(const dode_schedule *s, size_t n, const double *t,
+                              double *sigma);
 double dode_schedule_lambda(const dode_schedule *s, double t);
 /* d sigma / d t at t (for integrating in the variable t). */
 double dode_schedule_dsigma_dt(const dode_schedule *s, double t);

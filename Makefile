@@ -46,8 +46,8 @@ LIBA     = $(BUILD)/libdiffode.a
 DIFFODE  = $(BUILD)/diffode
 # The shared library: libdiffode.so.$(VERSION), soname libdiffode.so.$(SOVERSION) (bumped
 # when the ABI breaks), and the libdiffode.so link for -ldiffode.
-VERSION   = 0.1.0
-SOVERSION = 0
+VERSION   = 0.2.0
+SOVERSION = 1
 LIBSO     = $(BUILD)/libdiffode.so.$(VERSION)
 
 .PHONY: all run check test bench install clean deps example pytest

@@ -165,8 +165,8 @@ def _candidates():
         return
     here = Path(__file__).resolve().parent
     yield str(here.parents[1] / "build" / "libdiffode.so")          # checkout: python/diffode
-    yield str(here.parents[2] / "libdiffode.so.0")                  # PREFIX/lib/python3.X/...
-    yield "libdiffode.so.0"                                         # the system's loader
+    yield str(here.parents[2] / "libdiffode.so.1")                  # PREFIX/lib/python3.X/...
+    yield "libdiffode.so.1"                                         # the system's loader
 
 
 def load():

@@ -105,9 +105,10 @@ int solver_var_solve(const dode_solver_type *self, dode_ode *ode, const dode_gri
 /* Two doubles as one GNU C vector (gcc, clang): its + and * are the element-wise IEEE
  * operations of the scalar code, so a loop over pairs rounds exactly as the scalar loop
  * does, in half the instructions. gcc -O2 (its "very cheap" cost model) does not
- * vectorise a loop whose length is unknown, and the update passes below were scalar
- * (issue 16: they were 6-12% of a K = 3 solve). -std=c11 contracts no a*b+c into an FMA,
- * in the vector code as in the scalar. */
+ * vectorise a loop whose length is unknown, so the solvers' own loops (heun.c, rk4.c,
+ * ddim.c, dpm_phi.c) are written on pairs; the shared passes below go four at a time
+ * (vecops.c). -std=c11 contracts no a*b+c into an FMA, in the vector code as in the
+ * scalar. */
 typedef double solver_v2 __attribute__((vector_size(16)));
 
 static inline solver_v2 solver_ld2(const double *p)

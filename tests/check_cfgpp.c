@@ -43,16 +43,6 @@ static double *run(const char *solver, const dode_model *m, const dode_schedule 
     return x;
 }
 
-static void assert_close(const double *a, const double *b, double rel, const char *what)
-{
-    double scale = 0, diff = 0;
-    for (size_t k = 0; k < N * DIM; k++) {
-        scale = fmax(scale, fabs(b[k]));
-        diff = fmax(diff, fabs(a[k] - b[k]));
-    }
-    ck_assert_msg(diff <= rel * scale, "%s: max diff %g, scale %g", what, diff, scale);
-}
-
 START_TEST(lambda_zero_is_the_unguided_sampler)
 {
     static const char *const pairs[][2] = { { "cfgpp-ddim", "ddim" },
@@ -66,7 +56,7 @@ START_TEST(lambda_zero_is_the_unguided_sampler)
             size_t nfe = 0;
             double *a = run(pairs[k][0], guided, sched, &g, &nfe), *b = run(pairs[k][1], plain,
                                                                             sched, &g, NULL);
-            assert_close(a, b, 1e-12, pairs[k][0]);
+            test_assert_close(a, b, N * DIM, 1e-12, pairs[k][0]);
             ck_assert_uint_eq(nfe, g.steps);
             free(a);
             free(b);
@@ -151,17 +141,17 @@ START_TEST(cfgpp_matches_the_official_loops)
     dode_grid g = test_grid(sched, DODE_SPACING_LOGSNR, STEPS, 0);
     double *a = run("cfgpp-ddim", guided, sched, &g, NULL), *b = official_ddim(u, c, sched, &g,
                                                                                0.6);
-    assert_close(a, b, 1e-12, "cfgpp-ddim vs Algorithm 1");
+    test_assert_close(a, b, N * DIM, 1e-12, "cfgpp-ddim vs Algorithm 1");
     free(a);
     free(b);
     dode_grid_free(&g);
     g = test_grid(sched, DODE_SPACING_KARRAS, STEPS, 1);
     a = run("cfgpp-dpmpp2m", guided, sched, &g, NULL);
     b = official_2m(u, c, sched, &g, 0.6);
-    assert_close(a, b, 1e-12, "cfgpp-dpmpp2m vs the official loop");
+    test_assert_close(a, b, N * DIM, 1e-12, "cfgpp-dpmpp2m vs the official loop");
     double *d = run("cfgpp-ddim", guided, sched, &g, NULL), *e = official_ddim(u, c, sched, &g,
                                                                                0.6);
-    assert_close(d, e, 1e-12, "cfgpp-ddim to sigma = 0");
+    test_assert_close(d, e, N * DIM, 1e-12, "cfgpp-ddim to sigma = 0");
     free(a);
     free(b);
     free(d);

@@ -72,16 +72,6 @@ static double *run(const char *solver, const dode_model *m, const dode_schedule 
     return x;
 }
 
-static void assert_close(const double *a, const double *b, double rel, const char *what)
-{
-    double scale = 0, diff = 0;
-    for (size_t k = 0; k < N * DIM; k++) {
-        scale = fmax(scale, fabs(b[k]));
-        diff = fmax(diff, fabs(a[k] - b[k]));
-    }
-    ck_assert_msg(diff <= rel * scale, "%s: max diff %g, scale %g", what, diff, scale);
-}
-
 START_TEST(eta_zero_is_cfgpp_ddim_and_lambda_zero_is_euler_a)
 {
     dode_schedule *sched = test_schedule("ddpm-linear");
@@ -94,13 +84,13 @@ START_TEST(eta_zero_is_cfgpp_ddim_and_lambda_zero_is_euler_a)
         size_t nfe = 0, draws = 1;
         double *a = run("cfgpp-euler-a", guided, sched, &g, 0.0, NULL, &nfe, &draws);
         double *b = run("cfgpp-ddim", guided, sched, &g, -1, NULL, NULL, NULL);
-        assert_close(a, b, 1e-12, "cfgpp-euler-a at eta = 0 vs cfgpp-ddim");
+        test_assert_close(a, b, N * DIM, 1e-12, "cfgpp-euler-a at eta = 0 vs cfgpp-ddim");
         ck_assert_uint_eq(nfe, g.steps);
         free(a);
         free(b);
         a = run("cfgpp-euler-a", zero, sched, &g, 1.0, z, &nfe, &draws);
         b = run("euler-a", plain, sched, &g, 1.0, z, NULL, NULL);
-        assert_close(a, b, 1e-12, "cfgpp-euler-a at lambda = 0 vs euler-a");
+        test_assert_close(a, b, N * DIM, 1e-12, "cfgpp-euler-a at lambda = 0 vs euler-a");
         ck_assert_uint_eq(nfe, g.steps);
         ck_assert_uint_eq(draws, g.steps);
         free(a);
@@ -158,7 +148,7 @@ START_TEST(cfgpp_euler_a_matches_the_official_loop)
         for (size_t e = 0; e < 2; e++) {
             double *a = run("cfgpp-euler-a", guided, sched, &g, etas[e], z, NULL, NULL);
             double *b = official_euler_a(u, c, sched, &g, 0.6, etas[e], z);
-            assert_close(a, b, 1e-12, to_zero ? "karras grid to 0" : "logsnr grid");
+            test_assert_close(a, b, N * DIM, 1e-12, to_zero ? "karras grid to 0" : "logsnr grid");
             free(a);
             free(b);
         }

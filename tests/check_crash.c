@@ -56,29 +56,6 @@ static void sleep_for(double seconds)
         ;
 }
 
-/* Removes path and everything under it. */
-static void rm_tree(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        char sub[1024];
-        for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-            rm_tree(sub);
-        }
-        if (d != NULL)
-            closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
-
 /* Starts `diffode run CONFIG --root ROOT --no-plot --quiet`, output to /dev/null. */
 static pid_t spawn_run(const char *config, const char *root)
 {
@@ -201,7 +178,7 @@ static fixture fixture_new(int samples)
 static void fixture_free(fixture *fx)
 {
     free(fx->reference);
-    rm_tree(fx->dir);
+    test_rm_r(fx->dir);
 }
 
 /* A fraction in [lo, hi) from a 64-bit LCG (Knuth's MMIX constants). */

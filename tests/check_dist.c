@@ -227,17 +227,6 @@ static const char dist_ini[] =
 
 enum { COL_S0 = 10, COL_S1 = 11, COL_NLL = 15, COL_W2 = 20, COL_KL, COL_TV, COL_GAP, COL_E };
 
-/* Field k (0-based) of data row `line` (1 = first) of a CSV text, as a double. */
-static double field(const char *csv, int line, int k)
-{
-    const char *p = csv;
-    for (int i = 0; i < line; i++)
-        p = strchr(p, '\n') + 1;
-    for (int i = 0; i < k; i++)
-        p = strchr(p, ',') + 1;
-    return strtod(p, NULL);
-}
-
 /* Runs the sweep of config text ini (its name is "dist") in a fresh root and returns the
  * named files of root/dist ([nfiles], caller frees; NULL where a file is missing). */
 static void run_sweep_files(const char *ini, const char *const *names, size_t nfiles,
@@ -312,11 +301,11 @@ START_TEST(sweep_w2_and_kl_are_the_affine_law_and_ddim_tends_to_the_flows_law_at
     double gap[2];
     for (int k = 0; k < 2; k++) {            /* rows 1, 2: gaussian, ddim, NFE 100 and 200 */
         double w2, kl;
-        ddim_law(k ? 200 : 100, field(csv, 1 + k, COL_S0), field(csv, 1 + k, COL_S1), &w2,
-                 &kl, &gap[k]);
+        ddim_law(k ? 200 : 100, test_csv_field(csv, 1 + k, COL_S0),
+                 test_csv_field(csv, 1 + k, COL_S1), &w2, &kl, &gap[k]);
         /* the table prints 11 significant digits */
-        ck_assert_double_eq_tol(field(csv, 1 + k, COL_W2), w2, 1e-10 * w2);
-        ck_assert_double_eq_tol(field(csv, 1 + k, COL_KL), kl, 1e-10 * kl);
+        ck_assert_double_eq_tol(test_csv_field(csv, 1 + k, COL_W2), w2, 1e-10 * w2);
+        ck_assert_double_eq_tol(test_csv_field(csv, 1 + k, COL_KL), kl, 1e-10 * kl);
     }
     /* DDIM = Euler is first order: its law's distance to the flow's halves with NFE (the
      * W2 to the target does not: both laws miss it, by the start's mismatch too) */
@@ -330,18 +319,22 @@ START_TEST(sweep_columns_apply_where_their_law_is_known_and_are_nan_elsewhere)
     char *csv = run_dist_sweep();
     for (int line = 1; line <= 12; line++) {
         const int gauss = line <= 6, clipped = line % 6 == 5 || line % 6 == 0;
-        const double s1 = field(csv, line, COL_S1);
-        ck_assert_msg(isnan(field(csv, line, COL_W2)) == (!gauss || clipped), "row %d", line);
-        ck_assert(isnan(field(csv, line, COL_KL)) == (!gauss || clipped));
-        ck_assert(isnan(field(csv, line, COL_TV)) == gauss);
-        ck_assert(isfinite(field(csv, line, COL_GAP)) && isfinite(field(csv, line, COL_E)));
+        const double s1 = test_csv_field(csv, line, COL_S1);
+        ck_assert_msg(isnan(test_csv_field(csv, line, COL_W2)) == (!gauss || clipped),
+                      "row %d", line);
+        ck_assert(isnan(test_csv_field(csv, line, COL_KL)) == (!gauss || clipped));
+        ck_assert(isnan(test_csv_field(csv, line, COL_TV)) == gauss);
+        ck_assert(isfinite(test_csv_field(csv, line, COL_GAP))
+                  && isfinite(test_csv_field(csv, line, COL_E)));
         if (!gauss) {
-            ck_assert(field(csv, line, COL_TV) >= 0 && field(csv, line, COL_TV) <= 1);
+            ck_assert(test_csv_field(csv, line, COL_TV) >= 0
+                      && test_csv_field(csv, line, COL_TV) <= 1);
             continue;
         }
         /* logp_gap = mean log p - E log p = -nll + (d/2)(1 + log(2 pi (v + s1^2))) */
         const double elp = -(1.0 + log(6.283185307179586 * (0.64 + s1 * s1)));
-        ck_assert_double_eq_tol(field(csv, line, COL_GAP), -field(csv, line, COL_NLL) - elp,
+        ck_assert_double_eq_tol(test_csv_field(csv, line, COL_GAP),
+                                -test_csv_field(csv, line, COL_NLL) - elp,
                                 1e-9);
     }
     free(csv);
@@ -377,7 +370,7 @@ static void check_line_interval(const cJSON *line, const char *csv, int g, const
     for (int k = 0; k < 2; k++) {
         double v[3], mean, lo, hi;
         for (int j = 0; j < 3; j++)
-            v[j] = field(csv, 6 * g + 3 * k + 1 + j, col);
+            v[j] = test_csv_field(csv, 6 * g + 3 * k + 1 + j, col);
         ck_assert_int_eq(exp_metric_t_interval(v, 3, &mean, &lo, &hi, NULL, NULL, 0), DODE_OK);
         const double got[3] = {
             cJSON_GetArrayItem(json_path(iv, "mean", NULL), k)->valuedouble,

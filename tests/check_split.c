@@ -93,22 +93,6 @@ START_TEST(models_without_eps_xbar_are_not_split)
 }
 END_TEST
 
-/* rm -rf dir (the sweep roots nest deeper than test_rm_tree reaches), and frees dir. */
-static void remove_tree(char *dir)
-{
-    fflush(NULL);
-    const pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        execlp("rm", "rm", "-rf", dir, (char *)NULL);
-        _exit(127);
-    }
-    int status;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    free(dir);
-}
-
 /* The sweep itself: two workers (each reference split over two threads) write the bytes
  * one worker writes. */
 START_TEST(run_with_two_jobs_on_a_mixture_writes_the_same_runs_csv)
@@ -139,7 +123,7 @@ START_TEST(run_with_two_jobs_on_a_mixture_writes_the_same_runs_csv)
     test_slurp(two, b, sizeof b);
     ck_assert_uint_gt(strlen(a), 100);
     ck_assert_str_eq(a, b);
-    remove_tree(dir);
+    test_rm_tree(dir);
 }
 END_TEST
 

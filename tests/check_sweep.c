@@ -73,17 +73,6 @@ static void remove_root(const char *dir)
     ck_assert_int_eq(system(cmd), 0);
 }
 
-/* Field k of line number `line` (1 = first data row) of a CSV text, as a double. */
-static double csv_number(const char *csv, int line, int k)
-{
-    const char *p = csv;
-    for (int i = 0; i < line; i++)
-        p = strchr(p, '\n') + 1;
-    for (int i = 0; i < k; i++)
-        p = strchr(p, ',') + 1;
-    return strtod(p, NULL);
-}
-
 START_TEST(tiny_sweep_records_the_errors_of_a_direct_solve)
 {
     char root[] = "/tmp/check_sweep_XXXXXX";
@@ -114,9 +103,9 @@ START_TEST(tiny_sweep_records_the_errors_of_a_direct_solve)
                                 err, sizeof err), DODE_OK);
     ck_assert_int_eq(m->exact_flow(m, 8, xbar_T, g.sigma[0], g.sigma[g.steps], exact), DODE_OK);
     exp_metric_rmse(xbar, exact, 16, &rmse, err, sizeof err);
-    ck_assert_double_eq_tol(csv_number(csv, 4, 13), rmse, 1e-10 * rmse);  /* 11 digits */
-    ck_assert_double_eq(csv_number(csv, 4, 9), 8);                          /* nfe_used */
-    ck_assert(isfinite(csv_number(csv, 4, 16)) && isfinite(csv_number(csv, 4, 17)));
+    ck_assert_double_eq_tol(test_csv_field(csv, 4, 13), rmse, 1e-10 * rmse);  /* 11 digits */
+    ck_assert_double_eq(test_csv_field(csv, 4, 9), 8);                          /* nfe_used */
+    ck_assert(isfinite(test_csv_field(csv, 4, 16)) && isfinite(test_csv_field(csv, 4, 17)));
     ck_assert_ptr_nonnull(strstr(csv, ",ok,"));
     ck_assert_ptr_nonnull(strstr(csv, ",exact,nan,"));
     char *copy = slurp(root, "tiny", "config.ini");
@@ -229,7 +218,8 @@ START_TEST(rk8pd_reference_matches_the_exact_flow_and_is_cached)
     run(&ref, root, 0);
     char *a = slurp(root, "tiny", "runs.csv"), *b = slurp(root, "rk", "runs.csv");
     for (int line = 1; line <= 4; line++)
-        ck_assert_double_eq_tol(csv_number(a, line, 13), csv_number(b, line, 13), 1e-9);
+        ck_assert_double_eq_tol(test_csv_field(a, line, 13), test_csv_field(b, line, 13),
+                                1e-9);
     ck_assert_ptr_nonnull(strstr(b, ",rk8pd,nan,"));
     char path[512];                         /* one start, one end: one cached solve */
     snprintf(path, sizeof path, "ls %s/cache/*.npy | wc -l | grep -qx 1", root);
@@ -261,10 +251,10 @@ START_TEST(trajectory_errors_start_at_zero_end_at_the_final_error_and_resume_exa
     run(&cfg, whole, 0);
     char *csv = slurp(whole, "traj", "runs.csv"), *tr = slurp(whole, "traj", "trajectories.csv");
     /* euler at NFE 4: points 0..4 are lines 1..5; the start is exact, the end is the row */
-    ck_assert_double_eq_tol(csv_number(tr, 1, 9), 0.0, 1e-13);   /* rounding of xbar ~ 150 */
-    ck_assert_double_eq_tol(csv_number(tr, 5, 9), csv_number(csv, 1, 13),
-                            1e-10 * csv_number(csv, 1, 13));
-    ck_assert_double_eq(csv_number(tr, 5, 7), 4);
+    ck_assert_double_eq_tol(test_csv_field(tr, 1, 9), 0.0, 1e-13); /* rounding of xbar ~ 150 */
+    ck_assert_double_eq_tol(test_csv_field(tr, 5, 9), test_csv_field(csv, 1, 13),
+                            1e-10 * test_csv_field(csv, 1, 13));
+    ck_assert_double_eq(test_csv_field(tr, 5, 7), 4);
     run(&cfg, parts, 3);
     run(&cfg, parts, 0);
     char *tr2 = slurp(parts, "traj", "trajectories.csv");
@@ -318,11 +308,11 @@ START_TEST(ddim_equals_euler_at_every_step_against_the_baseline)
     ck_assert_int_eq(cfg.baseline, 0);
     run(&cfg, root, 0);
     char *csv = slurp(root, "de", "runs.csv"), *tr = slurp(root, "de", "trajectories.csv");
-    ck_assert_double_eq(csv_number(csv, 1, 19), 0.0);              /* euler vs itself */
-    ck_assert_double_le(csv_number(csv, 2, 19), 1e-12);            /* ddim-x vs euler */
-    ck_assert_double_gt(csv_number(csv, 3, 19), 1e-6);             /* heun vs euler */
+    ck_assert_double_eq(test_csv_field(csv, 1, 19), 0.0);              /* euler vs itself */
+    ck_assert_double_le(test_csv_field(csv, 2, 19), 1e-12);            /* ddim-x vs euler */
+    ck_assert_double_gt(test_csv_field(csv, 3, 19), 1e-6);             /* heun vs euler */
     for (int line = 12; line <= 22; line++)                        /* ddim-x's 11 points */
-        ck_assert_double_le(csv_number(tr, line, 10), 1e-12);
+        ck_assert_double_le(test_csv_field(tr, line, 10), 1e-12);
     free(csv);
     free(tr);
     exp_config_free(&cfg);
@@ -437,7 +427,8 @@ START_TEST(figure_tables_carry_the_seed_band_and_a_caption_of_what_ran)
     ck_assert_ptr_nonnull(strstr(dat, "\"euler\" \"rmse\" \"min\" \"max\"\n"));
     const char *p = strchr(dat, '\n') + 1;
     for (int k = 0; k < 2; k++) {               /* NFE 4 (rows 1, 2), NFE 8 (rows 3, 4) */
-        const double a = csv_number(csv, 2 * k + 1, 13), b = csv_number(csv, 2 * k + 2, 13);
+        const double a = test_csv_field(csv, 2 * k + 1, 13);
+        const double b = test_csv_field(csv, 2 * k + 2, 13);
         double nfe, mean, lo, hi;
         ck_assert_int_eq(sscanf(p, "%lf %lf %lf %lf", &nfe, &mean, &lo, &hi), 4);
         ck_assert_double_eq(nfe, 4 << k);
@@ -613,11 +604,12 @@ START_TEST(roundtrip_error_falls_at_order_p_plus_one_for_even_p)
     run_with(&cfg, root, 1, 0, 0);
     char *csv = slurp(root, "rt", "runs.csv");
     for (int s = 0; s < 3; s++) {
-        const double e1 = csv_number(csv, 2 * s + 1, 13), e2 = csv_number(csv, 2 * s + 2, 13);
-        ck_assert_double_eq(csv_number(csv, 2 * s + 2, 9), 800);   /* both legs */
+        const double e1 = test_csv_field(csv, 2 * s + 1, 13);
+        const double e2 = test_csv_field(csv, 2 * s + 2, 13);
+        ck_assert_double_eq(test_csv_field(csv, 2 * s + 2, 9), 800);   /* both legs */
         ck_assert_double_eq_tol(log2(e1 / e2), order[s], 0.1);
     }
-    ck_assert_double_lt(csv_number(csv, 6, 13), 1e-6);
+    ck_assert_double_lt(test_csv_field(csv, 6, 13), 1e-6);
     free(csv);
     exp_config_free(&cfg);
     remove_root(root);

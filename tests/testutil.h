@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -198,21 +199,33 @@ static inline char *test_tmpdir(const char *tag)
     return dir;
 }
 
-/* Removes the files (and empty subdirectories) of dir, then dir, and frees the string. */
+/* Removes path and everything under it (a file, or a directory tree). */
+static inline void test_rm_r(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        char sub[4096];
+        for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0
+                || snprintf(sub, sizeof sub, "%s/%s", path, e->d_name) >= (int)sizeof sub)
+                continue;
+            test_rm_r(sub);
+        }
+        if (d != NULL)
+            closedir(d);
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
+}
+
+/* Removes dir and everything under it, and frees the string. */
 static inline void test_rm_tree(char *dir)
 {
-    DIR *d = opendir(dir);
-    char path[1024];
-    for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (unlink(path) != 0)
-            rmdir(path);
-    }
-    if (d != NULL)
-        closedir(d);
-    rmdir(dir);
+    test_rm_r(dir);
     free(dir);
 }
 
@@ -311,6 +324,30 @@ static inline int test_run_diffode(const char *dir, const char *const *args, cha
     unlink(po);
     unlink(pe);
     return code;
+}
+
+/* Field k (0-based) of data row `line` (1 = the first row after the header) of a CSV
+ * text, as a double. */
+static inline double test_csv_field(const char *csv, int line, int k)
+{
+    const char *p = csv;
+    for (int i = 0; i < line; i++)
+        p = strchr(p, '\n') + 1;
+    for (int i = 0; i < k; i++)
+        p = strchr(p, ',') + 1;
+    return strtod(p, NULL);
+}
+
+/* max |a - b| <= rel max |b| over len values; what names the comparison. */
+static inline void test_assert_close(const double *a, const double *b, size_t len, double rel,
+                                     const char *what)
+{
+    double scale = 0, diff = 0;
+    for (size_t k = 0; k < len; k++) {
+        scale = fmax(scale, fabs(b[k]));
+        diff = fmax(diff, fabs(a[k] - b[k]));
+    }
+    ck_assert_msg(diff <= rel * scale, "%s: max diff %g, scale %g", what, diff, scale);
 }
 
 /* Root mean square of a - b over len values. */

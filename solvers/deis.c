@@ -42,47 +42,84 @@ typedef struct {
     const dode_schedule *sched;
     const double *nodes;                  /* the t nodes of the step's interpolant */
     int k;
+    /* per step, for the Lagrange derivatives: den[j][l] = nodes[j] - nodes[l] and
+     * inv[j][m] = 1 / den[j][m], made once a step instead of at every point */
+    double den[MS_MAX_ORDER][MS_MAX_ORDER], inv[MS_MAX_ORDER][MS_MAX_ORDER];
 } deis_ctx;
 
 typedef double deis_v2 __attribute__((vector_size(16)));
 
-/* L_j'(x) at two points at once: ms_lagrange_deriv's operations on each lane, in its
- * order (GNU C vector division and product are the element-wise IEEE ones), so each lane
- * is that function's value bit for bit, for half the division instructions (the
+/* L_j'(x) = sum_{m != j} 1/(t_j - t_m) prod_{l != j, m} (x - t_l)/(t_j - t_l) at two points
+ * at once, the products and sums in that order on each lane (GNU C vector division and
+ * product are the element-wise IEEE ones, so the lanes give the scalar loop's bits). The
+ * factor (x - t_l)/(t_j - t_l) does not depend on m, so it is divided once for all m, and
+ * 1/(t_j - t_m) once a step (c->inv): k - 1 divisions of pairs instead of (k - 1)^2 (the
  * quadrature's divisions were most of DEIS tAB's cost outside the model, issue 16). */
-static deis_v2 lagrange_deriv2(const double *nodes, int k, int j, deis_v2 x)
+static inline __attribute__((always_inline)) deis_v2
+lagrange_deriv2(const deis_ctx *c, int k, int j, deis_v2 x)
 {
+    deis_v2 q[MS_MAX_ORDER];
+#pragma GCC unroll 4
+    for (int l = 0; l < k && k > 2; l++)
+        if (l != j)
+            q[l] = (x - c->nodes[l]) / c->den[j][l];
     deis_v2 s = { 0.0, 0.0 };
+#pragma GCC unroll 4
     for (int m = 0; m < k; m++) {
         if (m == j)
             continue;
-        const double p0 = 1.0 / (nodes[j] - nodes[m]);
-        deis_v2 p = { p0, p0 };
+        deis_v2 p = { c->inv[j][m], c->inv[j][m] };
+#pragma GCC unroll 4
         for (int l = 0; l < k; l++)
             if (l != j && l != m)
-                p *= (x - nodes[l]) / (nodes[j] - nodes[l]);
+                p *= q[l];
         s += p;
     }
     return s;
 }
 
+/* acc[j] += sum_q w_q sigma(tau_q) L_j'(tau_q) for the piece's points, two at a time, each
+ * still added in order; inlined with a constant k (deis_piece's switch) so that the loops
+ * over j, m and l unroll and their tests vanish. */
+static inline __attribute__((always_inline)) void
+piece_sums(const deis_ctx *c, int k, const double *tau, const double *wq, const double *sig,
+           double *acc)
+{
+    double a[MS_MAX_ORDER];              /* in registers: acc may alias the context */
+    for (int j = 0; j < k; j++)
+        a[j] = acc[j];
+    for (size_t q = 0; q + 2 <= DEIS_GL_POINTS; q += 2) {
+        const double sw[2] = { wq[q] * sig[q], wq[q + 1] * sig[q + 1] };
+        const deis_v2 x = { tau[q], tau[q + 1] };
+#pragma GCC unroll 4
+        for (int j = 0; j < k; j++) {
+            const deis_v2 d = lagrange_deriv2(c, k, j, x);
+            a[j] += sw[0] * d[0];
+            a[j] += sw[1] * d[1];
+        }
+    }
+    for (int j = 0; j < k; j++)
+        acc[j] = a[j];
+}
+
 /* acc[j] += int_from^to sigma(tau) L_j'(tau) dtau for every j < k (the integrand after
- * the integration by parts), one Gauss-Legendre rule, sigma evaluated once a point; the
- * points two at a time, each still added in order. */
+ * the integration by parts), one Gauss-Legendre rule, sigma evaluated once a point. */
 static void deis_piece(const deis_ctx *c, double from, double to, double *acc)
 {
     double tau[DEIS_GL_POINTS], wq[DEIS_GL_POINTS], sig[DEIS_GL_POINTS];
     for (size_t q = 0; q < DEIS_GL_POINTS; q++)
         gsl_integration_glfixed_point(from, to, q, &tau[q], &wq[q], c->gl);
     dode_schedule_sigma_many(c->sched, DEIS_GL_POINTS, tau, sig);   /* one segment */
-    for (size_t q = 0; q + 2 <= DEIS_GL_POINTS; q += 2) {
-        const double sw[2] = { wq[q] * sig[q], wq[q + 1] * sig[q + 1] };
-        const deis_v2 x = { tau[q], tau[q + 1] };
-        for (int j = 0; j < c->k; j++) {
-            const deis_v2 d = lagrange_deriv2(c->nodes, c->k, j, x);
-            acc[j] += sw[0] * d[0];
-            acc[j] += sw[1] * d[1];
-        }
+    switch (c->k) {
+    case 2:
+        piece_sums(c, 2, tau, wq, sig, acc);
+        break;
+    case 3:
+        piece_sums(c, 3, tau, wq, sig, acc);
+        break;
+    default:                             /* 4 = MS_MAX_ORDER: tAB3 */
+        piece_sums(c, MS_MAX_ORDER, tau, wq, sig, acc);
+        break;
     }
 }
 
@@ -122,6 +159,12 @@ static int tab_weights(dode_ode *ode, const ms_history *h, double sigma_next, do
 {
     deis_ctx *c = ctx;
     c->sched = ode->schedule, c->nodes = h->t, c->k = k;
+    for (int j = 0; j < k; j++)
+        for (int l = 0; l < k; l++)
+            if (l != j) {
+                c->den[j][l] = h->t[j] - h->t[l];
+                c->inv[j][l] = 1.0 / c->den[j][l];
+            }
     double v[MS_MAX_ORDER] = { 0.0 };
     if (k > 1)               /* k = 1: L_0 = 1, L_0' = 0, the weight is sigma' - sigma */
         deis_integrals(c, h->t[0], t_next, v);

@@ -55,21 +55,6 @@ double ms_lagrange(const double *nodes, int k, int j, double x)
     return p;
 }
 
-double ms_lagrange_deriv(const double *nodes, int k, int j, double x)
-{
-    double s = 0.0;
-    for (int m = 0; m < k; m++) {
-        if (m == j)
-            continue;
-        double p = 1.0 / (nodes[j] - nodes[m]);
-        for (int l = 0; l < k; l++)
-            if (l != j && l != m)
-                p *= (x - nodes[l]) / (nodes[j] - nodes[l]);
-        s += p;
-    }
-    return s;
-}
-
 typedef struct {
     ms_history h;
     const dode_grid *grid;

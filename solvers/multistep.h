@@ -46,9 +46,6 @@ double ms_grid_t(const dode_ode *ode, const dode_grid *grid, size_t i);
 /* L_j(x) = prod_{m<k, m!=j} (x - nodes[m]) / (nodes[j] - nodes[m]). */
 double ms_lagrange(const double *nodes, int k, int j, double x);
 
-/* Its derivative in x. */
-double ms_lagrange_deriv(const double *nodes, int k, int j, double x);
-
 /* The AB-form loop above with method weights (max_order <= MS_MAX_ORDER); allocates its
  * history once. */
 int ms_solve(dode_ode *ode, const dode_grid *grid, double *xbar, const dode_solver_opts *opts,

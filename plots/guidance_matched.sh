@@ -27,25 +27,15 @@ set -eu
 diffode=${1:-build/diffode}
 out=results/guidance_matched
 mkdir -p "$out" docs/figures
-python3 - "$diffode" "$out" <<'PY'
-import json, math, os, struct, subprocess, sys, tempfile
-from array import array
+PYTHONPATH="$(dirname "$0")${PYTHONPATH:+:$PYTHONPATH}" python3 - "$diffode" "$out" <<'PY'
+import json, math, os, subprocess, sys, tempfile
+from npy_f64 import load_f64
 
 diffode, out = sys.argv[1], sys.argv[2]
 mix_path = "experiments/configs/gmm2d_classes.json"
 mix = json.load(open(mix_path))
 CLS = 1
 tmp = tempfile.mkdtemp()
-
-def load_npy(path):  # float64 (n, d), C order: the format dode_npy_write writes
-    with open(path, "rb") as f:
-        assert f.read(6) == b"\x93NUMPY"
-        major = f.read(2)[0]
-        hlen = struct.unpack("<H" if major == 1 else "<I", f.read(2 if major == 1 else 4))[0]
-        header = f.read(hlen).decode()
-        assert "'<f8'" in header and "False" in header, header
-        a = array("d"); a.frombytes(f.read())
-    return [(a[i], a[i + 1]) for i in range(0, len(a), 2)]
 
 def lse(v):
     m = max(v)
@@ -72,7 +62,8 @@ def run(solver, scale, nfe, seed, n):
     j = json.loads(line)
     t = j["target"]
     a = math.sqrt(1 + t["sigma"] ** 2)
-    return j, [(x * a, y * a) for x, y in load_npy(npy)]
+    v = load_f64(npy)
+    return j, [(v[i] * a, v[i + 1] * a) for i in range(0, len(v), 2)]
 
 def gap(xs, tgt, w):
     v = [logp_w(x, y, tgt["sigma"], w, tgt["log_z"]) for x, y in xs]

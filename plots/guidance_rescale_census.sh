@@ -32,9 +32,9 @@ for phi in 0 0.7; do
     done
 done
 echo
-python3 - "$diffode" "$out" <<'PY'
-import math, os, struct, subprocess, sys, tempfile
-from array import array
+PYTHONPATH="$(dirname "$0")${PYTHONPATH:+:$PYTHONPATH}" python3 - "$diffode" "$out" <<'PY'
+import math, os, subprocess, sys, tempfile
+from npy_f64 import load_f64
 
 diffode, out = sys.argv[1], sys.argv[2]
 model = "gmm:experiments/configs/gmm2d_classes.json"
@@ -42,23 +42,13 @@ tmp = tempfile.mkdtemp()
 SOLVERS = ("ddim", "heun", "dpmpp2m", "dpmpp3m", "unipc2", "ipndm4")
 NFES = (10, 20, 50, 100, 200)
 
-def load_npy(path):  # float64 (n, d), C order: the format dode_npy_write writes
-    with open(path, "rb") as f:
-        assert f.read(6) == b"\x93NUMPY"
-        major = f.read(2)[0]
-        hlen = struct.unpack("<H" if major == 1 else "<I", f.read(2 if major == 1 else 4))[0]
-        header = f.read(hlen).decode()
-        assert "'<f8'" in header and "False" in header, header
-        a = array("d"); a.frombytes(f.read())
-    return a
-
 def run(solver, w, phi, nfe):
     npy = os.path.join(tmp, f"{solver}-{w}-{phi}-{nfe}.npy")
     subprocess.run([diffode, "sample", "--model", model, "--class", "1", "--cfg-scale", str(w),
                     "--cfg-rescale", str(phi), "--solver", solver, "--nfe", str(nfe),
                     "--n", "1000", "--seed", "0", "--out", npy],
                    check=True, stdout=subprocess.DEVNULL)
-    return load_npy(npy)
+    return load_f64(npy)
 
 def rmse(a, b):
     return math.sqrt(sum((u - v) ** 2 for u, v in zip(a, b)) / len(a))

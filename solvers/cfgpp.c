@@ -92,19 +92,6 @@ static int cfgpp_step(dode_ode *ode, const dode_solver_opts *opts, const double 
     return DODE_OK;
 }
 
-/* k-diffusion's get_ancestral_step (as solvers/sde_ancestral.c): eta = 0 or a step that does
- * not go down gives (sigma', 0). */
-static void cfgpp_ancestral_sizes(double eta, double s, double sn, double *down, double *up)
-{
-    if (!(eta > 0) || !(sn < s)) {
-        *down = sn;
-        *up = 0.0;
-        return;
-    }
-    *up = fmin(sn, eta * sqrt(sn * sn * (s * s - sn * sn) / (s * s)));
-    *down = sqrt(sn * sn - *up * *up);
-}
-
 /* ws[0]: eps_l, ws[1]: eps_u, ws[2]: the draw. ctx: eta. */
 static int cfgpp_ancestral_step(dode_ode *ode, const dode_solver_opts *opts,
                                 const double *sigmas, size_t i, size_t steps, double *xbar,
@@ -117,7 +104,7 @@ static int cfgpp_ancestral_step(dode_ode *ode, const dode_solver_opts *opts,
     int rc = cfgpp_parts(ode, s, xbar, ws[0], ws[1]);
     if (rc != DODE_OK)
         return rc;
-    cfgpp_ancestral_sizes(eta, s, sn, &down, &up);
+    sde_ancestral_sizes(eta, s, sn, &down, &up);
     const int noisy = sn > 0 && up > 0;
     if (noisy && (rc = sde_draw(ode, opts, i, ws[2])) != DODE_OK)
         return rc;

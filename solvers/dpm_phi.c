@@ -123,13 +123,8 @@ int dpm_model_eval(dpm_model *mod, const double *xbar, double sigma, double *m)
     int rc = dode_ode_rhs(mod->ode, sigma, xbar, m);
     if (rc != DODE_OK || mod->form == DPM_NOISE)
         return rc;
-    /* x0h = xbar - sigma epsh, two doubles at a time (solver_impl.h: the same operations,
-     * which gcc does not vectorise by itself at -O2) */
-    size_t k = 0;
-    for (; k + 2 <= mod->len; k += 2)
-        solver_st2(m + k, solver_ld2(xbar + k) - sigma * solver_ld2(m + k));
-    for (; k < mod->len; k++)
-        m[k] = xbar[k] - sigma * m[k];
+    /* x0h = xbar - sigma epsh, as xbar + (-sigma) epsh: the same roundings */
+    solver_axpy_to(m, xbar, -sigma, m, mod->len);
     if (mod->thresholding != 0)
         dpm_threshold(m, mod->ode->n, mod->ode->dim, mod->thresholding, mod->clip_value,
                       mod->dynamic_ratio, mod->scratch);

@@ -20,19 +20,12 @@ static int heun_step(dode_ode *ode, dode_variable var, double u, double un, int 
         solver_axpy(xbar, du, ws[0], len);
         return DODE_OK;
     }
-    size_t k = 0;       /* pairs as GNU C vectors, element-wise the scalar roundings */
-    for (; k + 2 <= len; k += 2)
-        solver_st2(ws[1] + k, solver_ld2(xbar + k) + du * solver_ld2(ws[0] + k));
-    for (; k < len; k++)
-        ws[1][k] = xbar[k] + du * ws[0][k];
+    solver_axpy_to(ws[1], xbar, du, ws[0], len);
     rc = dode_ode_rhs_in(ode, var, un, ws[1], ws[2]);
     if (rc != DODE_OK)
         return rc;
-    for (k = 0; k + 2 <= len; k += 2)
-        solver_st2(xbar + k, solver_ld2(xbar + k)
-                   + 0.5 * du * (solver_ld2(ws[0] + k) + solver_ld2(ws[2] + k)));
-    for (; k < len; k++)
-        xbar[k] += 0.5 * du * (ws[0][k] + ws[2][k]);
+    /* xbar += (du / 2) (k1 + k2): the divisor 1 leaves ws[2] exact */
+    solver_add_scaled_sum(xbar, 0.5 * du, ws[0], ws[2], 1.0, len);
     return DODE_OK;
 }
 

@@ -20,12 +20,7 @@ static int rk4_step(dode_ode *ode, dode_variable var, double u, double un, int t
     for (int j = 0; j < 4; j++) {
         const double *y = xbar;
         if (j > 0) {
-            size_t k = 0;   /* pairs as GNU C vectors, element-wise the scalar roundings */
-            for (; k + 2 <= len; k += 2)
-                solver_st2(ws[4] + k, solver_ld2(xbar + k)
-                           + c[j] * du * solver_ld2(ws[j - 1] + k));
-            for (; k < len; k++)
-                ws[4][k] = xbar[k] + c[j] * du * ws[j - 1][k];
+            solver_axpy_to(ws[4], xbar, c[j] * du, ws[j - 1], len);
             y = ws[4];
         }
         /* the last node is the grid point itself, not u + du (rounding) */
@@ -34,7 +29,7 @@ static int rk4_step(dode_ode *ode, dode_variable var, double u, double un, int t
         if (rc != DODE_OK)
             return rc;
     }
-    size_t k = 0;
+    size_t k = 0;       /* pairs as GNU C vectors, element-wise the scalar roundings */
     for (; k + 2 <= len; k += 2)
         solver_st2(xbar + k, solver_ld2(xbar + k)
                    + du * (b[0] * solver_ld2(ws[0] + k) + b[1] * solver_ld2(ws[1] + k)

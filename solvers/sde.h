@@ -26,6 +26,10 @@ double sde_eta(const dode_solver_opts *opts);
 int sde_begin(dode_ode *ode, const dode_grid *grid, const dode_solver_opts *opts,
               size_t draws);
 
+/* k-diffusion's get_ancestral_step from sigma s to sn: (sigma_down, sigma_up); eta = 0, or
+ * a step that does not go down, gives (sn, 0) (sde_ancestral.c; also cfgpp-euler-a). */
+void sde_ancestral_sizes(double eta, double s, double sn, double *down, double *up);
+
 /* z = s_noise * (draw k of opts->noise), [n][dim]. */
 int sde_draw(dode_ode *ode, const dode_solver_opts *opts, size_t k, double *z);
 

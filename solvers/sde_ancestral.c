@@ -19,8 +19,7 @@
 #include "sde.h"
 #include "solver_impl.h"
 
-/* k-diffusion get_ancestral_step: (sigma_down, sigma_up); eta = 0 returns (sigma', 0). */
-static void ancestral_sizes(double eta, double s, double sn, double *down, double *up)
+void sde_ancestral_sizes(double eta, double s, double sn, double *down, double *up)
 {
     if (!(eta > 0) || !(sn < s)) {
         *down = sn;
@@ -42,7 +41,7 @@ static int ancestral_step(dode_ode *ode, const dode_solver_opts *opts, const dou
     int rc = dode_ode_rhs(ode, s, xbar, ws[0]);
     if (rc != DODE_OK)
         return rc;
-    ancestral_sizes(eta, s, sn, &down, &up);
+    sde_ancestral_sizes(eta, s, sn, &down, &up);
     const int noisy = sn > 0 && up > 0;
     if (noisy && (rc = sde_draw(ode, opts, i, ws[1])) != DODE_OK)
         return rc;

@@ -105,8 +105,8 @@ int solver_var_solve(const dode_solver_type *self, dode_ode *ode, const dode_gri
 /* Two doubles as one GNU C vector (gcc, clang): its + and * are the element-wise IEEE
  * operations of the scalar code, so a loop over pairs rounds exactly as the scalar loop
  * does, in half the instructions. gcc -O2 (its "very cheap" cost model) does not
- * vectorise a loop whose length is unknown, so the solvers' own loops (heun.c, rk4.c,
- * ddim.c, dpm_phi.c) are written on pairs; the shared passes below go four at a time
+ * vectorise a loop whose length is unknown, so the solvers' own loops (rk4.c, ddim.c)
+ * are written on pairs; the shared passes below go four at a time
  * (vecops.c). -std=c11 contracts no a*b+c into an FMA, in the vector code as in the
  * scalar. */
 typedef double solver_v2 __attribute__((vector_size(16)));
@@ -130,7 +130,8 @@ static inline void solver_st2(double *p, solver_v2 v)
 /* xbar[k] += a * v[k] for k < len. */
 void solver_axpy(double *xbar, double a, const double *v, size_t len);
 
-/* out[k] = x[k] + a * v[k] for k < len (out may be x). */
+/* out[k] = x[k] + a * v[k] for k < len (out may be x or v: each element is read before
+ * it is written). */
 void solver_axpy_to(double *out, const double *x, double a, const double *v, size_t len);
 
 /* The k axpys xbar += w[0] v[0]; ... xbar += w[k-1] v[k-1] (k <= 4) in one pass over

@@ -16,15 +16,6 @@
 
 static const char *const GMM = "experiments/configs/gmm2d_classes.json";
 
-static dode_model *load(const char *opts)
-{
-    char spec[256], err[ERRLEN];
-    snprintf(spec, sizeof spec, "gmm:%s%s", GMM, opts);
-    dode_model *m = NULL;
-    ck_assert_msg(dode_model_from_spec(spec, &m, err, sizeof err) == DODE_OK, "%s", err);
-    return m;
-}
-
 /* x_0-side xbar of `solver` on model m over grid g from the seeded x_T; *nfe its cost. */
 static double *run(const char *solver, const dode_model *m, const dode_schedule *sched,
                    const dode_grid *g, size_t *nfe)
@@ -48,7 +39,7 @@ START_TEST(lambda_zero_is_the_unguided_sampler)
     static const char *const pairs[][2] = { { "cfgpp-ddim", "ddim" },
                                             { "cfgpp-dpmpp2m", "dpmpp2m" } };
     dode_schedule *sched = test_schedule("ddpm-linear");
-    dode_model *guided = load(",class=1,cfg=0"), *plain = load("");
+    dode_model *guided = test_gmm_classes(",class=1,cfg=0"), *plain = test_gmm_classes("");
     for (int to_zero = 0; to_zero < 2; to_zero++) {
         dode_grid g = test_grid(sched, to_zero ? DODE_SPACING_KARRAS : DODE_SPACING_LOGSNR,
                                 STEPS, to_zero);
@@ -135,7 +126,7 @@ START_TEST(cfgpp_matches_the_official_loops)
 {
     char err[ERRLEN];
     dode_schedule *sched = test_schedule("ddpm-linear");
-    dode_model *guided = load(",class=1,cfg=0.6"), *u = load("");
+    dode_model *guided = test_gmm_classes(",class=1,cfg=0.6"), *u = test_gmm_classes("");
     dode_model *c = dode_gmm_class_new(u, 1, err, sizeof err);
     ck_assert_msg(c != NULL, "%s", err);
     dode_grid g = test_grid(sched, DODE_SPACING_LOGSNR, STEPS, 0);
@@ -198,10 +189,10 @@ static int solve_status(const dode_model *m, char *err)
 START_TEST(unguided_models_large_lambda_and_nan_are_refused)
 {
     char err[ERRLEN];
-    dode_model *plain = load("");
+    dode_model *plain = test_gmm_classes("");
     ck_assert_int_eq(solve_status(plain, err), DODE_EUNSUPPORTED);
     ck_assert_msg(strstr(err, "cfgpp-ddim: needs a guided model") != NULL, "%s", err);
-    dode_model *big = load(",class=1,cfg=1.5");
+    dode_model *big = test_gmm_classes(",class=1,cfg=1.5");
     ck_assert_int_eq(solve_status(big, err), DODE_EINVAL);
     ck_assert_msg(strstr(err, "lambda = 1.5 is outside CFG++'s [0, 1]") != NULL, "%s", err);
     dode_guidance gd;

@@ -17,17 +17,6 @@
 #define NOISE_SEED 11
 #define DRAWS (2 * STEPS)     /* more than any grid here takes */
 
-static const char *const GMM = "experiments/configs/gmm2d_classes.json";
-
-static dode_model *load(const char *opts)
-{
-    char spec[256], err[ERRLEN];
-    snprintf(spec, sizeof spec, "gmm:%s%s", GMM, opts);
-    dode_model *m = NULL;
-    ck_assert_msg(dode_model_from_spec(spec, &m, err, sizeof err) == DODE_OK, "%s", err);
-    return m;
-}
-
 /* The given noise: DRAWS draws of (N, DIM), standard normal values from a fixed key. */
 static double *given_noise(void)
 {
@@ -75,8 +64,9 @@ static double *run(const char *solver, const dode_model *m, const dode_schedule 
 START_TEST(eta_zero_is_cfgpp_ddim_and_lambda_zero_is_euler_a)
 {
     dode_schedule *sched = test_schedule("ddpm-linear");
-    dode_model *guided = load(",class=1,cfg=0.6"), *zero = load(",class=1,cfg=0");
-    dode_model *plain = load("");
+    dode_model *guided = test_gmm_classes(",class=1,cfg=0.6");
+    dode_model *zero = test_gmm_classes(",class=1,cfg=0");
+    dode_model *plain = test_gmm_classes("");
     double *z = given_noise();
     for (int to_zero = 0; to_zero < 2; to_zero++) {
         dode_grid g = test_grid(sched, to_zero ? DODE_SPACING_KARRAS : DODE_SPACING_LOGSNR,
@@ -137,7 +127,7 @@ START_TEST(cfgpp_euler_a_matches_the_official_loop)
 {
     char err[ERRLEN];
     dode_schedule *sched = test_schedule("ddpm-linear");
-    dode_model *guided = load(",class=1,cfg=0.6"), *u = load("");
+    dode_model *guided = test_gmm_classes(",class=1,cfg=0.6"), *u = test_gmm_classes("");
     dode_model *c = dode_gmm_class_new(u, 1, err, sizeof err);
     ck_assert_msg(c != NULL, "%s", err);
     double *z = given_noise();
@@ -190,7 +180,8 @@ static void refused(const dode_model *m, double eta, int code, const char *needl
 
 START_TEST(bad_models_and_missing_noise_are_refused)
 {
-    dode_model *plain = load(""), *strong = load(",class=1,cfg=1.5"), *ok = load(",class=1,cfg=0.6");
+    dode_model *plain = test_gmm_classes(""), *strong = test_gmm_classes(",class=1,cfg=1.5");
+    dode_model *ok = test_gmm_classes(",class=1,cfg=0.6");
     refused(plain, 0.0, DODE_EUNSUPPORTED, "needs a guided model");
     refused(strong, 0.0, DODE_EINVAL, "outside CFG++'s [0, 1]");
     refused(ok, 1.0, DODE_EINVAL, "noise");

@@ -388,6 +388,18 @@ static inline void test_limit_address_space(void)
     test_limit_address_space_headroom(256);
 }
 
+/* The class-labelled mixture experiments/configs/gmm2d_classes.json, through its gmm: spec
+ * with opts appended (",class=1,cfg=0.6"; "" for the plain mixture). */
+static inline dode_model *test_gmm_classes(const char *opts)
+{
+    char spec[256], err[ERRLEN] = "";
+    snprintf(spec, sizeof spec, "gmm:experiments/configs/gmm2d_classes.json%s", opts);
+    dode_model *m = NULL;
+    ck_assert_msg(dode_model_from_spec(spec, &m, err, sizeof err) == DODE_OK, "%s: %s", spec,
+                  err);
+    return m;
+}
+
 /* A named schedule (the test fails with the library's message if there is none). */
 static inline dode_schedule *test_schedule(const char *name)
 {
